@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod avro;
+pub mod compat;
 pub mod consumer;
 pub mod error;
 pub mod producer;
