@@ -63,6 +63,16 @@ impl ClusterConsumer {
         Ok(())
     }
 
+    /// Reads the given partitions from the given offsets, outside group management.
+    pub fn assign_at(&self, positions: &[(&str, i32, i64)]) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, offset) in positions {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        self.inner.assign(&tpl)?;
+        Ok(())
+    }
+
     /// The next record, or `None` when none arrived within `timeout`.
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>> {
         match tokio::time::timeout(timeout, self.inner.recv()).await {
