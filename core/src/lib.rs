@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod error;
 pub mod producer;
 pub mod registry;
+pub mod routing;
 
 pub use admin::ClusterAdmin;
 pub use consumer::{ClusterConsumer, Record};
