@@ -6,11 +6,15 @@ VENV := .venv
 
 .PHONY: demo test deps venv build stack stack-down stack-status clean-stack
 
+# The stack's addresses (which follow its port env vars) reach tests and examples as
+# KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
+STACK_ENV = set -a && eval "$$(dev/stack env)" && set +a
+
 demo: deps stack
-	cargo run -q -p kpipe-example --bin kpipe-demo
+	$(STACK_ENV) && cargo run -q -p kpipe-example --bin kpipe-demo
 
 test: deps venv build stack
-	dev/run-tests
+	$(STACK_ENV) && dev/run-tests
 
 deps:
 	@dev/install-deps
