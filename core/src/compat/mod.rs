@@ -1,0 +1,447 @@
+//! Schema compatibility (NONE, BACKWARD, FORWARD, FULL and their TRANSITIVE forms) and the house
+//! policy `add-with-default-only`. Every check returns all violations, each with its path.
+//!
+//! BACKWARD and friends follow the Avro specification's schema resolution rules (records by
+//! field name and the reader's aliases, defaults for missing reader fields, the numeric and
+//! string/bytes promotions, enum defaults, unions branch by branch), with Confluent's meaning
+//! of the levels. The house policy is a structural comparison: the new schema must be the
+//! previous one plus record fields that all have defaults. docs/compat.md has the rules, the
+//! path notation and the violation kinds.
+//!
+//! ```
+//! use kpipe::compat::{check_str, Level};
+//! let v1 = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}"#;
+//! let v2 = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},
+//!             {"name":"city","type":"string"}]}"#;
+//! let violations = check_str(Level::AddWithDefaultOnly, v2, &[v1]).unwrap();
+//! assert_eq!(violations[0].to_string(), "Order.city: field added without a default");
+//! ```
+
+mod names;
+mod policy;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use apache_avro::Schema;
+
+use crate::error::{Error, Result};
+
+/// A compatibility level: Confluent's seven plus the house policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// No check.
+    None,
+    /// A reader using the new schema reads data written with the latest previous one.
+    Backward,
+    /// [`Level::Backward`] against every previous version.
+    BackwardTransitive,
+    /// A reader using the latest previous schema reads data written with the new one.
+    Forward,
+    /// [`Level::Forward`] against every previous version.
+    ForwardTransitive,
+    /// Both [`Level::Backward`] and [`Level::Forward`] against the latest previous version.
+    Full,
+    /// Both directions against every previous version.
+    FullTransitive,
+    /// The house policy: the new schema is the latest previous one plus added record fields
+    /// that all have defaults; nothing else changes, at any depth.
+    AddWithDefaultOnly,
+}
+
+impl Level {
+    /// Every level, in documentation order.
+    pub const ALL: [Level; 8] = [
+        Level::None,
+        Level::Backward,
+        Level::BackwardTransitive,
+        Level::Forward,
+        Level::ForwardTransitive,
+        Level::Full,
+        Level::FullTransitive,
+        Level::AddWithDefaultOnly,
+    ];
+
+    /// The name as written in the registry's `compatibility` config, or None for the house
+    /// policy, which the registry does not know.
+    pub fn registry_name(self) -> Option<&'static str> {
+        match self {
+            Level::AddWithDefaultOnly => None,
+            other => Some(other.name()),
+        }
+    }
+
+    /// True for the levels checked against every previous version.
+    pub fn is_transitive(self) -> bool {
+        matches!(self, Level::BackwardTransitive | Level::ForwardTransitive | Level::FullTransitive)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Level::None => "NONE",
+            Level::Backward => "BACKWARD",
+            Level::BackwardTransitive => "BACKWARD_TRANSITIVE",
+            Level::Forward => "FORWARD",
+            Level::ForwardTransitive => "FORWARD_TRANSITIVE",
+            Level::Full => "FULL",
+            Level::FullTransitive => "FULL_TRANSITIVE",
+            Level::AddWithDefaultOnly => "add-with-default-only",
+        }
+    }
+}
+
+/// The registry's spelling (`BACKWARD_TRANSITIVE`), and `add-with-default-only` for the house
+/// policy as the config file writes it.
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A level name that is none of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseLevelError {
+    pub input: String,
+}
+
+impl fmt::Display for ParseLevelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown compatibility level {:?}: expected one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
+             FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, add-with-default-only",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseLevelError {}
+
+/// Case-insensitive; `-` and `_` are interchangeable (`BACKWARD_TRANSITIVE`,
+/// `backward-transitive`, `add-with-default-only`, `ADD_WITH_DEFAULT_ONLY`).
+impl FromStr for Level {
+    type Err = ParseLevelError;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        Ok(match norm.as_str() {
+            "none" => Level::None,
+            "backward" => Level::Backward,
+            "backward_transitive" => Level::BackwardTransitive,
+            "forward" => Level::Forward,
+            "forward_transitive" => Level::ForwardTransitive,
+            "full" => Level::Full,
+            "full_transitive" => Level::FullTransitive,
+            "add_with_default_only" => Level::AddWithDefaultOnly,
+            _ => return Err(ParseLevelError { input: s.to_string() }),
+        })
+    }
+}
+
+impl serde::Serialize for Level {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What kind of change a violation is. The snake_case string ([`ViolationKind::as_str`], also
+/// its serde form) is stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ViolationKind {
+    FieldAddedWithoutDefault,
+    FieldRemoved,
+    FieldRenamed,
+    FieldReordered,
+    DefaultChanged,
+    TypeChanged,
+    LogicalTypeChanged,
+    DecimalChanged,
+    NameChanged,
+    NamespaceChanged,
+    EnumSymbolAdded,
+    EnumSymbolRemoved,
+    EnumSymbolsReordered,
+    FixedSizeChanged,
+    UnionBranchAdded,
+    UnionBranchRemoved,
+    UnionBranchesReordered,
+    TooComplex,
+}
+
+impl ViolationKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [ViolationKind; 18] = [
+        ViolationKind::FieldAddedWithoutDefault,
+        ViolationKind::FieldRemoved,
+        ViolationKind::FieldRenamed,
+        ViolationKind::FieldReordered,
+        ViolationKind::DefaultChanged,
+        ViolationKind::TypeChanged,
+        ViolationKind::LogicalTypeChanged,
+        ViolationKind::DecimalChanged,
+        ViolationKind::NameChanged,
+        ViolationKind::NamespaceChanged,
+        ViolationKind::EnumSymbolAdded,
+        ViolationKind::EnumSymbolRemoved,
+        ViolationKind::EnumSymbolsReordered,
+        ViolationKind::FixedSizeChanged,
+        ViolationKind::UnionBranchAdded,
+        ViolationKind::UnionBranchRemoved,
+        ViolationKind::UnionBranchesReordered,
+        ViolationKind::TooComplex,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationKind::FieldAddedWithoutDefault => "field_added_without_default",
+            ViolationKind::FieldRemoved => "field_removed",
+            ViolationKind::FieldRenamed => "field_renamed",
+            ViolationKind::FieldReordered => "field_reordered",
+            ViolationKind::DefaultChanged => "default_changed",
+            ViolationKind::TypeChanged => "type_changed",
+            ViolationKind::LogicalTypeChanged => "logical_type_changed",
+            ViolationKind::DecimalChanged => "decimal_changed",
+            ViolationKind::NameChanged => "name_changed",
+            ViolationKind::NamespaceChanged => "namespace_changed",
+            ViolationKind::EnumSymbolAdded => "enum_symbol_added",
+            ViolationKind::EnumSymbolRemoved => "enum_symbol_removed",
+            ViolationKind::EnumSymbolsReordered => "enum_symbols_reordered",
+            ViolationKind::FixedSizeChanged => "fixed_size_changed",
+            ViolationKind::UnionBranchAdded => "union_branch_added",
+            ViolationKind::UnionBranchRemoved => "union_branch_removed",
+            ViolationKind::UnionBranchesReordered => "union_branches_reordered",
+            ViolationKind::TooComplex => "too_complex",
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason the new schema fails a level.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// Where: `Order.items[].price`, `Order.attributes{}`, `Order.vehicle_vin<union>`; see
+    /// docs/compat.md.
+    pub path: String,
+    pub kind: ViolationKind,
+    /// Plain words, phrased from the previous schema to the new one ("type changed from int
+    /// to string").
+    pub message: String,
+}
+
+/// `path: message`, the form [`Error::SchemaPolicyViolation`] lists.
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every violation of `level` by `new`, given the subject's `previous` schemas, oldest first.
+/// Non-transitive levels and the house policy look at the last (latest) one only; no previous
+/// schema means nothing to violate. Violations are in discovery order, duplicates removed.
+pub fn check(level: Level, new: &Schema, previous: &[Schema]) -> Vec<Violation> {
+    let Some(latest) = previous.last() else {
+        return Vec::new();
+    };
+    let backward = |old: &Schema| resolve::check(new, old, true);
+    let forward = |old: &Schema| resolve::check(old, new, false);
+    let full = |old: &Schema| {
+        let mut v = backward(old);
+        v.extend(forward(old));
+        v
+    };
+    match level {
+        Level::None => Vec::new(),
+        Level::AddWithDefaultOnly => policy::check(latest, new),
+        Level::Backward => dedup(backward(latest)),
+        Level::Forward => dedup(forward(latest)),
+        Level::Full => dedup(full(latest)),
+        Level::BackwardTransitive => transitive(previous, backward),
+        Level::ForwardTransitive => transitive(previous, forward),
+        Level::FullTransitive => transitive(previous, full),
+    }
+}
+
+fn dedup(violations: Vec<Violation>) -> Vec<Violation> {
+    let mut out: Vec<Violation> = Vec::with_capacity(violations.len());
+    for v in violations {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Checks against each previous schema; a violation met against some but not all of them says
+/// which ("(against previous versions 1, 2 of 3)", counted from the oldest).
+fn transitive(previous: &[Schema], one: impl Fn(&Schema) -> Vec<Violation>) -> Vec<Violation> {
+    let mut order: Vec<Violation> = Vec::new();
+    let mut versions: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, old) in previous.iter().enumerate() {
+        for v in one(old) {
+            let idx = match order.iter().position(|x| *x == v) {
+                Some(idx) => idx,
+                None => {
+                    order.push(v);
+                    order.len() - 1
+                }
+            };
+            let list = versions.entry(idx).or_default();
+            if list.last() != Some(&(i + 1)) {
+                list.push(i + 1);
+            }
+        }
+    }
+    let n = previous.len();
+    for (idx, v) in order.iter_mut().enumerate() {
+        let list = versions.get(&idx).map(Vec::as_slice).unwrap_or_default();
+        if n > 1 && list.len() < n {
+            let nums: Vec<String> = list.iter().map(usize::to_string).collect();
+            let noun = if list.len() == 1 { "version" } else { "versions" };
+            v.message = format!("{} (against previous {noun} {} of {n})", v.message, nums.join(", "));
+        }
+    }
+    order
+}
+
+/// [`check`] over schema texts. A text that is not valid Avro is [`Error::SchemaInvalid`]
+/// naming which one.
+pub fn check_str(level: Level, new: &str, previous: &[&str]) -> Result<Vec<Violation>> {
+    let (new, previous) = parse_all(new, previous)?;
+    Ok(check(level, &new, &previous))
+}
+
+fn parse_all(new: &str, previous: &[&str]) -> Result<(Schema, Vec<Schema>)> {
+    let parse = |text: &str, which: String| {
+        Schema::parse_str(text).map_err(|e| Error::SchemaInvalid { reason: format!("{which}: {e}") })
+    };
+    let new = parse(new, "new schema".into())?;
+    let previous = previous
+        .iter()
+        .enumerate()
+        .map(|(i, text)| parse(text, format!("previous schema {} of {}", i + 1, previous.len())))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((new, previous))
+}
+
+/// [`check`] as a gate: Ok when nothing is violated. The house policy fails with
+/// [`Error::SchemaPolicyViolation`] (one `path: message` entry per violation), the other
+/// levels with [`Error::SchemaIncompatible`]; [`enforce_for_subject`] names the subject.
+pub fn enforce(level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
+    enforce_for_subject("(client-side check)", level, new, previous)
+}
+
+/// [`enforce`] with the subject the schema is meant for, for the error message.
+pub fn enforce_for_subject(subject: &str, level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
+    let violations = check(level, new, previous);
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = violations.iter().map(Violation::to_string).collect();
+    Err(match level {
+        Level::AddWithDefaultOnly => Error::SchemaPolicyViolation { policy: level.to_string(), violations: lines },
+        _ => {
+            Error::SchemaIncompatible { subject: subject.to_string(), reason: format!("{level}: {}", lines.join("; ")) }
+        }
+    })
+}
+
+/// [`enforce`] over schema texts.
+pub fn enforce_str(level: Level, new: &str, previous: &[&str]) -> Result<()> {
+    let (new, previous) = parse_all(new, previous)?;
+    enforce(level, &new, &previous)
+}
+
+/// How many comparisons one check may make before it gives up with a `too_complex`
+/// violation: far above any real schema, low enough that no input can keep it busy.
+const MAX_STEPS: u64 = 500_000;
+
+/// A record pair on the stack (compared by address) and the lowest stack index whose
+/// in-progress result it assumed.
+type Key = (usize, usize);
+
+/// Termination and sharing for both checkers. Recursive schemas: a record pair met again while
+/// it is being compared is assumed fine (its violations are reported where it was first met).
+/// Shared record types: a pair compared before replays its violations under the new path,
+/// unless that result leaned on such an assumption. A step budget bounds everything else.
+#[derive(Default)]
+struct Guard {
+    stack: Vec<(Key, usize)>,
+    memo: HashMap<Key, Vec<(String, ViolationKind, String)>>,
+    steps: u64,
+    exhausted: bool,
+}
+
+impl Guard {
+    /// Counts one comparison; true once the budget is spent.
+    fn tick(&mut self) -> bool {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            self.exhausted = true;
+        }
+        self.exhausted
+    }
+
+    /// True when the caller should compare the pair now (then it must call [`Guard::leave`]).
+    fn enter(&mut self, key: Key, path: &str, out: &mut Vec<Violation>) -> bool {
+        if let Some(pos) = self.stack.iter().position(|(k, _)| *k == key) {
+            for frame in &mut self.stack[pos + 1..] {
+                frame.1 = frame.1.min(pos);
+            }
+            return false;
+        }
+        if let Some(found) = self.memo.get(&key) {
+            self.steps += found.len() as u64;
+            out.extend(found.iter().map(|(suffix, kind, message)| Violation {
+                path: format!("{path}{suffix}"),
+                kind: *kind,
+                message: message.clone(),
+            }));
+            return false;
+        }
+        self.stack.push((key, usize::MAX));
+        true
+    }
+
+    fn leave(&mut self, path: &str, local: Vec<Violation>, out: &mut Vec<Violation>) {
+        if let Some((key, assumed)) = self.stack.pop() {
+            if assumed >= self.stack.len() && !self.exhausted {
+                let relative = local
+                    .iter()
+                    .map(|v| (v.path.strip_prefix(path).unwrap_or(&v.path).to_string(), v.kind, v.message.clone()))
+                    .collect();
+                self.memo.insert(key, relative);
+            }
+        }
+        out.extend(local);
+    }
+
+    fn finish(&self, root: &str, out: &mut Vec<Violation>) {
+        if self.exhausted {
+            out.push(Violation {
+                path: root.to_string(),
+                kind: ViolationKind::TooComplex,
+                message: format!(
+                    "schema too complex to check completely (more than {MAX_STEPS} comparisons); other violations may be missing"
+                ),
+            });
+        }
+    }
+}
