@@ -5,7 +5,9 @@
 
 pub mod admin;
 pub mod avro;
+pub mod codec;
 pub mod compat;
+pub mod config;
 pub mod consumer;
 pub mod error;
 pub mod producer;

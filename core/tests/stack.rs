@@ -74,14 +74,15 @@ async fn avro_records_survive_a_trip_through_the_registry_and_online() {
     let registry = RegistryClient::new(&common::registry_url()).unwrap();
     let topic = common::unique("kpipe.it.avro");
     let id = registry.register(&format!("{topic}-value"), SCHEMA).await.unwrap();
-    let schema = avro::parse_schema(SCHEMA).unwrap();
+    let schema = avro::CompiledSchema::parse(SCHEMA).unwrap();
     let online = common::clusters().into_iter().find(|c| c.name == "online").unwrap();
     ClusterAdmin::new(&online.bootstrap).unwrap().ensure_topic(&topic, 1, 3).await.unwrap();
     let producer = ClusterProducer::new("online", &online.bootstrap, &[]).unwrap();
     let mut sent = Vec::new();
     for seq in 0..5i64 {
         let v = Value::Record(vec![("seq".into(), Value::Long(seq)), ("cluster".into(), Value::String("online".into()))]);
-        let bytes = avro::encode(id, &schema, v.clone()).unwrap();
+        let mut bytes = Vec::new();
+        avro::encode_framed(id, &schema, &&v, &mut bytes).unwrap();
         producer.send(&topic, None, Some(&bytes), &[]).await.unwrap();
         sent.push(v);
     }
@@ -91,9 +92,9 @@ async fn avro_records_survive_a_trip_through_the_registry_and_online() {
     while got.len() < sent.len() {
         let r = consumer.recv(Duration::from_secs(30)).await.unwrap().expect("a record within 30 s");
         let payload = r.value.unwrap();
-        let (wire_id, _) = avro::split_header(&payload).unwrap();
-        let writer = avro::parse_schema(&registry.schema_by_id(wire_id).await.unwrap()).unwrap();
-        got.push(avro::decode(&payload, &writer).unwrap().1);
+        let (wire_id, body) = avro::split_header(&payload).unwrap();
+        let writer = avro::CompiledSchema::parse(&registry.schema_by_id(wire_id).await.unwrap()).unwrap();
+        got.push(avro::decode(&writer, None, body, &mut avro::ApacheBuilder).unwrap());
     }
     assert_eq!(got, sent);
 }

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("offline", env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:39092")),
     ];
     let registry = RegistryClient::new(&env_or("KPIPE_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7"))?;
-    let schema = avro::parse_schema(SCHEMA)?;
+    let schema = avro::CompiledSchema::parse(SCHEMA)?;
     let schema_id = registry.register(&format!("{TOPIC}-value"), SCHEMA).await?;
     println!("schema {TOPIC}-value registered as id {schema_id}");
 
@@ -51,7 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ("amount_cents".into(), Value::Long(1999 * (i as i64 + 1))),
                 ("vehicle_vin".into(), Value::Union(0, Box::new(Value::Null))),
             ]);
-            let payload = avro::encode(schema_id, &schema, value)?;
+            let mut payload = Vec::new();
+            avro::encode_framed(schema_id, &schema, &&value, &mut payload)?;
             let d = producer.send(TOPIC, Some(order_id.as_bytes()), Some(&payload), &[]).await?;
             first_offsets.entry(d.partition).or_insert(d.offset);
         }
@@ -70,10 +71,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue; // an earlier run's record in the same partition
             }
             let payload = r.value.unwrap_or_default();
-            let (id, _) = avro::split_header(&payload)?;
-            let writer = avro::parse_schema(&registry.schema_by_id(id).await?)?;
-            let (_, value) = avro::decode(&payload, &writer)?;
-            let json = serde_json::Value::try_from(value)?;
+            let (id, body) = avro::split_header(&payload)?;
+            let writer = avro::CompiledSchema::parse(&registry.schema_by_id(id).await?)?;
+            let json = avro::decode(&writer, None, body, &mut avro::JsonBuilder)?;
             println!("  read back from {cluster} p{} @{}: {json}", r.partition, r.offset);
             seen += 1;
         }

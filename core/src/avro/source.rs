@@ -1,0 +1,150 @@
+//! The trait every binding implements over its own native values so the core can encode them
+//! without converting to JSON or to a generic tree first.
+
+use std::borrow::Cow;
+
+use crate::error::Result;
+
+/// What a native value is, as far as the encoder cares.
+///
+/// `Decimal`, `Uuid`, `Date`, `Time`, `Timestamp` and `LocalTimestamp` let a binding say "this
+/// is natively a decimal / date / ..." (Python `Decimal`, `datetime.date`, `uuid.UUID`, ...);
+/// the encoder then asks [`ValueSource::as_decimal`], [`ValueSource::as_temporal`] or
+/// [`ValueSource::as_bytes`] (16 bytes for a uuid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    /// An integer (may not fit `i64`: then `as_i64` returns None).
+    Int,
+    Float,
+    Str,
+    Bytes,
+    /// A sequence (list, array, tuple).
+    Seq,
+    /// A mapping with string keys (dict, object, associative array); also records.
+    Map,
+    Decimal,
+    Uuid,
+    Date,
+    Time,
+    Timestamp,
+    LocalTimestamp,
+    /// Anything else (the encoder reports it by `describe`).
+    Other,
+}
+
+impl Kind {
+    /// Lowercase name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "boolean",
+            Kind::Int => "integer",
+            Kind::Float => "float",
+            Kind::Str => "string",
+            Kind::Bytes => "bytes",
+            Kind::Seq => "array",
+            Kind::Map => "object",
+            Kind::Decimal => "decimal",
+            Kind::Uuid => "uuid",
+            Kind::Date => "date",
+            Kind::Time => "time",
+            Kind::Timestamp => "timestamp",
+            Kind::LocalTimestamp => "local timestamp",
+            Kind::Other => "value",
+        }
+    }
+}
+
+/// A native decimal handed over by a binding (see [`ValueSource::as_decimal`]).
+#[derive(Debug, Clone)]
+pub enum DecimalRef<'a> {
+    /// Decimal text: "12.30", "-5", "1.5E+3".
+    Text(Cow<'a, str>),
+    /// value = (-1)^negative * digits * 10^exponent; `digits` are the numbers 0..=9, most
+    /// significant first (Python's `Decimal.as_tuple()`).
+    Parts {
+        negative: bool,
+        digits: Cow<'a, [u8]>,
+        exponent: i64,
+    },
+    /// value = unscaled * 10^-scale.
+    Unscaled { unscaled: i128, scale: i64 },
+    /// Big-endian two's complement unscaled value; `scale` None means "already at the schema's
+    /// scale" (apache-avro's `Decimal`).
+    TwosComplement {
+        bytes: Cow<'a, [u8]>,
+        scale: Option<i64>,
+    },
+}
+
+/// A native date/time handed over by a binding (see [`ValueSource::as_temporal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temporal {
+    /// Days since 1970-01-01.
+    Date(i64),
+    /// Nanoseconds after midnight.
+    Time(i64),
+    /// Nanoseconds since the epoch, UTC.
+    Instant(i128),
+    /// Nanoseconds since the epoch of a wall-clock time in no zone (a naive datetime).
+    Local(i128),
+}
+
+/// An explicit union branch choice carried by a value (see [`ValueSource::branch`]).
+#[derive(Debug, Clone)]
+pub enum Branch<'a> {
+    /// By position in the union.
+    Index(usize),
+    /// By type name (`"string"`, `"long"`, `"array"`) or named type's full (or short) name.
+    Name(Cow<'a, str>),
+}
+
+/// A borrowed view of one native value. Implement it for a cheap handle type (`&Value`,
+/// `Bound<PyAny>`, a napi handle...): child values are returned as `Self`.
+///
+/// Only [`kind`](Self::kind) is called for every value; the other methods are called when the
+/// schema asks for that type, so a binding pays only for the conversions the schema needs.
+/// Every method returns `None` when the value is not of that type.
+pub trait ValueSource: Sized {
+    /// What the value is.
+    fn kind(&self) -> Kind;
+    /// A boolean.
+    fn as_bool(&self) -> Option<bool>;
+    /// An integer that fits `i64`.
+    fn as_i64(&self) -> Option<i64>;
+    /// A number as `f64` (integers too).
+    fn as_f64(&self) -> Option<f64>;
+    /// Text.
+    fn as_str(&self) -> Option<Cow<'_, str>>;
+    /// Raw bytes (for bytes/fixed fields; a binding whose text form of bytes is base64, like
+    /// natural JSON, decodes it here).
+    fn as_bytes(&self) -> Option<Cow<'_, [u8]>>;
+    /// Number of items of a sequence or entries of a map.
+    fn len(&self) -> Option<usize>;
+    /// A record field by name; None when absent (the schema default is then used).
+    fn field(&self, name: &str) -> Option<Self>;
+    /// Calls `f` for each item of a sequence, in order.
+    fn for_each_item(&self, f: &mut dyn FnMut(Self) -> Result<()>) -> Result<()>;
+    /// Calls `f` for each entry of a map (key text, value).
+    fn for_each_entry(&self, f: &mut dyn FnMut(&str, Self) -> Result<()>) -> Result<()>;
+    /// An explicit union branch and the value inside it (natural JSON's `{"long": 5}`,
+    /// apache-avro's `Value::Union`). When the name matches no branch the value itself is
+    /// resolved by the union rule.
+    fn branch(&self) -> Option<(Branch<'_>, Self)> {
+        None
+    }
+    /// A native decimal (asked when `kind()` is `Decimal`).
+    fn as_decimal(&self) -> Option<DecimalRef<'_>> {
+        None
+    }
+    /// A native date/time (asked when `kind()` is `Date`/`Time`/`Timestamp`/`LocalTimestamp`).
+    fn as_temporal(&self) -> Option<Temporal> {
+        None
+    }
+    /// True when `len() == Some(0)`.
+    fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}

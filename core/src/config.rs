@@ -1,0 +1,326 @@
+//! kpipe.yaml: one config file for every language, every key overridable by an env var.
+//!
+//! Env overrides: `KPIPE_` + the key path in upper case with `__` between levels, e.g.
+//! `KPIPE_CLUSTERS__ONLINE__BOOTSTRAP`, `KPIPE_CONSUMER__MAX_ATTEMPTS=5`,
+//! `KPIPE_REGISTRY__URL`. Secrets can stay out of the file: a string value written as
+//! `${NAME}` is replaced by the env var NAME (a missing one is `config.invalid`).
+//! Strict: an unknown key anywhere is `config.invalid` naming its path.
+//! docs/config.md documents every key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Yaml};
+use figment::Figment;
+use serde::Deserialize;
+
+use crate::codec::CodecSettings;
+use crate::error::{Error, Result};
+use crate::registry::RegistryConfig;
+use crate::routing::{Route, Router};
+
+/// The whole kpipe.yaml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub clusters: BTreeMap<String, ClusterConfig>,
+    #[serde(default)]
+    pub registry: Option<RegistryConfig>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub schemas: CodecSettings,
+    #[serde(default)]
+    pub producer: ProducerConfig,
+    #[serde(default)]
+    pub consumer: ConsumerConfig,
+}
+
+/// One Kafka cluster.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Comma-separated `host:port` list.
+    pub bootstrap: String,
+    /// Passed to librdkafka unchanged (`compression.type`, `security.protocol`, `sasl.*`, ...).
+    #[serde(default)]
+    pub properties: BTreeMap<String, Scalar>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    // librdkafka properties may hold passwords; show their names only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("bootstrap", &self.bootstrap)
+            .field("properties", &self.properties.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ClusterConfig {
+    /// The properties as librdkafka wants them: strings.
+    pub fn rdkafka_properties(&self) -> Vec<(String, String)> {
+        self.properties.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()
+    }
+}
+
+/// A YAML scalar kept as the string librdkafka expects (`linger.ms: 5` -> "5").
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            S(String),
+            I(i64),
+            F(f64),
+            B(bool),
+        }
+        Ok(Scalar(match Any::deserialize(d)? {
+            Any::S(s) => s,
+            Any::I(i) => i.to_string(),
+            Any::F(f) => f.to_string(),
+            Any::B(b) => b.to_string(),
+        }))
+    }
+}
+
+/// Producer defaults: idempotent and acks=all.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerConfig {
+    pub acks: String,
+    pub idempotence: bool,
+    pub delivery_timeout_ms: u64,
+    pub linger_ms: u64,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        Self { acks: "all".into(), idempotence: true, delivery_timeout_ms: 120_000, linger_ms: 5 }
+    }
+}
+
+/// Consumer defaults: at-least-once with retries then a dead-letter topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsumerConfig {
+    pub commit: CommitMode,
+    /// Handler attempts per record before it goes to the DLQ (1 = no retry).
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    /// DLQ topic name template (`{topic}` is the source topic); empty disables the DLQ.
+    pub dlq: String,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self { commit: CommitMode::AfterHandle, max_attempts: 3, backoff_ms: 200, dlq: "{topic}.dlq".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitMode {
+    AfterHandle,
+    Manual,
+    Auto,
+}
+
+impl Config {
+    /// Reads `path`, then applies `KPIPE_...` env overrides and `${NAME}` secrets.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::ConfigInvalid {
+                path: path.display().to_string(),
+                reason: "config file not found".into(),
+            });
+        }
+        Self::load(Figment::from(Yaml::file_exact(path)))
+    }
+
+    /// Parses YAML text, then applies env overrides and secrets as [`Config::from_file`].
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        Self::load(Figment::from(Yaml::string(text)))
+    }
+
+    fn load(base: Figment) -> Result<Self> {
+        // Every key lives in a section, so an override always has a `__`; other KPIPE_* vars
+        // (e.g. the dev stack's KPIPE_REGISTRY_URL) are not config keys and are left alone.
+        let figment = base.merge(Env::prefixed("KPIPE_").filter(|k| k.as_str().contains("__")).split("__"));
+        let mut value: figment::value::Value = figment.extract().map_err(config_error)?;
+        substitute_env(&mut value, &mut Vec::new())?;
+        let config: Config = Figment::from(figment::providers::Serialized::defaults(value))
+            .extract()
+            .map_err(config_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.clusters.is_empty() {
+            return Err(Error::ConfigInvalid { path: "clusters".into(), reason: "at least one cluster is required".into() });
+        }
+        for (name, c) in &self.clusters {
+            if c.bootstrap.trim().is_empty() {
+                return Err(Error::ConfigInvalid {
+                    path: format!("clusters.{name}.bootstrap"),
+                    reason: "missing bootstrap servers".into(),
+                });
+            }
+        }
+        if self.consumer.max_attempts == 0 {
+            return Err(Error::ConfigInvalid { path: "consumer.max_attempts".into(), reason: "must be at least 1".into() });
+        }
+        self.router()?;
+        Ok(())
+    }
+
+    /// The compiled routes. With no `routes:` and a single cluster, every topic goes there.
+    pub fn router(&self) -> Result<Router> {
+        let names = self.clusters.keys().map(String::as_str);
+        if self.routes.is_empty() && self.clusters.len() == 1 {
+            let only = self.clusters.keys().next().cloned().unwrap_or_default();
+            return Router::new(&[Route { topic: "*".into(), cluster: only }], names);
+        }
+        Router::new(&self.routes, names)
+    }
+}
+
+/// Replaces every string `${NAME}` by the env var NAME.
+fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>) -> Result<()> {
+    use figment::value::Value as V;
+    match value {
+        V::String(_, s) => {
+            if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+                match std::env::var(name) {
+                    Ok(v) => *s = v,
+                    Err(_) => {
+                        return Err(Error::ConfigInvalid {
+                            path: path.join("."),
+                            reason: format!("env var {name} is not set"),
+                        })
+                    }
+                }
+            }
+        }
+        V::Dict(_, d) => {
+            for (k, v) in d.iter_mut() {
+                path.push(k.clone());
+                substitute_env(v, path)?;
+                path.pop();
+            }
+        }
+        V::Array(_, a) => {
+            for (i, v) in a.iter_mut().enumerate() {
+                let last = path.pop().unwrap_or_default();
+                path.push(format!("{last}[{i}]"));
+                substitute_env(v, path)?;
+                path.pop();
+                path.push(last);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// figment's path names the unknown key itself but only the parent of a missing one; the
+/// user should see the full key either way.
+fn config_error(e: figment::Error) -> Error {
+    use figment::error::Kind;
+    let e = e.into_iter().next().expect("figment errors are never empty");
+    let mut path = e.path.join(".");
+    let mut push = |field: &str| {
+        if e.path.last().map(String::as_str) == Some(field) {
+            return;
+        }
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field);
+    };
+    let reason = match &e.kind {
+        Kind::UnknownField(field, expected) => {
+            push(field);
+            format!("unknown key (expected one of: {})", expected.join(", "))
+        }
+        Kind::MissingField(field) => {
+            push(field);
+            "missing key".to_string()
+        }
+        other => other.to_string(),
+    };
+    Error::ConfigInvalid { path: if path.is_empty() { "(root)".into() } else { path }, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../../kpipe.yaml");
+
+    #[test]
+    fn the_sample_config_loads() {
+        use crate::compat::Level;
+        let c = Config::from_yaml(SAMPLE).unwrap();
+        assert_eq!(c.clusters.len(), 3);
+        assert_eq!(c.clusters["offline"].rdkafka_properties(), vec![("compression.type".into(), "zstd".into())]);
+        let r = c.router().unwrap();
+        assert_eq!(r.cluster_for("orders.created").unwrap(), "online");
+        assert_eq!(r.cluster_for("anything").unwrap(), "business");
+        assert_eq!(c.consumer.commit, CommitMode::AfterHandle);
+        assert_eq!(c.schemas.policy, Level::AddWithDefaultOnly);
+    }
+
+    fn err(yaml: &str) -> Error {
+        Config::from_yaml(yaml).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_path() {
+        let e = err("clusters: { a: { bootstrap: x, bootstrapp: y } }");
+        assert_eq!(e.code(), "config.invalid");
+        assert!(e.to_string().starts_with("clusters.a.bootstrapp: unknown key"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nconsumer: { max_attempt: 3 }");
+        assert!(e.to_string().starts_with("consumer.max_attempt: unknown key"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nextra: 1");
+        assert!(e.to_string().starts_with("extra: unknown key"), "{e}");
+    }
+
+    #[test]
+    fn missing_bootstrap_unknown_cluster_and_bad_glob() {
+        let e = err("clusters: { a: { properties: {} } }");
+        assert!(e.to_string().starts_with("clusters.a.bootstrap: missing key"), "{e}");
+        let e = err("clusters: { a: { bootstrap: '' } }");
+        assert!(e.to_string().starts_with("clusters.a.bootstrap:"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nroutes: [ { topic: '*', cluster: b } ]");
+        assert!(e.to_string().starts_with("routes[0].cluster: unknown cluster"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nroutes: [ { topic: 'x[', cluster: a } ]");
+        assert!(e.to_string().starts_with("routes[0].topic: malformed glob"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nschemas: { subject_strategy: by-mood }");
+        assert!(e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy: sideways }");
+        assert!(e.to_string().starts_with("schemas.policy: unknown compatibility level"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_and_secrets() {
+        // Env vars are process-wide; names here are unique to this test.
+        std::env::set_var("KPIPE_CONSUMER__MAX_ATTEMPTS", "7");
+        std::env::set_var("KPIPE_TEST_SASL_PASSWORD", "s3cret");
+        let c = Config::from_yaml(
+            "clusters: { a: { bootstrap: x, properties: { sasl.password: '${KPIPE_TEST_SASL_PASSWORD}' } } }",
+        )
+        .unwrap();
+        std::env::remove_var("KPIPE_CONSUMER__MAX_ATTEMPTS");
+        assert_eq!(c.consumer.max_attempts, 7);
+        assert_eq!(c.clusters["a"].rdkafka_properties()[0].1, "s3cret");
+        assert!(!format!("{c:?}").contains("s3cret"), "secrets must not show in Debug");
+        let e = err("clusters: { a: { bootstrap: '${KPIPE_TEST_UNSET_VAR}' } }");
+        assert!(e.to_string().starts_with("clusters.a.bootstrap: env var KPIPE_TEST_UNSET_VAR is not set"), "{e}");
+    }
+}
