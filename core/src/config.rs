@@ -113,11 +113,13 @@ pub struct ConsumerConfig {
     pub backoff_ms: u64,
     /// DLQ topic name template (`{topic}` is the source topic); empty disables the DLQ.
     pub dlq: String,
+    /// How often `after-handle` commits the handled offsets (also on revoke and close).
+    pub commit_interval_ms: u64,
 }
 
 impl Default for ConsumerConfig {
     fn default() -> Self {
-        Self { commit: CommitMode::AfterHandle, max_attempts: 3, backoff_ms: 200, dlq: "{topic}.dlq".into() }
+        Self { commit: CommitMode::AfterHandle, max_attempts: 3, backoff_ms: 200, dlq: "{topic}.dlq".into(), commit_interval_ms: 1000 }
     }
 }
 

@@ -1,16 +1,38 @@
-//! Consuming from one cluster. Auto-commit is off: offsets are committed by the caller once a
-//! record has been handled.
+//! Consuming: a minimal [`ClusterConsumer`] (one cluster, caller-driven assignment) and the
+//! routed group [`Consumer`] with commit tracking, a retrying `run` loop and dead letters.
+//!
+//! Commit tracking (`after-handle` and `manual`): every record handed out is registered per
+//! partition as pending; `ack` marks it done; the committable offset of a partition is one
+//! past the longest done prefix of its pending offsets. So an out-of-order completion never
+//! commits past a record that is still being handled. `after-handle` commits the committable
+//! offsets every `consumer.commit_interval_ms` (asynchronously), on rebalance revoke (in the
+//! revoke callback, synchronously, before the partitions go) and on close (synchronously).
+//! `manual` commits them only on [`Consumer::commit`] (and on revoke/close). `auto` is
+//! librdkafka's auto-commit (at-most-once-ish: offsets of records handed out are committed).
 
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer as _, StreamConsumer};
-use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode as RdCommit, Consumer as _, ConsumerContext, Rebalance, RebalanceProtocol, StreamConsumer,
+};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{Headers, Message as _};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 
+use crate::avro::{JsonBuilder, ValueBuilder};
+use crate::client::Client;
+use crate::config::CommitMode;
 use crate::error::{Error, Result};
+use crate::producer::TopicSerde;
+use crate::stats::{KafkaStats, StatsContext};
 
-/// One consumed record, with its raw key and value.
+/// One consumed record, with its raw key and value (decode with [`Consumer::decode_value`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub topic: String,
@@ -22,7 +44,34 @@ pub struct Record {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
-/// A group consumer bound to one cluster.
+/// The routed consumer's record type.
+pub type Message = Record;
+
+impl Record {
+    fn from_borrowed(m: &rdkafka::message::BorrowedMessage<'_>) -> Self {
+        Record {
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp_ms: m.timestamp().to_millis(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers: m
+                .headers()
+                .map(|hs| hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The first header named `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+// ---- the minimal one-cluster consumer ---------------------------------------------------------
+
+/// A consumer bound to one cluster, positioned by the caller (no group management).
 pub struct ClusterConsumer {
     inner: StreamConsumer,
 }
@@ -37,21 +86,15 @@ impl ClusterConsumer {
         for (k, v) in properties {
             cfg.set(k, v);
         }
-        let inner: StreamConsumer = cfg
-            .create()
-            .map_err(|e| Error::ConfigInvalid { path: "consumer".into(), reason: e.to_string() })?;
+        let inner: StreamConsumer =
+            cfg.create().map_err(|e| Error::ConfigInvalid { path: "consumer".into(), reason: e.to_string() })?;
         Ok(Self { inner })
     }
 
     /// Reads `topic` from the start of each of its partitions, outside group management.
     pub fn assign_from_beginning(&self, topic: &str, timeout: Duration) -> Result<()> {
         let md = self.inner.fetch_metadata(Some(topic), timeout)?;
-        let partitions = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .map(|t| t.partitions().len())
-            .unwrap_or(0);
+        let partitions = md.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions().len()).unwrap_or(0);
         if partitions == 0 {
             return Err(Error::KafkaRetriable { reason: format!("topic {topic} has no partitions yet") });
         }
@@ -73,27 +116,775 @@ impl ClusterConsumer {
         Ok(())
     }
 
+    /// The group's committed offsets of `topic`'s partitions `0..partitions` (-1: none).
+    pub fn committed_offsets(&self, topic: &str, partitions: i32, timeout: Duration) -> Result<Vec<i64>> {
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let r = self.inner.committed_offsets(tpl, timeout)?;
+        Ok((0..partitions)
+            .map(|p| {
+                r.find_partition(topic, p).and_then(|e| e.offset().to_raw()).filter(|o| *o >= 0).unwrap_or(-1)
+            })
+            .collect())
+    }
+
     /// The next record, or `None` when none arrived within `timeout`.
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Record>> {
         match tokio::time::timeout(timeout, self.inner.recv()).await {
             Err(_) => Ok(None),
             Ok(Err(e)) => Err(e.into()),
-            Ok(Ok(m)) => Ok(Some(Record {
-                topic: m.topic().to_string(),
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp_ms: m.timestamp().to_millis(),
-                key: m.key().map(<[u8]>::to_vec),
-                value: m.payload().map(<[u8]>::to_vec),
-                headers: m
-                    .headers()
-                    .map(|hs| {
-                        hs.iter()
-                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })),
+            Ok(Ok(m)) => Ok(Some(Record::from_borrowed(&m))),
         }
+    }
+}
+
+// ---- options ----------------------------------------------------------------------------------
+
+/// What to subscribe to.
+#[derive(Debug, Clone)]
+pub enum Subscription {
+    /// Topic names; all must route to one cluster.
+    Topics(Vec<String>),
+    /// A regex over topic names (librdkafka syntax, `^` is added when missing). Patterns cannot
+    /// be routed, so `ConsumerOptions::cluster` names the cluster.
+    Pattern(String),
+}
+
+/// Where a partition starts when this consumer first gets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartAt {
+    /// The group's committed offset; earliest when the group has none.
+    #[default]
+    Committed,
+    Earliest,
+    Latest,
+    /// This offset in every partition.
+    Offset(i64),
+    /// The first record with timestamp >= this (ms since the epoch); the end when none.
+    Timestamp(i64),
+}
+
+/// How to build a [`Consumer`] (see [`Client::consumer`]).
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    pub group: String,
+    pub subscription: Subscription,
+    pub start: StartAt,
+    /// Overrides `consumer.commit`.
+    pub commit: Option<CommitMode>,
+    /// The cluster, required for a pattern; checked against the routes for names.
+    pub cluster: Option<String>,
+    /// Deserializers; default: the client's per-topic serde.
+    pub serde: Option<TopicSerde>,
+    /// Extra librdkafka properties (after the cluster's).
+    pub properties: Vec<(String, String)>,
+}
+
+impl ConsumerOptions {
+    pub fn new(group: impl Into<String>, topics: &[&str]) -> Self {
+        ConsumerOptions {
+            group: group.into(),
+            subscription: Subscription::Topics(topics.iter().map(|t| t.to_string()).collect()),
+            start: StartAt::Committed,
+            commit: None,
+            cluster: None,
+            serde: None,
+            properties: Vec::new(),
+        }
+    }
+}
+
+// ---- commit tracking --------------------------------------------------------------------------
+
+#[derive(Default, Debug)]
+struct PartState {
+    /// offset -> handled?
+    pending: BTreeMap<i64, bool>,
+    /// One past the longest handled prefix.
+    committable: Option<i64>,
+    /// Last offset a commit succeeded with.
+    committed: Option<i64>,
+}
+
+#[derive(Default, Debug)]
+struct Tracker {
+    /// topic -> partition -> state (looked up by `&str`: no allocation per record).
+    parts: HashMap<String, HashMap<i32, PartState>>,
+}
+
+impl Tracker {
+    fn received(&mut self, topic: &str, partition: i32, offset: i64) {
+        if !self.parts.contains_key(topic) {
+            self.parts.insert(topic.to_string(), HashMap::new());
+        }
+        if let Some(t) = self.parts.get_mut(topic) {
+            t.entry(partition).or_default().pending.insert(offset, false);
+        }
+    }
+
+    fn done(&mut self, topic: &str, partition: i32, offset: i64) {
+        let Some(part) = self.parts.get_mut(topic).and_then(|t| t.get_mut(&partition)) else { return };
+        if let Some(d) = part.pending.get_mut(&offset) {
+            *d = true;
+        }
+        while let Some((&o, &d)) = part.pending.first_key_value() {
+            if !d {
+                break;
+            }
+            part.pending.pop_first();
+            part.committable = Some(o + 1);
+        }
+    }
+
+    /// Committable offsets not yet committed (optionally only of `only`).
+    fn to_commit(&self, only: Option<&HashSet<(String, i32)>>) -> TopicPartitionList {
+        let mut tpl = TopicPartitionList::new();
+        for (t, parts) in &self.parts {
+            for (p, s) in parts {
+                if only.is_some_and(|o| !o.contains(&(t.clone(), *p))) {
+                    continue;
+                }
+                if let Some(c) = s.committable {
+                    if s.committed != Some(c) {
+                        let _ = tpl.add_partition_offset(t, *p, Offset::Offset(c));
+                    }
+                }
+            }
+        }
+        tpl
+    }
+
+    fn committed(&mut self, tpl: &TopicPartitionList) {
+        for e in tpl.elements() {
+            let s = self.parts.get_mut(e.topic()).and_then(|t| t.get_mut(&e.partition()));
+            if let (Some(s), Offset::Offset(o)) = (s, e.offset()) {
+                s.committed = Some(o);
+            }
+        }
+    }
+
+    fn forget(&mut self, topic: &str, partition: i32) {
+        if let Some(t) = self.parts.get_mut(topic) {
+            t.remove(&partition);
+        }
+    }
+}
+
+// ---- the librdkafka context -------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Ctx {
+    stats: StatsContext,
+    tracker: Arc<Mutex<Tracker>>,
+    start: StartAt,
+    track: bool,
+    /// Partitions this consumer already positioned per `start`.
+    started: Arc<Mutex<HashSet<(String, i32)>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ClientContext for Ctx {
+    fn stats(&self, statistics: Statistics) {
+        self.stats.stats(statistics)
+    }
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        self.stats.log(level, fac, msg)
+    }
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.stats.error(error, reason)
+    }
+}
+
+impl Ctx {
+    /// Commits what was handled in the revoked partitions, synchronously, then forgets them.
+    fn flush_revoked(&self, base: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
+        if !self.track {
+            return;
+        }
+        let set: HashSet<(String, i32)> = revoked.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+        let tpl = lock(&self.tracker).to_commit(Some(&set));
+        if tpl.count() > 0 {
+            match base.commit(&tpl, RdCommit::Sync) {
+                Ok(()) => tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "commit on revoke"),
+                Err(e) => tracing::warn!(cluster = self.stats.cluster(), error = %e, "commit on revoke failed"),
+            }
+        }
+        let mut t = lock(&self.tracker);
+        for (topic, p) in &set {
+            t.forget(topic, *p);
+        }
+    }
+
+    /// Sets start offsets for partitions not seen before, per `start`.
+    fn position_new(&self, base: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        if self.start == StartAt::Committed {
+            return;
+        }
+        let mut started = lock(&self.started);
+        let fresh: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .filter(|k| !started.contains(k))
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        let mut by_time = HashMap::new();
+        if let StartAt::Timestamp(ts) = self.start {
+            let mut q = TopicPartitionList::new();
+            for (t, p) in &fresh {
+                let _ = q.add_partition_offset(t, *p, Offset::Offset(ts));
+            }
+            match base.offsets_for_times(q, Duration::from_secs(10)) {
+                Ok(r) => {
+                    for e in r.elements() {
+                        by_time.insert((e.topic().to_string(), e.partition()), e.offset());
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "offsets for timestamp failed; starting at the end"),
+            }
+        }
+        for (t, p) in fresh {
+            let off = match self.start {
+                StartAt::Committed => continue,
+                StartAt::Earliest => Offset::Beginning,
+                StartAt::Latest => Offset::End,
+                StartAt::Offset(o) => Offset::Offset(o),
+                StartAt::Timestamp(_) => match by_time.get(&(t.clone(), p)) {
+                    Some(Offset::Offset(o)) if *o >= 0 => Offset::Offset(*o),
+                    _ => Offset::End,
+                },
+            };
+            let _ = tpl.set_partition_offset(&t, p, off);
+            started.insert((t, p));
+        }
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn rebalance(&self, base: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let cooperative = matches!(base.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.position_new(base, tpl);
+                tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "partitions assigned");
+                if cooperative {
+                    base.incremental_assign(tpl)
+                } else {
+                    base.assign(tpl)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.pre_rebalance(base, &Rebalance::Revoke(tpl));
+                tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "partitions revoked");
+                if cooperative {
+                    base.incremental_unassign(tpl)
+                } else {
+                    base.unassign()
+                }
+            }
+            other => {
+                tracing::warn!(cluster = self.stats.cluster(), error = ?other, "rebalance error");
+                base.unassign()
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(cluster = self.stats.cluster(), error = %e, "applying the rebalance failed");
+        }
+    }
+
+    fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.flush_revoked(base, tpl);
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => {
+                tracing::debug!(cluster = self.stats.cluster(), partitions = offsets.count(), "committed");
+                lock(&self.tracker).committed(offsets);
+            }
+            Err(e) => tracing::warn!(cluster = self.stats.cluster(), error = %e, "commit failed"),
+        }
+    }
+}
+
+// ---- the routed group consumer ----------------------------------------------------------------
+
+/// A decoded record as the `run` handler sees it.
+#[derive(Debug, Clone)]
+pub struct Received<V> {
+    pub message: Arc<Message>,
+    pub key: Option<V>,
+    pub value: Option<V>,
+}
+
+/// Lag of one assigned partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    /// Next offset this consumer will read (-1 when not yet known).
+    pub position: i64,
+    pub high_watermark: i64,
+    /// `high_watermark - position` (or `high - low` when the position is unknown).
+    pub lag: i64,
+}
+
+struct Inner {
+    client: Client,
+    cluster: String,
+    group: String,
+    consumer: StreamConsumer<Ctx>,
+    ctx: Ctx,
+    mode: CommitMode,
+    serde: Option<TopicSerde>,
+    last_commit: Mutex<Instant>,
+    pid: u32,
+}
+
+/// A group consumer on one cluster. Cheap to share behind `Arc`; `close()` is idempotent and
+/// every call after it fails with `closed`.
+pub struct Consumer {
+    state: RwLock<Option<Arc<Inner>>>,
+    stop: AtomicBool,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = self.state.read().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref() {
+            Some(i) => f.debug_struct("Consumer").field("cluster", &i.cluster).field("group", &i.group).finish(),
+            None => f.write_str("Consumer(closed)"),
+        }
+    }
+}
+
+impl Consumer {
+    pub(crate) fn new(client: Client, opts: ConsumerOptions) -> Result<Self> {
+        let config = client.config();
+        let cluster = match (&opts.subscription, &opts.cluster) {
+            (Subscription::Pattern(_), None) => {
+                return Err(Error::ConfigInvalid {
+                    path: "consumer.cluster".into(),
+                    reason: "a pattern subscription needs an explicit cluster".into(),
+                })
+            }
+            (Subscription::Pattern(_), Some(c)) => c.clone(),
+            (Subscription::Topics(topics), explicit) => {
+                if topics.is_empty() {
+                    return Err(Error::ConfigInvalid { path: "consumer.topics".into(), reason: "no topics to subscribe to".into() });
+                }
+                let mut by_cluster: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+                for t in topics {
+                    by_cluster.entry(client.cluster_for(t)?.to_string()).or_default().push(t);
+                }
+                if by_cluster.len() > 1 {
+                    let parts: Vec<String> = by_cluster.iter().map(|(c, ts)| format!("{} -> {c}", ts.join(", "))).collect();
+                    return Err(Error::ConfigInvalid {
+                        path: "consumer.topics".into(),
+                        reason: format!("one consumer reads one cluster, but the topics route to several: {}", parts.join("; ")),
+                    });
+                }
+                let routed = by_cluster.into_keys().next().unwrap_or_default();
+                if let Some(c) = explicit.as_ref().filter(|c| **c != routed) {
+                    return Err(Error::ConfigInvalid {
+                        path: "consumer.cluster".into(),
+                        reason: format!("the topics route to {routed}, not {c}"),
+                    });
+                }
+                routed
+            }
+        };
+        let cc = config.clusters.get(&cluster).ok_or_else(|| Error::ConfigInvalid {
+            path: "consumer.cluster".into(),
+            reason: format!("unknown cluster {cluster:?}"),
+        })?;
+        let mode = opts.commit.unwrap_or(config.consumer.commit);
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &cc.bootstrap)
+            .set("group.id", &opts.group)
+            .set("client.id", format!("kpipe-{cluster}"))
+            .set("auto.offset.reset", "earliest")
+            // librdkafka 2.x waits 1 s before fetching again once its local queue is full; a
+            // consumer that drains fast then starves. 10 ms keeps the pipeline full.
+            .set("fetch.queue.backoff.ms", "10")
+            .set("enable.auto.commit", if mode == CommitMode::Auto { "true" } else { "false" });
+        for (k, v) in cc.rdkafka_properties().iter().chain(opts.properties.iter()) {
+            cfg.set(k, v);
+        }
+        let ctx = Ctx {
+            stats: StatsContext::new(&cluster),
+            tracker: Arc::default(),
+            start: opts.start,
+            track: mode != CommitMode::Auto,
+            started: Arc::default(),
+        };
+        let consumer: StreamConsumer<Ctx> = cfg.create_with_context(ctx.clone()).map_err(|e| Error::ConfigInvalid {
+            path: format!("clusters.{cluster}.properties"),
+            reason: e.to_string(),
+        })?;
+        match &opts.subscription {
+            Subscription::Topics(t) => {
+                let names: Vec<&str> = t.iter().map(String::as_str).collect();
+                consumer.subscribe(&names)?;
+            }
+            Subscription::Pattern(p) => {
+                let p = if p.starts_with('^') { p.clone() } else { format!("^{p}") };
+                consumer.subscribe(&[&p])?;
+            }
+        }
+        tracing::info!(cluster = %cluster, group = %opts.group, ?mode, "consumer subscribed");
+        Ok(Consumer {
+            state: RwLock::new(Some(Arc::new(Inner {
+                client,
+                cluster,
+                group: opts.group,
+                consumer,
+                ctx,
+                mode,
+                serde: opts.serde,
+                last_commit: Mutex::new(Instant::now()),
+                pid: crate::runtime::current_pid(),
+            }))),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    fn inner(&self) -> Result<Arc<Inner>> {
+        let g = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let inner = g.as_ref().ok_or_else(|| Error::Closed { what: "consumer".into() })?.clone();
+        crate::runtime::check_pid(inner.pid)?;
+        Ok(inner)
+    }
+
+    pub fn cluster(&self) -> Result<String> {
+        Ok(self.inner()?.cluster.clone())
+    }
+
+    pub fn group(&self) -> Result<String> {
+        Ok(self.inner()?.group.clone())
+    }
+
+    /// The next record, or `None` when none arrived within `timeout`. With `after-handle` or
+    /// `manual` the record counts as in flight until [`Consumer::ack`].
+    pub async fn recv(&self, timeout: Duration) -> Result<Option<Message>> {
+        let inner = self.inner()?;
+        inner.maybe_commit();
+        let got = match tokio::time::timeout(timeout, inner.consumer.recv()).await {
+            Err(_) => return Ok(None),
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(m)) => Record::from_borrowed(&m),
+        };
+        if inner.ctx.track {
+            lock(&inner.ctx.tracker).received(&got.topic, got.partition, got.offset);
+        }
+        Ok(Some(got))
+    }
+
+    /// [`recv`](Self::recv), blocking (any thread that is not running async code).
+    pub fn recv_blocking(&self, timeout: Duration) -> Result<Option<Message>> {
+        crate::runtime::block_on(self.recv(timeout))?
+    }
+
+    /// Same as [`recv`](Self::recv); the name bindings use.
+    pub async fn poll(&self, timeout: Duration) -> Result<Option<Message>> {
+        self.recv(timeout).await
+    }
+
+    /// Marks `msg` handled: its offset becomes committable once every earlier record of its
+    /// partition is handled too.
+    pub fn ack(&self, msg: &Message) -> Result<()> {
+        let g = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let inner = g.as_ref().ok_or_else(|| Error::Closed { what: "consumer".into() })?;
+        lock(&inner.ctx.tracker).done(&msg.topic, msg.partition, msg.offset);
+        Ok(())
+    }
+
+    /// Commits every committable offset now and waits for the broker (any mode but `auto`).
+    pub fn commit(&self) -> Result<()> {
+        self.inner()?.commit_now(RdCommit::Sync)
+    }
+
+    fn serde_for(&self, inner: &Inner, topic: &str) -> TopicSerde {
+        inner.serde.clone().unwrap_or_else(|| inner.client.topic_serde(topic))
+    }
+
+    /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values.
+    pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        let inner = self.inner()?;
+        let serde = self.serde_for(&inner, &msg.topic).key;
+        match &msg.key {
+            None => Ok(None),
+            Some(k) => crate::producer::deserialize(inner.client.codec(), &serde, k, builder).await.map(Some),
+        }
+    }
+
+    /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values.
+    pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        let inner = self.inner()?;
+        let serde = self.serde_for(&inner, &msg.topic).value;
+        match &msg.value {
+            None => Ok(None),
+            Some(v) => crate::producer::deserialize(inner.client.codec(), &serde, v, builder).await.map(Some),
+        }
+    }
+
+    /// Asks a running [`run`](Self::run) loop to return after the current record.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `handler` on every record, decoded to natural JSON, until [`stop`](Self::stop) or
+    /// [`close`](Self::close). See [`run_with`](Self::run_with).
+    pub async fn run<F, Fut>(&self, handler: F) -> Result<()>
+    where
+        F: FnMut(Received<serde_json::Value>) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        self.run_with(JsonBuilder, handler).await
+    }
+
+    /// The run loop: decode, call `handler` up to `consumer.max_attempts` times with
+    /// exponential backoff from `consumer.backoff_ms`; a record that still fails, or cannot be
+    /// decoded, goes to the DLQ (`consumer.dlq`) with its original bytes and headers plus the
+    /// `kpipe.*` headers; it counts as handled only once the DLQ write is acknowledged. A DLQ
+    /// failure (or no DLQ configured) stops the loop with that error, the record uncommitted.
+    /// A retriable decode error (registry down) is retried likewise and then returned.
+    pub async fn run_with<B, F, Fut>(&self, mut builder: B, mut handler: F) -> Result<()>
+    where
+        B: ValueBuilder,
+        B::Value: Clone,
+        F: FnMut(Received<B::Value>) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        self.stop.store(false, Ordering::SeqCst);
+        let cfg = self.inner()?.client.config().consumer.clone();
+        while !self.stop.load(Ordering::SeqCst) {
+            let msg = match self.recv(Duration::from_millis(200)).await {
+                Ok(Some(m)) => Arc::new(m),
+                Ok(None) => continue,
+                Err(Error::Closed { .. }) => return Ok(()),
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(code = e.code(), error = %e, "consume error, continuing");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            // Decode (retrying registry outages).
+            let mut attempt = 0;
+            let decoded = loop {
+                attempt += 1;
+                let r = async {
+                    let k = self.decode_key(&msg, &mut builder).await?;
+                    let v = self.decode_value(&msg, &mut builder).await?;
+                    Ok::<_, Error>((k, v))
+                }
+                .await;
+                match r {
+                    Err(e) if e.is_retriable() && attempt < cfg.max_attempts => {
+                        tracing::warn!(topic = %msg.topic, offset = msg.offset, attempt, code = e.code(), "decode retry");
+                        tokio::time::sleep(crate::retry::backoff(cfg.backoff_ms, attempt)).await;
+                    }
+                    Err(e) if e.is_retriable() || e.is_fatal() => return Err(e),
+                    other => break other,
+                }
+            };
+            let (key, value) = match decoded {
+                Ok(kv) => kv,
+                Err(e) => {
+                    self.dead_letter(&msg, &e, 0).await?;
+                    self.ack(&msg)?;
+                    continue;
+                }
+            };
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt);
+                let r = tracing::Instrument::instrument(
+                    handler(Received { message: msg.clone(), key: key.clone(), value: value.clone() }),
+                    span,
+                )
+                .await;
+                match r {
+                    Ok(()) => break,
+                    Err(e) if attempt < cfg.max_attempts => {
+                        let wait = crate::retry::backoff(cfg.backoff_ms, attempt);
+                        tracing::info!(topic = %msg.topic, offset = msg.offset, attempt, code = e.code(), wait_ms = wait.as_millis() as u64, "handler failed, retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(e) => {
+                        self.dead_letter(&msg, &e, attempt).await?;
+                        break;
+                    }
+                }
+            }
+            self.ack(&msg)?;
+        }
+        let inner = self.inner()?;
+        if inner.mode == CommitMode::AfterHandle {
+            inner.commit_now(RdCommit::Sync)?;
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, msg: &Message, err: &Error, attempts: u32) -> Result<()> {
+        let inner = self.inner()?;
+        let template = &inner.client.config().consumer.dlq;
+        match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
+            Ok(d) => {
+                tracing::warn!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, dlq = %d.topic, code = err.code(), attempts, "record sent to the DLQ");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(topic = %msg.topic, offset = msg.offset, code = e.code(), error = %e, "DLQ write failed; not committing");
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops fetching from `partitions` (every assigned one when empty).
+    pub fn pause(&self, partitions: &[(&str, i32)]) -> Result<()> {
+        let inner = self.inner()?;
+        let tpl = inner.partitions(partitions)?;
+        inner.consumer.pause(&tpl).map_err(Error::from)
+    }
+
+    pub fn resume(&self, partitions: &[(&str, i32)]) -> Result<()> {
+        let inner = self.inner()?;
+        let tpl = inner.partitions(partitions)?;
+        inner.consumer.resume(&tpl).map_err(Error::from)
+    }
+
+    /// Moves an assigned partition to `offset`. Records of it still in flight are forgotten by
+    /// the commit tracker (their acks no longer count).
+    pub fn seek(&self, topic: &str, partition: i32, offset: i64, timeout: Duration) -> Result<()> {
+        let inner = self.inner()?;
+        inner.consumer.seek(topic, partition, Offset::Offset(offset), timeout)?;
+        let mut t = lock(&inner.ctx.tracker);
+        t.forget(topic, partition);
+        Ok(())
+    }
+
+    /// Next offset to read per assigned partition (-1 when not yet known).
+    pub fn position(&self) -> Result<Vec<(String, i32, i64)>> {
+        let inner = self.inner()?;
+        let tpl = inner.consumer.position()?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .collect())
+    }
+
+    /// Assigned partitions.
+    pub fn assignment(&self) -> Result<Vec<(String, i32)>> {
+        let inner = self.inner()?;
+        let tpl = inner.consumer.assignment()?;
+        Ok(tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect())
+    }
+
+    /// The group's committed offsets of the assigned partitions (blocks up to `timeout`).
+    pub fn committed(&self, timeout: Duration) -> Result<Vec<(String, i32, i64)>> {
+        let inner = self.inner()?;
+        let tpl = inner.consumer.committed(timeout)?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .collect())
+    }
+
+    /// Lag per assigned partition (queries the brokers' watermarks; blocks up to `timeout` each).
+    pub fn lag(&self, timeout: Duration) -> Result<Vec<PartitionLag>> {
+        let inner = self.inner()?;
+        let positions = self.position()?;
+        let mut out = Vec::with_capacity(positions.len());
+        for (topic, partition, position) in positions {
+            let (low, high) = inner.consumer.fetch_watermarks(&topic, partition, timeout)?;
+            let lag = if position >= 0 { (high - position).max(0) } else { (high - low).max(0) };
+            out.push(PartitionLag { topic, partition, position, high_watermark: high, lag });
+        }
+        Ok(out)
+    }
+
+    /// The latest librdkafka statistics (needs `statistics.interval.ms`).
+    pub fn statistics(&self) -> Result<Option<KafkaStats>> {
+        Ok(self.inner()?.ctx.stats.latest())
+    }
+
+    /// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`.
+    pub fn close(&self) -> Result<()> {
+        let taken = self.state.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.stop.store(true, Ordering::SeqCst);
+        let Some(inner) = taken else { return Ok(()) };
+        crate::runtime::check_pid(inner.pid)?;
+        let r = if inner.mode == CommitMode::Auto { Ok(()) } else { inner.commit_now(RdCommit::Sync) };
+        // Unsubscribing revokes the partitions (the revoke callback flushes commits again,
+        // harmlessly); dropping the last Arc closes the librdkafka consumer.
+        inner.consumer.unsubscribe();
+        tracing::info!(cluster = %inner.cluster, group = %inner.group, "consumer closed");
+        r
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if crate::runtime::current_pid() == self.state.read().map(|g| g.as_ref().map(|i| i.pid).unwrap_or(0)).unwrap_or(0) {
+            let _ = self.close();
+        }
+    }
+}
+
+impl Inner {
+    fn maybe_commit(&self) {
+        if self.mode != CommitMode::AfterHandle {
+            return;
+        }
+        let interval = Duration::from_millis(self.client.config().consumer.commit_interval_ms);
+        let mut last = lock(&self.last_commit);
+        if last.elapsed() < interval {
+            return;
+        }
+        *last = Instant::now();
+        drop(last);
+        if let Err(e) = self.commit_now(RdCommit::Async) {
+            tracing::warn!(code = e.code(), error = %e, "periodic commit failed");
+        }
+    }
+
+    fn commit_now(&self, mode: RdCommit) -> Result<()> {
+        if self.mode == CommitMode::Auto {
+            return Ok(());
+        }
+        let tpl = lock(&self.ctx.tracker).to_commit(None);
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        let _span = tracing::debug_span!("commit", cluster = %self.cluster, partitions = tpl.count()).entered();
+        self.consumer.commit(&tpl, mode)?;
+        if matches!(mode, RdCommit::Sync) {
+            lock(&self.ctx.tracker).committed(&tpl);
+        }
+        Ok(())
+    }
+
+    fn partitions(&self, partitions: &[(&str, i32)]) -> Result<TopicPartitionList> {
+        if partitions.is_empty() {
+            return Ok(self.consumer.assignment()?);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (t, p) in partitions {
+            tpl.add_partition(t, *p);
+        }
+        Ok(tpl)
     }
 }

@@ -84,9 +84,34 @@ pub enum Error {
     #[error("{reason}")]
     OffsetsOutOfRange { reason: String },
 
+    /// Topics differ between the clusters of a migration (partition counts, or missing).
+    #[error("{reason}")]
+    OffsetsPartitionMismatch { reason: String },
+
+    /// `--strategy checkpoint` found no MirrorMaker 2 checkpoint for the group.
+    #[error("no MirrorMaker 2 checkpoint: {reason}")]
+    OffsetsNoCheckpoint { reason: String },
+
+    /// The topic does not exist on the cluster.
+    #[error("topic {topic:?} does not exist on cluster {cluster}")]
+    TopicNotFound { topic: String, cluster: String },
+
+    /// Input given to a tool (a datetime, an offset spec, a JSON line, a file) is malformed.
+    #[error("{what}: {reason}")]
+    InputInvalid { what: String, reason: String },
+
     /// The handle was closed.
     #[error("{what} is closed")]
     Closed { what: String },
+
+    /// A consumer handler returned an error for a record (after its retries).
+    #[error("handler failed: {message}")]
+    HandlerFailed { message: String },
+
+    /// kpipe was used in a child process after `fork()`; librdkafka handles and the runtime
+    /// belong to the parent.
+    #[error("kpipe was initialised in process {parent} and used after fork in process {child}; create clients in the child")]
+    ProcessForked { parent: u32, child: u32 },
 
     /// A bug in kpipe (including a caught panic). Please report it.
     #[error("internal error: {reason}")]
@@ -115,7 +140,13 @@ impl Error {
         "kafka.auth",
         "offsets.group_active",
         "offsets.out_of_range",
+        "offsets.partition_mismatch",
+        "offsets.no_checkpoint",
+        "topic.not_found",
+        "input.invalid",
         "closed",
+        "handler.failed",
+        "process.forked",
         "internal",
     ];
 
@@ -141,7 +172,13 @@ impl Error {
             Error::KafkaAuth { .. } => "kafka.auth",
             Error::OffsetsGroupActive { .. } => "offsets.group_active",
             Error::OffsetsOutOfRange { .. } => "offsets.out_of_range",
+            Error::OffsetsPartitionMismatch { .. } => "offsets.partition_mismatch",
+            Error::OffsetsNoCheckpoint { .. } => "offsets.no_checkpoint",
+            Error::TopicNotFound { .. } => "topic.not_found",
+            Error::InputInvalid { .. } => "input.invalid",
             Error::Closed { .. } => "closed",
+            Error::HandlerFailed { .. } => "handler.failed",
+            Error::ProcessForked { .. } => "process.forked",
             Error::Internal { .. } => "internal",
         }
     }
@@ -156,7 +193,15 @@ impl Error {
 
     /// True when the handle that returned it cannot be used any more.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::KafkaFatal { .. } | Error::Closed { .. } | Error::Internal { .. })
+        matches!(
+            self,
+            Error::KafkaFatal { .. } | Error::Closed { .. } | Error::ProcessForked { .. } | Error::Internal { .. }
+        )
+    }
+
+    /// A handler failure, for consumer handlers to return.
+    pub fn handler(message: impl fmt::Display) -> Self {
+        Error::HandlerFailed { message: message.to_string() }
     }
 
     pub(crate) fn decode(reason: impl fmt::Display) -> Self {

@@ -1,0 +1,494 @@
+//! Golden tests of the `kpipe` binary: output shapes and bad input. The offline tools need
+//! nothing; the rest use the local stack (addresses from KPIPE_* env vars, as `dev/stack env`).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_string())
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+fn business() -> String {
+    env_or("KPIPE_BUSINESS_BOOTSTRAP", "127.0.0.1:19092")
+}
+
+fn offline() -> String {
+    env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:39092")
+}
+
+/// A scratch folder (removed on drop).
+struct Dir(PathBuf);
+
+impl std::ops::Deref for Dir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A scratch folder with a kpipe.yaml for the stack and the test schemas.
+fn workdir() -> Dir {
+    let dir = std::env::temp_dir().join(unique("kpipe-cli-test"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = format!(
+        "clusters:\n  business: {{ bootstrap: \"{}\" }}\n  offline: {{ bootstrap: \"{}\" }}\n\
+         registry: {{ url: \"{}\" }}\nroutes:\n  - {{ topic: \"*\", cluster: business }}\n\
+         schemas: {{ subject_strategy: topic, auto_register: true, policy: add-with-default-only }}\n",
+        business(),
+        offline(),
+        env_or("KPIPE_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7"),
+    );
+    std::fs::write(dir.join("kpipe.yaml"), yaml).unwrap();
+    std::fs::write(dir.join("v1.avsc"), V1).unwrap();
+    std::fs::write(dir.join("v2.avsc"), V2_BAD).unwrap();
+    std::fs::write(dir.join("v2ok.avsc"), V2_OK).unwrap();
+    Dir(dir)
+}
+
+const V1: &str =
+    r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"}]}"#;
+const V2_BAD: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"city","type":"string"},{"name":"zip","type":"string"}]}"#;
+const V2_OK: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"},{"name":"zip","type":"string","default":""}]}"#;
+
+fn kpipe(dir: &PathBuf) -> Command {
+    let mut c = Command::cargo_bin("kpipe").unwrap();
+    c.current_dir(dir).env_remove("KPIPE_CONFIG").timeout(Duration::from_secs(120));
+    c
+}
+
+fn stdout_json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+// ---- offline tools --------------------------------------------------------------------------
+
+#[test]
+fn avro_encode_decode_round_trip_and_bad_lines() {
+    let d = workdir();
+    let out = kpipe(&d)
+        .args(["avro", "encode", "--schema", "v1.avsc", "--id", "7"])
+        .write_stdin(
+            "{\"id\":1,\"city\":\"Oslo\"}\nnot json\n{\"id\":\"x\",\"city\":\"a\"}\n{\"id\":2,\"city\":\"\"}\n",
+        )
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 2: error[input.invalid]"))
+        .stderr(predicate::str::contains("line 3: error[serde.encode]: Order.id"))
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(lines, vec!["000000000702084f736c6f".to_string(), "00000000070400".to_string()]);
+    // Decode: hex lines (framed), one malformed, the rest go on.
+    let input = format!("{}\nzz-not-avro\n{}\n", lines[0], lines[1]);
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "v1.avsc"])
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stdout("{\"id\":1,\"city\":\"Oslo\"}\n{\"id\":2,\"city\":\"\"}\n")
+        .stderr(predicate::str::contains("line 2: error[serde.decode]"));
+    // Body-only (no --id), projected to a reader schema that adds a defaulted field.
+    kpipe(&d)
+        .args(["avro", "encode", "--schema", "v1.avsc"])
+        .write_stdin("{\"id\":3,\"city\":\"B\"}\n")
+        .assert()
+        .success()
+        .stdout("060242\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "v1.avsc", "--reader", "v2ok.avsc"])
+        .write_stdin("060242\n")
+        .assert()
+        .success()
+        .stdout("{\"id\":3,\"city\":\"B\",\"zip\":\"\"}\n");
+}
+
+#[test]
+fn schema_compat_exit_codes_and_paths() {
+    let d = workdir();
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2ok.avsc", "--level", "add-with-default-only"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("compatible: add-with-default-only against v1.avsc"));
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "add-with-default-only"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Order.id: "))
+        .stdout(predicate::str::contains("Order.zip: field added without a default [field_added_without_default]"));
+    let out = kpipe(&d)
+        .args(["--json", "schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "backward"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["compatible"], false);
+    assert_eq!(v["level"], "BACKWARD");
+    assert!(v["violations"].as_array().unwrap().iter().any(|x| x["path"] == "Order.id"), "{v}");
+    // Usage errors exit 2; unknown levels are usage errors.
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "sideways"])
+        .assert()
+        .code(2);
+    kpipe(&d).args(["schema", "compat"]).assert().code(2);
+    // A missing file is input.invalid, exit 3 with a hint.
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "nope.avsc", "--new", "v2.avsc"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[input.invalid]: file nope.avsc"))
+        .stderr(predicate::str::contains("\n  hint: "));
+}
+
+#[test]
+fn bad_datetime_and_offset_spec() {
+    let d = workdir();
+    kpipe(&d)
+        .args(["consume", "t", "--from-time", "2026-13-01 10:00"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[input.invalid]: datetime \"2026-13-01 10:00\""));
+    kpipe(&d)
+        .args(["--json", "consume", "t", "--from-offset", "zero"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("\"code\":\"input.invalid\""));
+    kpipe(&d)
+        .args(["--config", "missing.yaml", "topics", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[config.invalid]: missing.yaml: config file not found"));
+}
+
+// ---- against the stack ------------------------------------------------------------------------
+
+/// A whole second about an hour ago.
+fn recent_base() -> i64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    (now - 3_600_000) / 1000 * 1000
+}
+
+fn ensure_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        kpipe::ClusterAdmin::new(bootstrap).unwrap().ensure_topic(topic, partitions, 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    });
+}
+
+fn produce_raw(bootstrap: &str, topic: &str, records: &[(i32, i64, String)]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let p: FutureProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+        for (part, ts, v) in records {
+            let r: FutureRecord<'_, str, str> =
+                FutureRecord::to(topic).partition(*part).timestamp(*ts).payload(v.as_str()).key("k");
+            p.send(r, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
+        }
+    });
+}
+
+#[test]
+fn topics_consume_from_time_and_unknown_topic() {
+    let d = workdir();
+    let t = unique("kpipe.it.cli.consume");
+    ensure_topic(&business(), &t, 2);
+    // Recent timestamps: older ones would fall to the brokers' time-based retention.
+    let base = recent_base();
+    let recs: Vec<(i32, i64, String)> =
+        (0..10).map(|i| (i % 2, base + i as i64 * 60_000, format!("{{\"n\":{i}}}"))).collect();
+    produce_raw(&business(), &t, &recs);
+
+    let out = kpipe(&d).args(["--json", "topics", "describe", &t]).assert().success().get_output().stdout.clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["messages"], 10);
+    assert_eq!(v["partitions"].as_array().unwrap().len(), 2);
+    for k in ["partition", "leader", "replicas", "isr", "earliest", "latest", "messages"] {
+        assert!(v["partitions"][0].get(k).is_some(), "missing {k}: {v}");
+    }
+    kpipe(&d)
+        .args(["topics", "describe", &t])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PARTITION  LEADER  REPLICAS  ISR  EARLIEST  LATEST  MESSAGES"));
+    kpipe(&d)
+        .args(["topics", "list", "--cluster", "business"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("TOPIC "))
+        .stdout(predicate::str::contains(&t));
+
+    // From 10:05: records 5..9 exactly.
+    let out = kpipe(&d)
+        .args(["consume", &t, "--from-time", &kpipe::offsets::format_time(base + 5 * 60_000), "--decode", "json"])
+        .args(["--idle-ms", "3000"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines = stdout_json_lines(&out);
+    let mut ns: Vec<i64> = lines.iter().map(|l| l["value"]["n"].as_i64().unwrap()).collect();
+    ns.sort();
+    assert_eq!(ns, vec![5, 6, 7, 8, 9]);
+    for l in &lines {
+        for k in ["topic", "partition", "offset", "timestamp", "key", "value", "headers"] {
+            assert!(l.get(k).is_some(), "missing {k}: {l}");
+        }
+        assert_eq!(l["key"], "k");
+    }
+    // --max and --from-offset, hex decoding.
+    let out = kpipe(&d)
+        .args(["consume", &t, "--from-offset", "1:3", "--max", "1", "--decode", "hex"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines = stdout_json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0]["partition"].as_i64(), lines[0]["offset"].as_i64()), (Some(1), Some(3)));
+    assert_eq!(lines[0]["value"], "7b226e223a377d"); // {"n":7}
+
+    kpipe(&d)
+        .args(["consume", "kpipe.no.such.topic.at.all"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[topic.not_found]: topic \"kpipe.no.such.topic.at.all\""));
+    kpipe(&d).args(["topics", "describe", "kpipe.no.such.topic.at.all"]).assert().code(3);
+}
+
+#[test]
+fn produce_avro_then_consume_decoded_and_schema_commands() {
+    let d = workdir();
+    let t = unique("kpipe.it.cli.produce");
+    let subject = format!("{t}-value");
+    ensure_topic(&business(), &t, 1);
+    kpipe(&d)
+        .args(["produce", &t, "--schema", "v1.avsc", "--key", "a"])
+        .write_stdin("{\"id\":1,\"city\":\"Oslo\"}\n{bad\n{\"id\":2,\"city\":\"Rome\"}\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 2: error[input.invalid]"))
+        .stderr(predicate::str::contains("produced 2 records"));
+    let out = kpipe(&d).args(["consume", &t, "--idle-ms", "3000"]).assert().success().get_output().stdout.clone();
+    let lines = stdout_json_lines(&out);
+    let values: Vec<&Value> = lines.iter().map(|l| &l["value"]).collect();
+    assert_eq!(values, vec![&serde_json::json!({"id":1,"city":"Oslo"}), &serde_json::json!({"id":2,"city":"Rome"})]);
+
+    // schema get / check / diff / register.
+    let out = kpipe(&d)
+        .args(["--json", "schema", "get", "--subject", &subject])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["schema"]["name"], "Order");
+    kpipe(&d)
+        .args(["schema", "check", "--subject", &subject, "--schema", "v2.avsc"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "NOT compatible: add-with-default-only against subject {subject} version 1"
+        )))
+        .stdout(predicate::str::contains("  Order.zip: field added without a default"));
+    kpipe(&d)
+        .args(["schema", "check", "--subject", &subject, "--schema", "v2.avsc", "--level", "forward"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Order.id"));
+    kpipe(&d).args(["schema", "check", "--subject", &subject, "--schema", "v2ok.avsc"]).assert().success();
+    kpipe(&d)
+        .args(["schema", "diff", "--subject", &subject, "--new", "v2ok.avsc"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("+    {"))
+        .stdout(predicate::str::contains("# add-with-default-only: ok"));
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &subject, "--schema", "v2.avsc"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not registered"));
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &subject, "--schema", "v2ok.avsc"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("registered {subject} version 2")));
+    // Produce by subject (latest = v2ok); a value that does not fit names its path.
+    kpipe(&d)
+        .args(["produce", &t, "--subject", &subject])
+        .write_stdin("{\"id\":3,\"city\":\"Bonn\",\"zip\":\"53111\"}\n{\"id\":4,\"city\":5}\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 2: error[serde.encode]: Order.city"));
+    kpipe(&d)
+        .args(["schema", "get", "--subject", "kpipe-no-such-subject-xyz"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[registry.not_found]"));
+}
+
+fn commit(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+    let c: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in offsets {
+        tpl.add_partition_offset(topic, *p, Offset::Offset(*o)).unwrap();
+    }
+    c.commit(&tpl, CommitMode::Sync).unwrap();
+}
+
+#[test]
+fn groups_and_offsets_export_import_reset_migrate() {
+    let d = workdir();
+    let t = unique("kpipe.it.cli.offsets");
+    let g = unique("kpipe-it-cli-group");
+    ensure_topic(&business(), &t, 3);
+    ensure_topic(&offline(), &t, 3);
+    let base = recent_base();
+    let recs: Vec<(i32, i64, String)> = (0..12).map(|i| (i % 3, base + (i as i64 / 3) * 1000, i.to_string())).collect();
+    produce_raw(&business(), &t, &recs);
+    produce_raw(&offline(), &t, &recs);
+    commit(&business(), &g, &t, &[(0, 2), (1, 1), (2, 4)]);
+
+    let out = kpipe(&d)
+        .args(["--json", "groups", "describe", &g, "--topics", &t])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["total_lag"], 5);
+    assert_eq!(v["partitions"][0]["committed"], 2);
+    kpipe(&d)
+        .args(["groups", "describe", &g, "--topics", &t])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("TOPIC").and(predicate::str::contains("LAG")));
+    kpipe(&d)
+        .args(["groups", "list", "--cluster", "business"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("GROUP"));
+
+    // Export, reset (dry run and real), import.
+    kpipe(&d).args(["offsets", "export", "--group", &g, "--topics", &t, "-o", "exp.json"]).assert().success();
+    let exp: Value = serde_json::from_str(&std::fs::read_to_string(d.join("exp.json")).unwrap()).unwrap();
+    assert_eq!(exp["offsets"].as_array().unwrap().len(), 3);
+    kpipe(&d)
+        .args(["offsets", "reset", "--group", &g, "--topics", &t, "--to-earliest", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dry run: nothing committed"));
+    kpipe(&d)
+        .args([
+            "offsets",
+            "reset",
+            "--group",
+            &g,
+            "--topics",
+            &t,
+            "--to-datetime",
+            &kpipe::offsets::format_time(base + 2000),
+        ])
+        .assert()
+        .success();
+    let out = kpipe(&d)
+        .args(["offsets", "export", "--group", &g, "--topics", &t])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let offs: Vec<i64> = v["offsets"].as_array().unwrap().iter().map(|x| x["offset"].as_i64().unwrap()).collect();
+    assert_eq!(offs, vec![2, 2, 2]);
+    kpipe(&d)
+        .args(["offsets", "reset", "--group", &g, "--topics", &t, "--to-datetime", "tomorrow"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[input.invalid]"));
+    kpipe(&d).args(["offsets", "import", "--file", "exp.json"]).assert().success();
+
+    // Migrate: the dry run prints the plan and changes nothing.
+    kpipe(&d)
+        .args([
+            "offsets",
+            "migrate",
+            "--from",
+            "business",
+            "--to",
+            "offline",
+            "--group",
+            &g,
+            "--topics",
+            &t,
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("TOPIC")
+                .and(predicate::str::contains("TIMESTAMP"))
+                .and(predicate::str::contains("REPLAYED")),
+        )
+        .stdout(predicate::str::contains("dry run: nothing committed"));
+    let out = kpipe(&d)
+        .args(["--json", "offsets", "export", "--group", &g, "--cluster", "offline", "--topics", &t])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["offsets"].as_array().unwrap().is_empty(), "dry run committed: {v}");
+    let out = kpipe(&d)
+        .args(["--json", "offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g, "--topics", &t])
+        .args(["--rollback-file", "rb.json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    // Partition 0: committed 2, record 6's timestamp base+2s is shared by offset 2 only (0,3,6,9 -> ts 0,1,2,3).
+    let plan = v["plan"]["partitions"].as_array().unwrap();
+    assert_eq!(plan.len(), 3);
+    assert_eq!(plan[0]["target_offset"], 2);
+    assert_eq!(plan[0]["timestamp"], base + 2000);
+    assert!(d.join("rb.json").exists());
+    kpipe(&d).args(["offsets", "import", "--file", "rb.json"]).assert().success();
+    // Checkpoint strategy with no checkpoints for this group.
+    kpipe(&d)
+        .args(["offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g, "--topics", &t])
+        .args(["--strategy", "checkpoint", "--source-alias", "kpipe-no-such-alias", "--dry-run"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[offsets.no_checkpoint]"));
+}

@@ -1,0 +1,380 @@
+//! The routed entry point: one [`Client`] per kpipe.yaml. Each topic goes to the cluster of
+//! its first matching route; one librdkafka producer per cluster is created on first use and
+//! shared by every send (and by consumers' dead letters).
+//!
+//! Serializers: each topic has a [`TopicSerde`] (key and value), set with
+//! [`Client::set_topic_serde`]; unset topics use bytes for both. A call can override it with
+//! [`Outgoing::serde`]. `Data::Bytes` is always sent unchanged (pre-encoded payloads).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::avro::ValueSource;
+use crate::codec::{AvroCodec, WriterSchema};
+use crate::config::Config;
+use crate::consumer::{Consumer, ConsumerOptions};
+use crate::error::{Error, Result};
+use crate::producer::{serialize, ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde};
+use crate::registry::RegistryClient;
+use crate::routing::Router;
+use crate::stats::KafkaStats;
+
+/// One record to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a, K = &'a serde_json::Value, V = &'a serde_json::Value> {
+    pub topic: &'a str,
+    pub key: Data<'a, K>,
+    pub value: Data<'a, V>,
+    pub headers: &'a [(&'a str, &'a [u8])],
+    pub timestamp_ms: Option<i64>,
+    /// Overrides the topic's serializers for this record.
+    pub serde: Option<&'a TopicSerde>,
+}
+
+impl<'a, K, V> Outgoing<'a, K, V> {
+    pub fn new(topic: &'a str, key: Data<'a, K>, value: Data<'a, V>) -> Self {
+        Outgoing { topic, key, value, headers: &[], timestamp_ms: None, serde: None }
+    }
+}
+
+/// The caller's schema text and the writer it resolved to.
+type CachedWriter = (Arc<str>, WriterSchema);
+
+struct Inner {
+    pid: u32,
+    config: Config,
+    router: Router,
+    codec: Option<Arc<AvroCodec>>,
+    producers: Mutex<HashMap<String, Arc<ClusterProducer>>>,
+    serdes: RwLock<HashMap<String, TopicSerde>>,
+    /// topic -> [value, key] -> (caller's schema text, writer): the hot path compares the
+    /// schema `Arc` by pointer instead of hashing its text.
+    writers: RwLock<HashMap<String, [Option<CachedWriter>; 2]>>,
+    /// Reused encode buffers (key, value).
+    buffers: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    closed: AtomicBool,
+}
+
+/// The kpipe client. Cheap to clone; clones share producers, caches and the closed state.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("clusters", &self.inner.config.clusters.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client; nothing connects until the first send or consumer.
+    pub fn from_config(config: Config) -> Result<Self> {
+        let router = config.router()?;
+        let codec = match &config.registry {
+            Some(r) => Some(Arc::new(AvroCodec::new(RegistryClient::from_config(r)?, config.schemas.clone()))),
+            None => None,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                pid: crate::runtime::current_pid(),
+                config,
+                router,
+                codec,
+                producers: Mutex::default(),
+                serdes: RwLock::default(),
+                writers: RwLock::default(),
+                buffers: Mutex::default(),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Reads kpipe.yaml (with env overrides) and builds a client.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_config(Config::from_file(path)?)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The registry-aware Avro codec (None without a `registry:` section).
+    pub fn codec(&self) -> Option<&AvroCodec> {
+        self.inner.codec.as_deref()
+    }
+
+    /// The cluster `topic` routes to.
+    pub fn cluster_for(&self, topic: &str) -> Result<&str> {
+        self.inner.router.cluster_for(topic)
+    }
+
+    /// Sets the serializers of `topic` (exact name).
+    pub fn set_topic_serde(&self, topic: &str, serde: TopicSerde) {
+        self.inner.serdes.write().unwrap_or_else(|p| p.into_inner()).insert(topic.to_string(), serde);
+    }
+
+    /// The serializers of `topic` (bytes/bytes when none were set).
+    pub fn topic_serde(&self, topic: &str) -> TopicSerde {
+        self.inner.serdes.read().unwrap_or_else(|p| p.into_inner()).get(topic).cloned().unwrap_or_default()
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed { what: "client".into() });
+        }
+        crate::runtime::check_pid(self.inner.pid)
+    }
+
+    /// The shared producer of `cluster`, created on first use.
+    pub fn producer(&self, cluster: &str) -> Result<Arc<ClusterProducer>> {
+        self.check()?;
+        let mut map = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = map.get(cluster) {
+            return Ok(p.clone());
+        }
+        let cc = self.inner.config.clusters.get(cluster).ok_or_else(|| Error::ConfigInvalid {
+            path: "clusters".into(),
+            reason: format!("unknown cluster {cluster:?}"),
+        })?;
+        let p = Arc::new(ClusterProducer::from_config(cluster, cc, &self.inner.config.producer)?);
+        tracing::info!(cluster, "producer created");
+        map.insert(cluster.to_string(), p.clone());
+        Ok(p)
+    }
+
+    fn producer_for(&self, topic: &str) -> Result<Arc<ClusterProducer>> {
+        let cluster = self.cluster_for(topic)?;
+        self.producer(cluster)
+    }
+
+    /// Sends one record with the topic's serializers and waits for its acknowledgement:
+    /// (cluster, topic, partition, offset, timestamp) or a typed error.
+    pub async fn send<K: ValueSource, V: ValueSource>(
+        &self,
+        topic: &str,
+        key: Data<'_, K>,
+        value: Data<'_, V>,
+        headers: &[(&str, &[u8])],
+        timestamp_ms: Option<i64>,
+    ) -> Result<Delivery> {
+        self.send_record(Outgoing { topic, key, value, headers, timestamp_ms, serde: None }).await
+    }
+
+    /// Sends one record (see [`Outgoing`]) and waits for its acknowledgement.
+    pub async fn send_record<K: ValueSource, V: ValueSource>(&self, rec: Outgoing<'_, K, V>) -> Result<Delivery> {
+        let producer = self.producer_for(rec.topic)?;
+        let owned;
+        let serde = match rec.serde {
+            Some(s) => s,
+            None => {
+                owned = self.topic_serde(rec.topic);
+                &owned
+            }
+        };
+        let mut bufs = self.take_buffers();
+        let mut batch = DeliveryBatch::new();
+        let queued = self.enqueue(&producer, &mut batch, &rec, serde, &mut bufs).await;
+        self.give_buffers(bufs);
+        queued?;
+        let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+        let r = producer.delivery(rec.topic, outcome);
+        if let Err(e) = &r {
+            tracing::warn!(topic = rec.topic, code = e.code(), "send failed");
+        }
+        r
+    }
+
+    /// Sends every record (queued back to back, encode buffers reused) and waits for all
+    /// acknowledgements; one result per record, in order. A record that fails to serialize or
+    /// route does not stop the others. The whole call wakes once, when the last report is in.
+    pub async fn send_many<'a, K: ValueSource + 'a, V: ValueSource + 'a>(
+        &self,
+        records: impl IntoIterator<Item = Outgoing<'a, K, V>>,
+    ) -> Result<Vec<Result<Delivery>>> {
+        self.check()?;
+        let mut bufs = self.take_buffers();
+        let mut batch = DeliveryBatch::new();
+        // per record: its topic and producer (queued: report in the batch), or its error
+        let mut pending: Vec<Result<(&str, Arc<ClusterProducer>)>> = Vec::new();
+        // producer and serializers of the previous record's topic, reused while it repeats
+        let mut cache: Option<(&str, Arc<ClusterProducer>, TopicSerde)> = None;
+        for rec in records {
+            if !matches!(&cache, Some((t, _, _)) if *t == rec.topic) {
+                cache = match self.producer_for(rec.topic) {
+                    Ok(p) => Some((rec.topic, p, self.topic_serde(rec.topic))),
+                    Err(e) => {
+                        pending.push(Err(e));
+                        continue;
+                    }
+                };
+            }
+            let queued = match &cache {
+                Some((_, p, serde)) => {
+                    let serde = rec.serde.unwrap_or(serde);
+                    self.enqueue(p, &mut batch, &rec, serde, &mut bufs).await.map(|()| (rec.topic, p.clone()))
+                }
+                None => Err(Error::Internal { reason: "no producer".into() }),
+            };
+            pending.push(queued);
+        }
+        self.give_buffers(bufs);
+        let mut outcomes = batch.wait().await.into_iter();
+        let mut out = Vec::with_capacity(pending.len());
+        for q in pending {
+            out.push(match q {
+                Ok((topic, p)) => {
+                    let o = outcomes.next().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+                    p.delivery(topic, o)
+                }
+                Err(e) => Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends raw bytes (no serializer) and waits for the acknowledgement.
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+        timestamp_ms: Option<i64>,
+    ) -> Result<Delivery> {
+        let producer = self.producer_for(topic)?;
+        let mut batch = DeliveryBatch::new();
+        producer.enqueue(&mut batch, topic, key, value, headers, timestamp_ms).await?;
+        let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+        producer.delivery(topic, outcome)
+    }
+
+    async fn enqueue<K: ValueSource, V: ValueSource>(
+        &self,
+        producer: &ClusterProducer,
+        batch: &mut DeliveryBatch,
+        rec: &Outgoing<'_, K, V>,
+        serde: &TopicSerde,
+        bufs: &mut (Vec<u8>, Vec<u8>),
+    ) -> Result<()> {
+        let has_key = self.serialize(rec.topic, true, &serde.key, &rec.key, &mut bufs.0).await?;
+        let has_value = self.serialize(rec.topic, false, &serde.value, &rec.value, &mut bufs.1).await?;
+        tracing::trace!(topic = rec.topic, cluster = producer.cluster(), "send");
+        producer
+            .enqueue(
+                batch,
+                rec.topic,
+                has_key.then_some(bufs.0.as_slice()),
+                has_value.then_some(bufs.1.as_slice()),
+                rec.headers,
+                rec.timestamp_ms,
+            )
+            .await
+    }
+
+    async fn serialize<S: ValueSource>(
+        &self,
+        topic: &str,
+        is_key: bool,
+        serde: &Serde,
+        data: &Data<'_, S>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        if let (Serde::Avro { schema: Some(text) }, Data::Value(v), Some(codec)) = (serde, data, self.codec()) {
+            let writer = self.writer(codec, topic, is_key, text).await?;
+            out.clear();
+            crate::avro::encode_framed(writer.id, &writer.schema, v, out)?;
+            return Ok(true);
+        }
+        serialize(self.codec(), topic, is_key, serde, data, out).await
+    }
+
+    async fn writer(&self, codec: &AvroCodec, topic: &str, is_key: bool, text: &Arc<str>) -> Result<WriterSchema> {
+        let slot = !is_key as usize;
+        if let Some((t, w)) = self.inner.writers.read().unwrap_or_else(|p| p.into_inner()).get(topic).and_then(|e| e[slot].as_ref()) {
+            if Arc::ptr_eq(t, text) || **t == **text {
+                return Ok(w.clone());
+            }
+        }
+        let w = codec.writer(topic, is_key, Some(text)).await?;
+        self.inner.writers.write().unwrap_or_else(|p| p.into_inner()).entry(topic.to_string()).or_default()[slot] =
+            Some((text.clone(), w.clone()));
+        Ok(w)
+    }
+
+    fn take_buffers(&self) -> (Vec<u8>, Vec<u8>) {
+        self.inner.buffers.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
+    }
+
+    fn give_buffers(&self, b: (Vec<u8>, Vec<u8>)) {
+        let mut pool = self.inner.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < 64 {
+            pool.push(b);
+        }
+    }
+
+    /// Waits (blocking) until every record queued so far is delivered or failed; a
+    /// `kafka.timeout` if some are still in flight after `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        self.check()?;
+        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for p in producers {
+            p.flush(timeout)?;
+        }
+        Ok(())
+    }
+
+    /// The latest librdkafka statistics of every producer created so far.
+    pub fn statistics(&self) -> Vec<KafkaStats> {
+        self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().filter_map(|p| p.statistics()).collect()
+    }
+
+    /// A group consumer (see [`ConsumerOptions`]).
+    pub fn consumer(&self, opts: ConsumerOptions) -> Result<Consumer> {
+        self.check()?;
+        Consumer::new(self.clone(), opts)
+    }
+
+    /// Flushes (up to `producer.delivery_timeout_ms`) and closes. Idempotent; afterwards every
+    /// call fails `closed`. Returns the flush error, if any.
+    pub fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        crate::runtime::check_pid(self.inner.pid)?;
+        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
+        let timeout = Duration::from_millis(self.inner.config.producer.delivery_timeout_ms);
+        let mut result = Ok(());
+        for p in producers {
+            if let Err(e) = p.flush(timeout) {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    // ---- blocking façade (any non-async thread; bindings release their lock around it) ----
+
+    /// [`send`](Self::send), blocking.
+    pub fn send_blocking<K: ValueSource, V: ValueSource>(
+        &self,
+        topic: &str,
+        key: Data<'_, K>,
+        value: Data<'_, V>,
+        headers: &[(&str, &[u8])],
+        timestamp_ms: Option<i64>,
+    ) -> Result<Delivery> {
+        crate::runtime::block_on(self.send(topic, key, value, headers, timestamp_ms))?
+    }
+
+    /// [`send_many`](Self::send_many), blocking.
+    pub fn send_many_blocking<'a, K: ValueSource + 'a, V: ValueSource + 'a>(
+        &self,
+        records: impl IntoIterator<Item = Outgoing<'a, K, V>>,
+    ) -> Result<Vec<Result<Delivery>>> {
+        crate::runtime::block_on(self.send_many(records))?
+    }
+}

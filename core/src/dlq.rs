@@ -1,0 +1,90 @@
+//! Dead letters: a record the handler could not process (after its retries) or that could not
+//! be decoded is written, unchanged (same key bytes, value bytes, headers), to the DLQ topic
+//! with these headers added:
+//!
+//! | header | value |
+//! |---|---|
+//! | `kpipe.error.code` | the error's code (`handler.failed`, `serde.decode`, ...) |
+//! | `kpipe.error.message` | the error's message |
+//! | `kpipe.source.topic` | source topic |
+//! | `kpipe.source.partition` | source partition, decimal |
+//! | `kpipe.source.offset` | source offset, decimal |
+//! | `kpipe.source.timestamp` | source timestamp, ms since the epoch, decimal (empty if none) |
+//! | `kpipe.attempts` | handler attempts made, decimal (0: the record could not be decoded) |
+//!
+//! The DLQ topic is routed like any other topic, so it may live on another cluster.
+
+use crate::client::Client;
+use crate::consumer::Message;
+use crate::error::{Error, Result};
+use crate::producer::Delivery;
+
+pub const ERROR_CODE: &str = "kpipe.error.code";
+pub const ERROR_MESSAGE: &str = "kpipe.error.message";
+pub const SOURCE_TOPIC: &str = "kpipe.source.topic";
+pub const SOURCE_PARTITION: &str = "kpipe.source.partition";
+pub const SOURCE_OFFSET: &str = "kpipe.source.offset";
+pub const SOURCE_TIMESTAMP: &str = "kpipe.source.timestamp";
+pub const ATTEMPTS: &str = "kpipe.attempts";
+
+/// The DLQ topic for `topic` from the `consumer.dlq` template; None when the DLQ is disabled.
+pub fn topic_for(template: &str, topic: &str) -> Option<String> {
+    (!template.is_empty()).then(|| template.replace("{topic}", topic))
+}
+
+/// The headers of the dead letter: the original ones, then the kpipe.* ones.
+pub fn headers(msg: &Message, err: &Error, attempts: u32) -> Vec<(String, Vec<u8>)> {
+    let mut h = msg.headers.clone();
+    h.push((ERROR_CODE.into(), err.code().as_bytes().to_vec()));
+    h.push((ERROR_MESSAGE.into(), err.to_string().into_bytes()));
+    h.push((SOURCE_TOPIC.into(), msg.topic.as_bytes().to_vec()));
+    h.push((SOURCE_PARTITION.into(), msg.partition.to_string().into_bytes()));
+    h.push((SOURCE_OFFSET.into(), msg.offset.to_string().into_bytes()));
+    h.push((SOURCE_TIMESTAMP.into(), msg.timestamp_ms.map(|t| t.to_string()).unwrap_or_default().into_bytes()));
+    h.push((ATTEMPTS.into(), attempts.to_string().into_bytes()));
+    h
+}
+
+/// Writes the dead letter and waits for its acknowledgement.
+pub async fn send(client: &Client, template: &str, msg: &Message, err: &Error, attempts: u32) -> Result<Delivery> {
+    let Some(topic) = topic_for(template, &msg.topic) else {
+        return Err(Error::ConfigInvalid {
+            path: "consumer.dlq".into(),
+            reason: format!("no DLQ configured for a failed record of {} ({}): {err}", msg.topic, err.code()),
+        });
+    };
+    let hs = headers(msg, err, attempts);
+    let refs: Vec<(&str, &[u8])> = hs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let span = tracing::info_span!("dlq", source = %msg.topic, dlq = %topic);
+    tracing::Instrument::instrument(client.send_raw(&topic, msg.key.as_deref(), msg.value.as_deref(), &refs, msg.timestamp_ms), span)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_and_headers() {
+        assert_eq!(topic_for("{topic}.dlq", "orders").as_deref(), Some("orders.dlq"));
+        assert_eq!(topic_for("", "orders"), None);
+        let m = Message {
+            topic: "t".into(),
+            partition: 2,
+            offset: 41,
+            timestamp_ms: Some(1700),
+            key: None,
+            value: None,
+            headers: vec![("trace".into(), b"x".to_vec())],
+        };
+        let h = headers(&m, &Error::handler("boom"), 3);
+        assert_eq!(h[0], ("trace".to_string(), b"x".to_vec()));
+        let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| String::from_utf8(v.clone()).unwrap()).unwrap();
+        assert_eq!(get(ERROR_CODE), "handler.failed");
+        assert_eq!(get(ERROR_MESSAGE), "handler failed: boom");
+        assert_eq!(get(SOURCE_PARTITION), "2");
+        assert_eq!(get(SOURCE_OFFSET), "41");
+        assert_eq!(get(SOURCE_TIMESTAMP), "1700");
+        assert_eq!(get(ATTEMPTS), "3");
+    }
+}
