@@ -11,7 +11,8 @@ VENV := .venv
 STACK_ENV = set -a && eval "$$(dev/stack env)" && set +a
 
 demo: deps stack
-	$(STACK_ENV) && cargo run -q -p kpipe-example --bin kpipe-demo
+	$(STACK_ENV) && eval "$$(dev/stack env --kpipe-yaml | sed 's/^/export /')" && \
+	  cargo run -q -p kpipe-example --bin kpipe-demo -- kpipe.yaml
 
 test: deps venv build stack
 	$(STACK_ENV) && dev/run-tests
