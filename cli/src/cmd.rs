@@ -95,27 +95,43 @@ async fn topics(ctx: &Ctx, c: TopicsCmd) -> Result<i32> {
     let cfg = ctx.config()?;
     match c {
         TopicsCmd::List { cluster, internal } => {
-            let o = ctx.cluster(&cfg, cluster.as_deref(), None)?;
+            // Without --cluster, every configured cluster, with a CLUSTER column.
+            let names: Vec<String> = match &cluster {
+                Some(c) => vec![c.clone()],
+                None => cfg.clusters.keys().cloned().collect(),
+            };
+            let several = names.len() > 1;
             let mut rows = Vec::new();
             let mut items = Vec::new();
-            for name in o.topic_names().await? {
-                if name.starts_with("__") && !internal {
-                    continue;
+            for name in &names {
+                let o = ctx.cluster(&cfg, Some(name), None)?;
+                for topic in o.topic_names().await? {
+                    if topic.starts_with("__") && !internal {
+                        continue;
+                    }
+                    let parts = match o.partitions(&topic).await {
+                        Ok(p) => p,
+                        Err(Error::TopicNotFound { .. }) => continue, // deleted meanwhile
+                        Err(e) => return Err(e),
+                    };
+                    let rf = parts.first().map_or(0, |p| p.replicas.len());
+                    let messages: i64 = parts.iter().map(|p| p.messages).sum();
+                    let mut row = vec![topic.clone(), parts.len().to_string(), rf.to_string(), messages.to_string()];
+                    if several {
+                        row.insert(0, name.clone());
+                    }
+                    rows.push(row);
+                    items.push(json!({"cluster": name, "topic": topic, "partitions": parts.len(), "replication_factor": rf, "messages": messages}));
                 }
-                let parts = match o.partitions(&name).await {
-                    Ok(p) => p,
-                    Err(Error::TopicNotFound { .. }) => continue, // deleted meanwhile
-                    Err(e) => return Err(e),
-                };
-                let rf = parts.first().map_or(0, |p| p.replicas.len());
-                let messages: i64 = parts.iter().map(|p| p.messages).sum();
-                rows.push(vec![name.clone(), parts.len().to_string(), rf.to_string(), messages.to_string()]);
-                items.push(
-                    json!({"topic": name, "partitions": parts.len(), "replication_factor": rf, "messages": messages}),
-                );
             }
             if ctx.json {
-                out::json(&json!({"cluster": o.cluster(), "topics": items}));
+                if several {
+                    out::json(&json!({"topics": items}));
+                } else {
+                    out::json(&json!({"cluster": names[0], "topics": items}));
+                }
+            } else if several {
+                table(&["CLUSTER", "TOPIC", "PARTITIONS", "RF", "MESSAGES"], &rows);
             } else {
                 table(&["TOPIC", "PARTITIONS", "RF", "MESSAGES"], &rows);
             }

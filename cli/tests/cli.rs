@@ -237,6 +237,13 @@ fn topics_consume_from_time_and_unknown_topic() {
         .success()
         .stdout(predicate::str::starts_with("TOPIC "))
         .stdout(predicate::str::contains(&t));
+    // Without --cluster: every cluster, each row naming its cluster.
+    kpipe(&d)
+        .args(["topics", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("CLUSTER "))
+        .stdout(predicate::str::is_match(format!(r"(?m)^business\s+{}\s", regex_escape(&t))).unwrap());
 
     // From 10:05: records 5..9 exactly.
     let out = kpipe(&d)
@@ -491,4 +498,8 @@ fn groups_and_offsets_export_import_reset_migrate() {
         .assert()
         .code(3)
         .stderr(predicate::str::starts_with("error[offsets.no_checkpoint]"));
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { vec![c] } else { vec!['\\', c] }).collect()
 }
