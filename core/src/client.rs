@@ -3,8 +3,9 @@
 //! shared by every send (and by consumers' dead letters).
 //!
 //! Serializers: each topic has a [`TopicSerde`] (key and value), set with
-//! [`Client::set_topic_serde`]; unset topics use bytes for both. A call can override it with
-//! [`Outgoing::serde`]. `Data::Bytes` is always sent unchanged (pre-encoded payloads).
+//! [`Client::set_topic_serde`], else from the first matching `serializers:` entry of
+//! kpipe.yaml; topics with neither use bytes for both. A call can override it with
+//! [`Outgoing::serde`] (and a consumer with `ConsumerOptions::serde`). `Data::Bytes` is always sent unchanged (pre-encoded payloads).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,7 +20,7 @@ use crate::consumer::{Consumer, ConsumerOptions};
 use crate::error::{Error, Result};
 use crate::producer::{serialize, ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde};
 use crate::registry::RegistryClient;
-use crate::routing::Router;
+use crate::routing::{Router, TopicTable};
 use crate::stats::KafkaStats;
 
 /// One record to send.
@@ -50,6 +51,8 @@ struct Inner {
     codec: Option<Arc<AvroCodec>>,
     producers: Mutex<HashMap<String, Arc<ClusterProducer>>>,
     serdes: RwLock<HashMap<String, TopicSerde>>,
+    /// The `serializers:` of kpipe.yaml, below `serdes`.
+    config_serdes: TopicTable<TopicSerde>,
     /// topic -> [value, key] -> (caller's schema text, writer): the hot path compares the
     /// schema `Arc` by pointer instead of hashing its text.
     writers: RwLock<HashMap<String, [Option<CachedWriter>; 2]>>,
@@ -74,6 +77,7 @@ impl Client {
     /// Builds a client; nothing connects until the first send or consumer.
     pub fn from_config(config: Config) -> Result<Self> {
         let router = config.router()?;
+        let config_serdes = config.topic_serdes()?;
         let codec = match &config.registry {
             Some(r) => Some(Arc::new(AvroCodec::new(RegistryClient::from_config(r)?, config.schemas.clone()))),
             None => None,
@@ -86,6 +90,7 @@ impl Client {
                 codec,
                 producers: Mutex::default(),
                 serdes: RwLock::default(),
+                config_serdes,
                 writers: RwLock::default(),
                 buffers: Mutex::default(),
                 closed: AtomicBool::new(false),
@@ -112,14 +117,18 @@ impl Client {
         self.inner.router.cluster_for(topic)
     }
 
-    /// Sets the serializers of `topic` (exact name).
+    /// Sets the serializers of `topic` (exact name); beats kpipe.yaml's `serializers:`.
     pub fn set_topic_serde(&self, topic: &str, serde: TopicSerde) {
         self.inner.serdes.write().unwrap_or_else(|p| p.into_inner()).insert(topic.to_string(), serde);
     }
 
-    /// The serializers of `topic` (bytes/bytes when none were set).
+    /// The serializers of `topic`: those set with [`set_topic_serde`](Self::set_topic_serde),
+    /// else the first matching `serializers:` entry, else bytes/bytes.
     pub fn topic_serde(&self, topic: &str) -> TopicSerde {
-        self.inner.serdes.read().unwrap_or_else(|p| p.into_inner()).get(topic).cloned().unwrap_or_default()
+        if let Some(s) = self.inner.serdes.read().unwrap_or_else(|p| p.into_inner()).get(topic) {
+            return s.clone();
+        }
+        self.inner.config_serdes.first_match(topic).cloned().unwrap_or_default()
     }
 
     fn check(&self) -> Result<()> {

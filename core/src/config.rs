@@ -8,7 +8,8 @@
 //! docs/config.md documents every key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use figment::providers::{Env, Format, Yaml};
 use figment::Figment;
@@ -16,8 +17,9 @@ use serde::Deserialize;
 
 use crate::codec::CodecSettings;
 use crate::error::{Error, Result};
+use crate::producer::{Serde, TopicSerde};
 use crate::registry::RegistryConfig;
-use crate::routing::{Route, Router};
+use crate::routing::{Route, Router, TopicTable};
 
 /// The whole kpipe.yaml.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +30,9 @@ pub struct Config {
     pub registry: Option<RegistryConfig>,
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// Per-topic serializers; the first entry whose `topic` matches wins.
+    #[serde(default)]
+    pub serializers: Vec<SerializerConfig>,
     #[serde(default)]
     pub schemas: CodecSettings,
     #[serde(default)]
@@ -87,6 +92,36 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
+/// One `serializers:` entry: the key and value serializers of the topics matching `topic`
+/// (exact name or glob, as in `routes:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerializerConfig {
+    pub topic: String,
+    /// `bytes` | `string` | `json` | `avro`.
+    #[serde(default = "bytes_serde")]
+    pub key: String,
+    /// `bytes` | `string` | `json` | `avro`.
+    #[serde(default = "bytes_serde")]
+    pub value: String,
+    /// `.avsc` file of an avro value (relative to the config file's directory).
+    #[serde(default)]
+    pub schema: Option<PathBuf>,
+    /// `.avsc` file of an avro key.
+    #[serde(default)]
+    pub key_schema: Option<PathBuf>,
+    /// The text of `schema`, read when the config loads.
+    #[serde(skip)]
+    pub schema_text: Option<Arc<str>>,
+    /// The text of `key_schema`, read when the config loads.
+    #[serde(skip)]
+    pub key_schema_text: Option<Arc<str>>,
+}
+
+fn bytes_serde() -> String {
+    "bytes".into()
+}
+
 /// Producer defaults: idempotent and acks=all.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -141,23 +176,26 @@ impl Config {
                 reason: "config file not found".into(),
             });
         }
-        Self::load(Figment::from(Yaml::file_exact(path)))
+        Self::load(Figment::from(Yaml::file_exact(path)), path.parent())
     }
 
     /// Parses YAML text, then applies env overrides and secrets as [`Config::from_file`].
+    /// Relative schema paths are relative to the current directory.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        Self::load(Figment::from(Yaml::string(text)))
+        Self::load(Figment::from(Yaml::string(text)), None)
     }
 
-    fn load(base: Figment) -> Result<Self> {
+    /// `dir`: the directory relative schema paths start from (None: the current directory).
+    fn load(base: Figment, dir: Option<&Path>) -> Result<Self> {
         // Every key lives in a section, so an override always has a `__`; other KPIPE_* vars
         // (e.g. the dev stack's KPIPE_REGISTRY_URL) are not config keys and are left alone.
         let figment = base.merge(Env::prefixed("KPIPE_").filter(|k| k.as_str().contains("__")).split("__"));
         let mut value: figment::value::Value = figment.extract().map_err(config_error)?;
         substitute_env(&mut value, &mut Vec::new())?;
-        let config: Config = Figment::from(figment::providers::Serialized::defaults(value))
+        let mut config: Config = Figment::from(figment::providers::Serialized::defaults(value))
             .extract()
             .map_err(config_error)?;
+        config.read_schemas(dir)?;
         config.validate()?;
         Ok(config)
     }
@@ -178,7 +216,61 @@ impl Config {
             return Err(Error::ConfigInvalid { path: "consumer.max_attempts".into(), reason: "must be at least 1".into() });
         }
         self.router()?;
+        self.topic_serdes()?;
         Ok(())
+    }
+
+    /// Reads and checks every `serializers[i].schema` / `key_schema` file.
+    fn read_schemas(&mut self, dir: Option<&Path>) -> Result<()> {
+        for (i, s) in self.serializers.iter_mut().enumerate() {
+            if let Some(p) = &s.schema {
+                s.schema_text = Some(read_schema(p, dir, || format!("serializers[{i}].schema"))?);
+            }
+            if let Some(p) = &s.key_schema {
+                s.key_schema_text = Some(read_schema(p, dir, || format!("serializers[{i}].key_schema"))?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The compiled `serializers:` table (first match wins).
+    pub fn topic_serdes(&self) -> Result<TopicTable<TopicSerde>> {
+        let mut table = TopicTable::default();
+        for (i, s) in self.serializers.iter().enumerate() {
+            let serde = |name: &str, field: &str, schema: Option<&Path>, text: &Option<Arc<str>>, schema_field: &str| {
+                let serde = match name {
+                    "bytes" => Serde::Bytes,
+                    "string" => Serde::String,
+                    "json" => Serde::Json,
+                    "avro" => Serde::Avro { schema: text.clone() },
+                    other => {
+                        return Err(Error::ConfigInvalid {
+                            path: format!("serializers[{i}].{field}"),
+                            reason: format!("unknown serializer {other:?} (expected one of: bytes, string, json, avro)"),
+                        })
+                    }
+                };
+                if let Some(p) = schema {
+                    if !matches!(serde, Serde::Avro { .. }) {
+                        return Err(Error::ConfigInvalid {
+                            path: format!("serializers[{i}].{schema_field}"),
+                            reason: format!("{} is only for `{field}: avro` (here `{field}: {name}`)", p.display()),
+                        });
+                    }
+                    if text.is_none() {
+                        return Err(Error::ConfigInvalid {
+                            path: format!("serializers[{i}].{schema_field}"),
+                            reason: format!("schema file {} was not read (load the config with from_file / from_yaml)", p.display()),
+                        });
+                    }
+                }
+                Ok(serde)
+            };
+            let key = serde(&s.key, "key", s.key_schema.as_deref(), &s.key_schema_text, "key_schema")?;
+            let value = serde(&s.value, "value", s.schema.as_deref(), &s.schema_text, "schema")?;
+            table.push(&s.topic, TopicSerde { key, value }, || format!("serializers[{i}].topic"))?;
+        }
+        Ok(table)
     }
 
     /// The compiled routes. With no `routes:` and a single cluster, every topic goes there.
@@ -190,6 +282,23 @@ impl Config {
         }
         Router::new(&self.routes, names)
     }
+}
+
+/// Reads an `.avsc` file (relative paths start at `dir`) and checks it is a valid Avro schema.
+fn read_schema(path: &Path, dir: Option<&Path>, key: impl Fn() -> String) -> Result<Arc<str>> {
+    let full = match dir {
+        Some(d) if path.is_relative() => d.join(path),
+        _ => path.to_path_buf(),
+    };
+    let text = std::fs::read_to_string(&full).map_err(|e| Error::ConfigInvalid {
+        path: key(),
+        reason: format!("cannot read schema file {}: {e}", full.display()),
+    })?;
+    crate::avro::CompiledSchema::parse(&text).map_err(|e| Error::ConfigInvalid {
+        path: key(),
+        reason: format!("invalid Avro schema in {}: {e}", full.display()),
+    })?;
+    Ok(text.into())
 }
 
 /// Replaces every string `${NAME}` by the env var NAME.
@@ -235,7 +344,18 @@ fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>) -> 
 fn config_error(e: figment::Error) -> Error {
     use figment::error::Kind;
     let e = e.into_iter().next().expect("figment errors are never empty");
-    let mut path = e.path.join(".");
+    // list indices as `serializers[1]`, like the errors of validate()
+    let mut path = String::new();
+    for seg in &e.path {
+        if !path.is_empty() && seg.parse::<usize>().is_ok() {
+            path.push_str(&format!("[{seg}]"));
+        } else {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(seg);
+        }
+    }
     let mut push = |field: &str| {
         if e.path.last().map(String::as_str) == Some(field) {
             return;
@@ -276,6 +396,9 @@ mod tests {
         assert_eq!(r.cluster_for("anything").unwrap(), "business");
         assert_eq!(c.consumer.commit, CommitMode::AfterHandle);
         assert_eq!(c.schemas.policy, Level::AddWithDefaultOnly);
+        let serdes = c.topic_serdes().unwrap();
+        assert_eq!(serdes.first_match("events.clicks"), Some(&TopicSerde { key: Serde::String, value: Serde::Json }));
+        assert_eq!(serdes.first_match("orders.created"), None);
     }
 
     fn err(yaml: &str) -> Error {
@@ -307,6 +430,94 @@ mod tests {
         assert!(e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"), "{e}");
         let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy: sideways }");
         assert!(e.to_string().starts_with("schemas.policy: unknown compatibility level"), "{e}");
+    }
+
+    const PING: &str = r#"{"type":"record","name":"Ping","fields":[{"name":"n","type":"long"}]}"#;
+
+    /// A fresh temp directory for this test's files.
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("kpipe-config-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn serializers_first_match_wins_and_schemas_are_read() {
+        let dir = temp_dir("serializers");
+        std::fs::write(dir.join("ping.avsc"), PING).unwrap();
+        std::fs::write(dir.join("key.avsc"), r#""string""#).unwrap();
+        let yaml = r#"clusters: { a: { bootstrap: x } }
+serializers:
+  - { topic: orders.raw, value: bytes }
+  - { topic: "orders.*", key: string, value: json }
+  - { topic: "ping.{a,b}", key: avro, value: avro, schema: ping.avsc, key_schema: key.avsc }
+  - { topic: "latest.*", value: avro }
+"#;
+        std::fs::write(dir.join("kpipe.yaml"), yaml).unwrap();
+        // relative schema paths start at the config file's directory
+        let c = Config::from_file(dir.join("kpipe.yaml")).unwrap();
+        assert_eq!(c.serializers.len(), 4);
+        assert_eq!(c.serializers[1].key, "string");
+        assert_eq!(c.serializers[0].key, "bytes", "key defaults to bytes");
+        let t = c.topic_serdes().unwrap();
+        assert_eq!(t.first_match("orders.raw"), Some(&TopicSerde::default()));
+        assert_eq!(t.first_match("orders.eu.created"), Some(&TopicSerde { key: Serde::String, value: Serde::Json }));
+        assert_eq!(t.first_match("ping.b"), Some(&TopicSerde { key: Serde::avro(r#""string""#), value: Serde::avro(PING) }));
+        assert_eq!(t.first_match("latest.x"), Some(&TopicSerde { key: Serde::Bytes, value: Serde::Avro { schema: None } }));
+        assert_eq!(t.first_match("ping.c"), None);
+        assert_eq!(t.first_match("xorders.a"), None, "a glob matches the whole name");
+        // no serializers: an empty table
+        assert!(Config::from_yaml("clusters: { a: { bootstrap: x } }").unwrap().topic_serdes().unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn serializer_errors_name_their_key() {
+        let dir = temp_dir("serializer-errors");
+        let bad = dir.join("bad.avsc");
+        std::fs::write(&bad, r#"{"type":"record","name":"Bad","fields":[{"name":"n","type":"nope"}]}"#).unwrap();
+        let good = dir.join("ping.avsc");
+        std::fs::write(&good, PING).unwrap();
+        let missing = dir.join("missing.avsc");
+        let base = "clusters: { a: { bootstrap: x } }\nserializers:\n  - { topic: a, value: json }\n";
+        let cases = [
+            (format!("{base}  - {{ topic: b, value: xml }}"), "serializers[1].value: unknown serializer \"xml\""),
+            (format!("{base}  - {{ topic: b, key: Json }}"), "serializers[1].key: unknown serializer \"Json\""),
+            (format!("{base}  - {{ topic: 'b[', value: json }}"), "serializers[1].topic: malformed glob"),
+            (format!("{base}  - {{ topic: '', value: json }}"), "serializers[1].topic: empty pattern"),
+            (
+                format!("clusters: {{ a: {{ bootstrap: x }} }}\nserializers: [ {{ topic: a, value: avro, schema: '{}' }} ]", missing.display()),
+                "serializers[0].schema: cannot read schema file",
+            ),
+            (
+                format!("clusters: {{ a: {{ bootstrap: x }} }}\nserializers: [ {{ topic: a, value: avro, schema: '{}' }} ]", bad.display()),
+                "serializers[0].schema: invalid Avro schema",
+            ),
+            (
+                format!("{base}  - {{ topic: b, key: avro, key_schema: '{}' }}", bad.display()),
+                "serializers[1].key_schema: invalid Avro schema",
+            ),
+            (
+                format!("{base}  - {{ topic: b, value: json, schema: '{}' }}", good.display()),
+                "serializers[1].schema:",
+            ),
+            (format!("{base}  - {{ value: json }}"), "topic: missing key"),
+            (format!("{base}  - {{ topic: b, valu: json }}"), "valu: unknown key"),
+        ];
+        for (yaml, starts) in cases {
+            let e = err(&yaml);
+            assert_eq!(e.code(), "config.invalid", "{yaml}");
+            assert!(e.to_string().contains(starts), "{yaml}\n=> {e}");
+        }
+        // the key path starts the message
+        assert!(err(&format!("{base}  - {{ topic: b, value: xml }}")).to_string().starts_with("serializers[1].value:"));
+        let e = err(&format!("clusters: {{ a: {{ bootstrap: x }} }}\nserializers: [ {{ topic: a, value: avro, schema: '{}' }} ]", missing.display()));
+        assert!(e.to_string().starts_with("serializers[0].schema:"), "{e}");
+        let e = err(&format!("{base}  - {{ value: json }}"));
+        assert!(e.to_string().starts_with("serializers[1].topic: missing key"), "{e}");
+        let e = err(&format!("{base}  - {{ topic: b, valu: json }}"));
+        assert!(e.to_string().starts_with("serializers[1].valu: unknown key"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -16,16 +16,60 @@ pub struct Route {
     pub cluster: String,
 }
 
+/// Compiles one topic pattern (exact name or glob, see the module doc). `path` is the key
+/// named by a `config.invalid` error (`routes[0].topic`, `serializers[1].topic`).
+pub fn compile_topic_pattern(pattern: &str, path: impl FnOnce() -> String) -> Result<GlobMatcher> {
+    if pattern.is_empty() {
+        return Err(Error::ConfigInvalid { path: path(), reason: "empty pattern".into() });
+    }
+    GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| Error::ConfigInvalid { path: path(), reason: format!("malformed glob {pattern:?}: {}", e.kind()) })
+}
+
+/// An ordered list of (topic pattern, item): the first pattern matching a topic wins. Shared by
+/// `routes:` and `serializers:`.
+#[derive(Debug, Clone)]
+pub struct TopicTable<T> {
+    entries: Vec<(GlobMatcher, T)>,
+}
+
+impl<T> Default for TopicTable<T> {
+    fn default() -> Self {
+        Self { entries: Vec::new() }
+    }
+}
+
+impl<T> TopicTable<T> {
+    /// Appends an entry; `path` names the pattern's key in errors.
+    pub fn push(&mut self, pattern: &str, item: T, path: impl FnOnce() -> String) -> Result<()> {
+        self.entries.push((compile_topic_pattern(pattern, path)?, item));
+        Ok(())
+    }
+
+    /// The item of the first pattern matching `topic`.
+    pub fn first_match(&self, topic: &str) -> Option<&T> {
+        self.entries.iter().find(|(m, _)| m.is_match(topic)).map(|(_, t)| t)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Compiled routes, checked against the known cluster names.
 #[derive(Debug, Clone)]
 pub struct Router {
-    routes: Vec<(GlobMatcher, String)>,
+    routes: TopicTable<String>,
 }
 
 impl Router {
     /// Compiles `routes`; every cluster a route names must be in `clusters`.
     pub fn new<'a>(routes: &[Route], clusters: impl IntoIterator<Item = &'a str> + Clone) -> Result<Self> {
-        let mut compiled = Vec::with_capacity(routes.len());
+        let mut compiled = TopicTable::default();
         for (i, r) in routes.iter().enumerate() {
             if !clusters.clone().into_iter().any(|c| c == r.cluster) {
                 let known: Vec<&str> = clusters.clone().into_iter().collect();
@@ -34,21 +78,7 @@ impl Router {
                     reason: format!("unknown cluster {:?} (clusters: {})", r.cluster, known.join(", ")),
                 });
             }
-            if r.topic.is_empty() {
-                return Err(Error::ConfigInvalid {
-                    path: format!("routes[{i}].topic"),
-                    reason: "empty pattern".into(),
-                });
-            }
-            let glob = GlobBuilder::new(&r.topic)
-                .literal_separator(false)
-                .backslash_escape(true)
-                .build()
-                .map_err(|e| Error::ConfigInvalid {
-                    path: format!("routes[{i}].topic"),
-                    reason: format!("malformed glob {:?}: {}", r.topic, e.kind()),
-                })?;
-            compiled.push((glob.compile_matcher(), r.cluster.clone()));
+            compiled.push(&r.topic, r.cluster.clone(), || format!("routes[{i}].topic"))?;
         }
         Ok(Self { routes: compiled })
     }
@@ -56,9 +86,8 @@ impl Router {
     /// The cluster of the first route matching `topic`.
     pub fn cluster_for(&self, topic: &str) -> Result<&str> {
         self.routes
-            .iter()
-            .find(|(m, _)| m.is_match(topic))
-            .map(|(_, c)| c.as_str())
+            .first_match(topic)
+            .map(String::as_str)
             .ok_or_else(|| Error::RouteNoCluster { topic: topic.to_string() })
     }
 }

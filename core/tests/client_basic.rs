@@ -114,6 +114,50 @@ async fn serializers_round_trip_through_a_group_consumer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_serializers_apply_without_set_topic_serde() {
+    let client = Client::from_config(s::config(
+        "serializers:\n  - { topic: \"kpipe.it.yaml-serde.*\", key: string, value: json }\n",
+    ))
+    .unwrap();
+    let topic = s::unique("kpipe.it.yaml-serde.x");
+    s::create_topic("business", &topic, 1, 1).await;
+    let json_serde = TopicSerde { key: Serde::String, value: Serde::Json };
+    assert_eq!(client.topic_serde(&topic), json_serde, "from kpipe.yaml");
+    assert_eq!(client.topic_serde("kpipe.it.other"), TopicSerde::default(), "no entry: bytes");
+
+    let value = json!({"n": 1, "note": "from yaml"});
+    client.send::<J, J>(&topic, Data::Str("k1"), Data::Value(&value), &[], None).await.unwrap();
+    // a per-call override wins over the config entry
+    let string_serde = TopicSerde { key: Serde::String, value: Serde::String };
+    let plain = json!("plain text");
+    let rec = Outgoing { serde: Some(&string_serde), ..Outgoing::new(topic.as_str(), Data::<J>::Str("k2"), Data::Value(&plain)) };
+    client.send_record(rec).await.unwrap();
+
+    // the bytes on the wire: JSON text, then the unquoted string
+    let raw = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it"), &[]).unwrap();
+    raw.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
+    let r = raw.recv(Duration::from_secs(30)).await.unwrap().expect("first record");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(r.value.as_deref().unwrap()).unwrap(), value);
+    assert_eq!(r.key.as_deref(), Some(&b"k1"[..]));
+    let r = raw.recv(Duration::from_secs(30)).await.unwrap().expect("second record");
+    assert_eq!(r.value.as_deref(), Some(&b"plain text"[..]));
+
+    // a group consumer decodes with the config entry too
+    let mut opts = ConsumerOptions::new(s::unique("kpipe-it-yaml-serde"), &[topic.as_str()]);
+    opts.start = StartAt::Earliest;
+    let consumer = client.consumer(opts).unwrap();
+    let m = consumer.recv(Duration::from_secs(30)).await.unwrap().expect("record within 30 s");
+    assert_eq!(consumer.decode_key(&m, &mut JsonBuilder).await.unwrap(), Some(json!("k1")));
+    assert_eq!(consumer.decode_value(&m, &mut JsonBuilder).await.unwrap(), Some(value.clone()));
+    consumer.close().unwrap();
+
+    // set_topic_serde beats the config entry
+    client.set_topic_serde(&topic, string_serde.clone());
+    assert_eq!(client.topic_serde(&topic), string_serde);
+    client.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_positions_and_out_of_order_acks() {
     let client = Client::from_config(s::config("")).unwrap();
     let topic = s::unique("kpipe.it.start");
@@ -180,6 +224,8 @@ fn bad_config_files_give_their_specific_errors() {
         ("bad-commit.yaml", "clusters: { a: { bootstrap: x } }\nconsumer: { commit: sometimes }", "consumer.commit"),
         ("zero-attempts.yaml", "clusters: { a: { bootstrap: x } }\nconsumer: { max_attempts: 0 }", "consumer.max_attempts: must be at least 1"),
         ("missing-secret.yaml", "clusters: { a: { bootstrap: '${KPIPE_IT_UNSET_SECRET}' } }", "env var KPIPE_IT_UNSET_SECRET is not set"),
+        ("bad-serializer.yaml", "clusters: { a: { bootstrap: x } }\nserializers: [ { topic: x, value: xml } ]", "serializers[0].value: unknown serializer"),
+        ("missing-schema.yaml", "clusters: { a: { bootstrap: x } }\nserializers: [ { topic: x, value: avro, schema: nope.avsc } ]", "serializers[0].schema: cannot read schema file"),
         ("not-yaml.yaml", "clusters: [", ""),
     ];
     for (name, text, starts) in cases {
