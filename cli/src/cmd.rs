@@ -66,6 +66,20 @@ impl Ctx {
     }
 }
 
+/// The non-blank lines of stdin with their 1-based numbers, each parsed as JSON: a line that
+/// is not JSON is an `input.invalid` for that line (the caller reports it and goes on); a read
+/// error ends the input.
+fn json_lines(stdin: &std::io::Stdin) -> impl Iterator<Item = Result<(usize, Result<Value>)>> + '_ {
+    stdin.lock().lines().enumerate().filter_map(|(i, line)| match line {
+        Err(e) => Some(Err(Error::InputInvalid { what: "stdin".into(), reason: e.to_string() })),
+        Ok(l) if l.trim().is_empty() => None,
+        Ok(l) => Some(Ok((
+            i + 1,
+            serde_json::from_str(&l).map_err(|e| Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() }),
+        ))),
+    })
+}
+
 fn read_file(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::InputInvalid { what: format!("file {}", path.display()), reason: e.to_string() })
@@ -342,21 +356,13 @@ async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
             );
         }
     };
-    for (i, line) in stdin.lock().lines().enumerate() {
-        let lineno = i + 1;
-        let line = line.map_err(|e| Error::InputInvalid { what: "stdin".into(), reason: e.to_string() })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: Value = match serde_json::from_str(&line) {
+    for item in json_lines(&stdin) {
+        let (lineno, value) = item?;
+        let value = match value {
             Ok(v) => v,
             Err(e) => {
                 failed += 1;
-                out::report_line(
-                    lineno,
-                    &Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() },
-                    ctx.json,
-                );
+                out::report_line(lineno, &e, ctx.json);
                 continue;
             }
         };
@@ -711,18 +717,13 @@ fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
         AvroCmd::Encode { schema, id } => {
             let (_, compiled) = read_schema(&schema)?;
             let mut buf = Vec::new();
-            for (i, line) in stdin.lock().lines().enumerate() {
-                let lineno = i + 1;
-                let line = line.map_err(|e| Error::InputInvalid { what: "stdin".into(), reason: e.to_string() })?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let value: Value = match serde_json::from_str(&line) {
+            for item in json_lines(&stdin) {
+                let (lineno, value) = item?;
+                let value = match value {
                     Ok(v) => v,
                     Err(e) => {
                         failed += 1;
-                        let err = Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() };
-                        out::report_line(lineno, &err, ctx.json);
+                        out::report_line(lineno, &e, ctx.json);
                         continue;
                     }
                 };
