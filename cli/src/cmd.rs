@@ -352,7 +352,7 @@ async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
     let report = |lineno: usize, d: &kpipe::Delivery| {
         if ctx.json {
             out::json(
-                &json!({"line": lineno, "cluster": d.cluster, "topic": d.topic, "partition": d.partition, "offset": d.offset, "schema_id": fixed.id}),
+                &json!({"line": lineno, "cluster": &*d.cluster, "topic": &*d.topic, "partition": d.partition, "offset": d.offset, "schema_id": fixed.id}),
             );
         }
     };

@@ -44,6 +44,17 @@ impl<'a, K, V> Outgoing<'a, K, V> {
 /// The caller's schema text and the writer it resolved to.
 type CachedWriter = (Arc<str>, WriterSchema);
 
+/// One topic of a `send_many` call: resolved once, shared by its records.
+struct SendTopic<'a> {
+    name: &'a str,
+    /// The name handed out in every `Delivery` of the topic.
+    shared: Arc<str>,
+    producer: Arc<ClusterProducer>,
+    serde: TopicSerde,
+    /// [key, value] writers resolved during this call.
+    writers: [Option<CachedWriter>; 2],
+}
+
 struct Inner {
     pid: u32,
     config: Config,
@@ -186,7 +197,7 @@ impl Client {
         };
         let mut bufs = self.take_buffers();
         let mut batch = DeliveryBatch::new();
-        let queued = self.enqueue(&producer, &mut batch, &rec, serde, &mut bufs).await;
+        let queued = self.enqueue(&producer, &mut batch, &rec, serde, &mut bufs, &mut Default::default()).await;
         self.give_buffers(bufs);
         queued?;
         let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
@@ -205,39 +216,54 @@ impl Client {
         records: impl IntoIterator<Item = Outgoing<'a, K, V>>,
     ) -> Result<Vec<Result<Delivery>>> {
         self.check()?;
+        let records = records.into_iter();
         let mut bufs = self.take_buffers();
         let mut batch = DeliveryBatch::new();
-        // per record: its topic and producer (queued: report in the batch), or its error
-        let mut pending: Vec<Result<(&str, Arc<ClusterProducer>)>> = Vec::new();
-        // producer and serializers of the previous record's topic, reused while it repeats
-        let mut cache: Option<(&str, Arc<ClusterProducer>, TopicSerde)> = None;
+        // per record: the index of its topic in `topics` (queued: report in the batch), or its error
+        let mut pending: Vec<Result<usize>> = Vec::with_capacity(records.size_hint().0);
+        batch.reserve(records.size_hint().0);
+        // every topic of this call, looked up once: producer, serializers, shared name, writers
+        let mut topics: Vec<SendTopic<'a>> = Vec::new();
+        let mut by_name: HashMap<&'a str, usize> = HashMap::new();
+        let mut current: Option<usize> = None;
         for rec in records {
-            if !matches!(&cache, Some((t, _, _)) if *t == rec.topic) {
-                cache = match self.producer_for(rec.topic) {
-                    Ok(p) => Some((rec.topic, p, self.topic_serde(rec.topic))),
-                    Err(e) => {
-                        pending.push(Err(e));
-                        continue;
-                    }
-                };
-            }
-            let queued = match &cache {
-                Some((_, p, serde)) => {
-                    let serde = rec.serde.unwrap_or(serde);
-                    self.enqueue(p, &mut batch, &rec, serde, &mut bufs).await.map(|()| (rec.topic, p.clone()))
-                }
-                None => Err(Error::Internal { reason: "no producer".into() }),
+            let g = match current {
+                Some(g) if topics[g].name == rec.topic => g,
+                _ => match by_name.get(rec.topic) {
+                    Some(&g) => g,
+                    None => match self.producer_for(rec.topic) {
+                        Ok(producer) => {
+                            topics.push(SendTopic {
+                                name: rec.topic,
+                                shared: Arc::from(rec.topic),
+                                producer,
+                                serde: self.topic_serde(rec.topic),
+                                writers: Default::default(),
+                            });
+                            by_name.insert(rec.topic, topics.len() - 1);
+                            topics.len() - 1
+                        }
+                        Err(e) => {
+                            pending.push(Err(e));
+                            continue;
+                        }
+                    },
+                },
             };
-            pending.push(queued);
+            current = Some(g);
+            let t = &mut topics[g];
+            let serde = rec.serde.unwrap_or(&t.serde);
+            let queued = self.enqueue(&t.producer, &mut batch, &rec, serde, &mut bufs, &mut t.writers).await;
+            pending.push(queued.map(|()| g));
         }
         self.give_buffers(bufs);
         let mut outcomes = batch.wait().await.into_iter();
         let mut out = Vec::with_capacity(pending.len());
         for q in pending {
             out.push(match q {
-                Ok((topic, p)) => {
+                Ok(g) => {
                     let o = outcomes.next().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
-                    p.delivery(topic, o)
+                    topics[g].producer.delivery_shared(&topics[g].shared, o)
                 }
                 Err(e) => Err(e),
             });
@@ -268,9 +294,11 @@ impl Client {
         rec: &Outgoing<'_, K, V>,
         serde: &TopicSerde,
         bufs: &mut (Vec<u8>, Vec<u8>),
+        writers: &mut [Option<CachedWriter>; 2],
     ) -> Result<()> {
-        let has_key = self.serialize(rec.topic, true, &serde.key, &rec.key, &mut bufs.0).await?;
-        let has_value = self.serialize(rec.topic, false, &serde.value, &rec.value, &mut bufs.1).await?;
+        let [key_writer, value_writer] = writers;
+        let has_key = self.serialize(rec.topic, true, &serde.key, &rec.key, &mut bufs.0, key_writer).await?;
+        let has_value = self.serialize(rec.topic, false, &serde.value, &rec.value, &mut bufs.1, value_writer).await?;
         tracing::trace!(topic = rec.topic, cluster = producer.cluster(), "send");
         producer
             .enqueue(
@@ -291,9 +319,14 @@ impl Client {
         serde: &Serde,
         data: &Data<'_, S>,
         out: &mut Vec<u8>,
+        memo: &mut Option<CachedWriter>,
     ) -> Result<bool> {
         if let (Serde::Avro { schema: Some(text) }, Data::Value(v), Some(codec)) = (serde, data, self.codec()) {
-            let writer = self.writer(codec, topic, is_key, text).await?;
+            // the writer of this topic and schema text, resolved once per call (by pointer)
+            let writer = match memo {
+                Some((t, w)) if Arc::ptr_eq(t, text) => w,
+                _ => &memo.insert((text.clone(), self.writer(codec, topic, is_key, text).await?)).1,
+            };
             out.clear();
             crate::avro::encode_framed(writer.id, &writer.schema, v, out)?;
             return Ok(true);

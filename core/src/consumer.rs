@@ -10,9 +10,9 @@
 //! `manual` commits them only on [`Consumer::commit`] (and on revoke/close). `auto` is
 //! librdkafka's auto-commit (at-most-once-ish: offsets of records handed out are committed).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,9 +33,10 @@ use crate::producer::TopicSerde;
 use crate::stats::{KafkaStats, StatsContext};
 
 /// One consumed record, with its raw key and value (decode with [`Consumer::decode_value`]).
+/// `topic` is shared by every record of the topic (it derefs to `&str`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub topic: String,
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub timestamp_ms: Option<i64>,
@@ -48,9 +49,10 @@ pub struct Record {
 pub type Message = Record;
 
 impl Record {
-    fn from_borrowed(m: &rdkafka::message::BorrowedMessage<'_>) -> Self {
+    /// Copies `m` (its topic name already shared as `topic`).
+    fn from_borrowed(m: &rdkafka::message::BorrowedMessage<'_>, topic: Arc<str>) -> Self {
         Record {
-            topic: m.topic().to_string(),
+            topic,
             partition: m.partition(),
             offset: m.offset(),
             timestamp_ms: m.timestamp().to_millis(),
@@ -135,7 +137,7 @@ impl ClusterConsumer {
         match tokio::time::timeout(timeout, self.inner.recv()).await {
             Err(_) => Ok(None),
             Ok(Err(e)) => Err(e.into()),
-            Ok(Ok(m)) => Ok(Some(Record::from_borrowed(&m))),
+            Ok(Ok(m)) => Ok(Some(Record::from_borrowed(&m, Arc::from(m.topic())))),
         }
     }
 }
@@ -198,42 +200,62 @@ impl ConsumerOptions {
 
 // ---- commit tracking --------------------------------------------------------------------------
 
+/// FxHash (rustc-hash): the tracker's maps are keyed by this consumer's own topic names and
+/// partition numbers, looked up twice per record; SipHash's DoS resistance buys nothing there.
+type FxMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 #[derive(Default, Debug)]
 struct PartState {
-    /// offset -> handled?
-    pending: BTreeMap<i64, bool>,
+    /// (offset, handled?), ascending by offset (records arrive in offset order, so a receive
+    /// is a push at the back and an in-order ack a pop at the front).
+    pending: VecDeque<(i64, bool)>,
     /// One past the longest handled prefix.
     committable: Option<i64>,
     /// Last offset a commit succeeded with.
     committed: Option<i64>,
 }
 
+/// A topic's shared name and its partitions' states.
+type TopicParts = (Arc<str>, FxMap<i32, PartState>);
+
 #[derive(Default, Debug)]
 struct Tracker {
-    /// topic -> partition -> state (looked up by `&str`: no allocation per record).
-    parts: HashMap<String, HashMap<i32, PartState>>,
+    /// topic -> partition -> state (looked up by `&str`: no allocation per record). The key is
+    /// also the shared topic name of the records handed out.
+    parts: FxMap<Arc<str>, TopicParts>,
 }
 
 impl Tracker {
-    fn received(&mut self, topic: &str, partition: i32, offset: i64) {
+    /// Registers a record as pending; returns the shared name of its topic.
+    fn received(&mut self, topic: &str, partition: i32, offset: i64) -> Arc<str> {
         if !self.parts.contains_key(topic) {
-            self.parts.insert(topic.to_string(), HashMap::new());
+            let k: Arc<str> = Arc::from(topic);
+            self.parts.insert(k.clone(), (k, FxMap::default()));
         }
-        if let Some(t) = self.parts.get_mut(topic) {
-            t.entry(partition).or_default().pending.insert(offset, false);
+        let Some((name, t)) = self.parts.get_mut(topic) else { return Arc::from(topic) };
+        let name = name.clone();
+        let pending = &mut t.entry(partition).or_default().pending;
+        match pending.back() {
+            Some(&(last, _)) if last >= offset => match pending.binary_search_by_key(&offset, |e| e.0) {
+                // seen again (pending again, as a re-insert did before)
+                Ok(i) => pending[i].1 = false,
+                Err(i) => pending.insert(i, (offset, false)),
+            },
+            _ => pending.push_back((offset, false)),
         }
+        name
     }
 
     fn done(&mut self, topic: &str, partition: i32, offset: i64) {
-        let Some(part) = self.parts.get_mut(topic).and_then(|t| t.get_mut(&partition)) else { return };
-        if let Some(d) = part.pending.get_mut(&offset) {
-            *d = true;
+        let Some(part) = self.parts.get_mut(topic).and_then(|t| t.1.get_mut(&partition)) else { return };
+        if let Ok(i) = part.pending.binary_search_by_key(&offset, |e| e.0) {
+            part.pending[i].1 = true;
         }
-        while let Some((&o, &d)) = part.pending.first_key_value() {
+        while let Some(&(o, d)) = part.pending.front() {
             if !d {
                 break;
             }
-            part.pending.pop_first();
+            part.pending.pop_front();
             part.committable = Some(o + 1);
         }
     }
@@ -241,9 +263,9 @@ impl Tracker {
     /// Committable offsets not yet committed (optionally only of `only`).
     fn to_commit(&self, only: Option<&HashSet<(String, i32)>>) -> TopicPartitionList {
         let mut tpl = TopicPartitionList::new();
-        for (t, parts) in &self.parts {
+        for (t, (_, parts)) in &self.parts {
             for (p, s) in parts {
-                if only.is_some_and(|o| !o.contains(&(t.clone(), *p))) {
+                if only.is_some_and(|o| !o.contains(&(t.to_string(), *p))) {
                     continue;
                 }
                 if let Some(c) = s.committable {
@@ -258,7 +280,7 @@ impl Tracker {
 
     fn committed(&mut self, tpl: &TopicPartitionList) {
         for e in tpl.elements() {
-            let s = self.parts.get_mut(e.topic()).and_then(|t| t.get_mut(&e.partition()));
+            let s = self.parts.get_mut(e.topic()).and_then(|t| t.1.get_mut(&e.partition()));
             if let (Some(s), Offset::Offset(o)) = (s, e.offset()) {
                 s.committed = Some(o);
             }
@@ -267,7 +289,7 @@ impl Tracker {
 
     fn forget(&mut self, topic: &str, partition: i32) {
         if let Some(t) = self.parts.get_mut(topic) {
-            t.remove(&partition);
+            t.1.remove(&partition);
         }
     }
 }
@@ -446,7 +468,11 @@ struct Inner {
     ctx: Ctx,
     mode: CommitMode,
     serde: Option<TopicSerde>,
-    last_commit: Mutex<Instant>,
+    /// When the next periodic commit is due, in ms since `created`.
+    next_commit_ms: AtomicU64,
+    created: Instant,
+    /// Shared topic names for records that are not tracked (`auto` mode).
+    names: Mutex<Vec<Arc<str>>>,
     pid: u32,
 }
 
@@ -542,6 +568,7 @@ impl Consumer {
             }
         }
         tracing::info!(cluster = %cluster, group = %opts.group, ?mode, "consumer subscribed");
+        let commit_interval_ms = config.consumer.commit_interval_ms;
         Ok(Consumer {
             state: RwLock::new(Some(Arc::new(Inner {
                 client,
@@ -551,7 +578,9 @@ impl Consumer {
                 ctx,
                 mode,
                 serde: opts.serde,
-                last_commit: Mutex::new(Instant::now()),
+                next_commit_ms: AtomicU64::new(commit_interval_ms),
+                created: Instant::now(),
+                names: Mutex::default(),
                 pid: crate::runtime::current_pid(),
             }))),
             stop: AtomicBool::new(false),
@@ -581,11 +610,15 @@ impl Consumer {
         let got = match tokio::time::timeout(timeout, inner.consumer.recv()).await {
             Err(_) => return Ok(None),
             Ok(Err(e)) => return Err(e.into()),
-            Ok(Ok(m)) => Record::from_borrowed(&m),
+            Ok(Ok(m)) => {
+                let topic = if inner.ctx.track {
+                    lock(&inner.ctx.tracker).received(m.topic(), m.partition(), m.offset())
+                } else {
+                    inner.name(m.topic())
+                };
+                Record::from_borrowed(&m, topic)
+            }
         };
-        if inner.ctx.track {
-            lock(&inner.ctx.tracker).received(&got.topic, got.partition, got.offset);
-        }
         Ok(Some(got))
     }
 
@@ -849,16 +882,27 @@ impl Inner {
         if self.mode != CommitMode::AfterHandle {
             return;
         }
-        let interval = Duration::from_millis(self.client.config().consumer.commit_interval_ms);
-        let mut last = lock(&self.last_commit);
-        if last.elapsed() < interval {
+        let interval = self.client.config().consumer.commit_interval_ms;
+        let now = self.created.elapsed().as_millis() as u64;
+        let due = self.next_commit_ms.load(Ordering::Relaxed);
+        // one caller claims each due commit
+        if now < due || self.next_commit_ms.compare_exchange(due, now + interval, Ordering::Relaxed, Ordering::Relaxed).is_err() {
             return;
         }
-        *last = Instant::now();
-        drop(last);
         if let Err(e) = self.commit_now(RdCommit::Async) {
             tracing::warn!(code = e.code(), error = %e, "periodic commit failed");
         }
+    }
+
+    /// The shared name of `topic` (untracked records).
+    fn name(&self, topic: &str) -> Arc<str> {
+        let mut names = lock(&self.names);
+        if let Some(n) = names.iter().find(|n| ***n == *topic) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(topic);
+        names.push(n.clone());
+        n
     }
 
     fn commit_now(&self, mode: RdCommit) -> Result<()> {
@@ -886,5 +930,48 @@ impl Inner {
             tpl.add_partition(t, *p);
         }
         Ok(tpl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committable(t: &Tracker, topic: &str, p: i32) -> Option<i64> {
+        t.parts.get(topic).and_then(|m| m.1.get(&p)).and_then(|s| s.committable)
+    }
+
+    #[test]
+    fn tracker_commits_only_the_handled_prefix() {
+        let mut t = Tracker::default();
+        let a = t.received("t", 0, 10);
+        let b = t.received("t", 0, 11);
+        assert!(Arc::ptr_eq(&a, &b));
+        t.received("t", 0, 12);
+        t.received("t", 1, 5);
+        t.done("t", 0, 11);
+        assert_eq!(committable(&t, "t", 0), None);
+        t.done("t", 0, 10);
+        assert_eq!(committable(&t, "t", 0), Some(12));
+        t.done("t", 0, 12);
+        assert_eq!(committable(&t, "t", 0), Some(13));
+        assert_eq!(committable(&t, "t", 1), None);
+        // out of order arrival and a record seen again
+        t.received("t", 1, 3);
+        t.received("t", 1, 4);
+        t.received("t", 1, 4);
+        t.done("t", 1, 5);
+        t.done("t", 1, 3);
+        assert_eq!(committable(&t, "t", 1), Some(4));
+        t.done("t", 1, 4);
+        assert_eq!(committable(&t, "t", 1), Some(6));
+        // acks of unknown records are ignored
+        t.done("t", 1, 99);
+        t.done("u", 0, 1);
+        assert_eq!(committable(&t, "t", 1), Some(6));
+        let tpl = t.to_commit(None);
+        assert_eq!(tpl.count(), 2);
+        t.forget("t", 0);
+        assert_eq!(t.to_commit(None).count(), 1);
     }
 }

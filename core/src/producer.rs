@@ -21,11 +21,12 @@ use crate::config::{ClusterConfig, ProducerConfig};
 use crate::error::{Error, Result};
 use crate::stats::{KafkaStats, StatsContext};
 
-/// Where a record was written.
+/// Where a record was written. `cluster` and `topic` are shared (one allocation per cluster
+/// and per topic run of a send, not per record); they deref to `&str`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub cluster: String,
-    pub topic: String,
+    pub cluster: Arc<str>,
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     /// The record's timestamp (ms since the epoch) as the broker stored it, when known.
@@ -291,6 +292,11 @@ impl DeliveryBatch {
         self.waiter.remaining.fetch_sub(1, Ordering::AcqRel);
     }
 
+    /// Reserves room for `n` more records.
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+    }
+
     /// Waits for every report; outcomes in queueing order.
     pub async fn wait(self) -> Vec<Result<(i32, i64, Option<i64>)>> {
         loop {
@@ -354,7 +360,7 @@ impl ProducerContext for ProducerCtx {
 
 /// A producer bound to one cluster.
 pub struct ClusterProducer {
-    cluster: String,
+    cluster: Arc<str>,
     inner: ThreadedProducer<ProducerCtx>,
     context: StatsContext,
 }
@@ -395,7 +401,7 @@ impl ClusterProducer {
                 path: format!("clusters.{cluster}.properties"),
                 reason: e.to_string(),
             })?;
-        Ok(Self { cluster: cluster.to_string(), inner, context })
+        Ok(Self { cluster: cluster.into(), inner, context })
     }
 
     pub fn cluster(&self) -> &str {
@@ -453,9 +459,14 @@ impl ClusterProducer {
     }
 
     pub(crate) fn delivery(&self, topic: &str, outcome: Result<(i32, i64, Option<i64>)>) -> Result<Delivery> {
+        self.delivery_shared(&Arc::from(topic), outcome)
+    }
+
+    /// [`delivery`](Self::delivery) with the topic name already shared.
+    pub(crate) fn delivery_shared(&self, topic: &Arc<str>, outcome: Result<(i32, i64, Option<i64>)>) -> Result<Delivery> {
         outcome.map(|(partition, offset, timestamp_ms)| Delivery {
             cluster: self.cluster.clone(),
-            topic: topic.to_string(),
+            topic: topic.clone(),
             partition,
             offset,
             timestamp_ms,

@@ -25,7 +25,7 @@ async fn orders_go_to_online_and_the_rest_to_business() {
             .send::<J, J>(topic, Data::Str("k"), Data::Str(topic), &[("h", b"v")], Some(1_700_000_000_000))
             .await
             .unwrap();
-        assert_eq!((d.cluster.as_str(), d.topic.as_str(), d.offset), (cluster, topic.as_str(), 0));
+        assert_eq!((&*d.cluster, &*d.topic, d.offset), (cluster, topic.as_str(), 0));
         assert_eq!(d.timestamp_ms, Some(1_700_000_000_000));
         // read it back from that cluster directly
         let c = ClusterConsumer::new(&s::bootstrap(cluster), &s::unique("kpipe-it"), &[]).unwrap();
@@ -309,7 +309,7 @@ async fn a_pattern_subscription_reads_every_matching_topic() {
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 2 {
         let m = c.recv(Duration::from_secs(30)).await.unwrap().expect("a record of each matching topic");
-        seen.insert(m.topic.clone());
+        seen.insert(m.topic.to_string());
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), topics.to_vec());
     c.close().unwrap();

@@ -27,7 +27,7 @@ async fn a_record_goes_through_each_cluster_and_back() {
             .send(&topic, Some(b"k1"), Some(value.as_bytes()), &[("trace", b"t-1")])
             .await
             .unwrap_or_else(|e| panic!("producing to {}: [{}] {e}", cluster.name, e.code()));
-        assert_eq!(delivery.cluster, cluster.name);
+        assert_eq!(&*delivery.cluster, cluster.name);
         assert_eq!(delivery.offset, 0, "first record of a new topic");
 
         let consumer = ClusterConsumer::new(&cluster.bootstrap, &common::unique("kpipe-it"), &[]).unwrap();
@@ -37,7 +37,7 @@ async fn a_record_goes_through_each_cluster_and_back() {
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("no record came back from {}", cluster.name));
-        assert_eq!(record.topic, topic);
+        assert_eq!(&*record.topic, topic.as_str());
         assert_eq!(record.partition, delivery.partition);
         assert_eq!(record.offset, delivery.offset);
         assert_eq!(record.key.as_deref(), Some(&b"k1"[..]));
