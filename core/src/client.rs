@@ -64,9 +64,6 @@ struct Inner {
     serdes: RwLock<HashMap<String, TopicSerde>>,
     /// The `serializers:` of kpipe.yaml, below `serdes`.
     config_serdes: TopicTable<TopicSerde>,
-    /// topic -> [value, key] -> (caller's schema text, writer): the hot path compares the
-    /// schema `Arc` by pointer instead of hashing its text.
-    writers: RwLock<HashMap<String, [Option<CachedWriter>; 2]>>,
     /// Reused encode buffers (key, value).
     buffers: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
     closed: AtomicBool,
@@ -102,7 +99,6 @@ impl Client {
                 producers: Mutex::default(),
                 serdes: RwLock::default(),
                 config_serdes,
-                writers: RwLock::default(),
                 buffers: Mutex::default(),
                 closed: AtomicBool::new(false),
             }),
@@ -325,26 +321,13 @@ impl Client {
             // the writer of this topic and schema text, resolved once per call (by pointer)
             let writer = match memo {
                 Some((t, w)) if Arc::ptr_eq(t, text) => w,
-                _ => &memo.insert((text.clone(), self.writer(codec, topic, is_key, text).await?)).1,
+                _ => &memo.insert((text.clone(), codec.writer_shared(topic, is_key, text).await?)).1,
             };
             out.clear();
             crate::avro::encode_framed(writer.id, &writer.schema, v, out)?;
             return Ok(true);
         }
         serialize(self.codec(), topic, is_key, serde, data, out).await
-    }
-
-    async fn writer(&self, codec: &AvroCodec, topic: &str, is_key: bool, text: &Arc<str>) -> Result<WriterSchema> {
-        let slot = !is_key as usize;
-        if let Some((t, w)) = self.inner.writers.read().unwrap_or_else(|p| p.into_inner()).get(topic).and_then(|e| e[slot].as_ref()) {
-            if Arc::ptr_eq(t, text) || **t == **text {
-                return Ok(w.clone());
-            }
-        }
-        let w = codec.writer(topic, is_key, Some(text)).await?;
-        self.inner.writers.write().unwrap_or_else(|p| p.into_inner()).entry(topic.to_string()).or_default()[slot] =
-            Some((text.clone(), w.clone()));
-        Ok(w)
     }
 
     fn take_buffers(&self) -> (Vec<u8>, Vec<u8>) {

@@ -52,7 +52,17 @@ pub struct WriterSchema {
     pub schema: Arc<CompiledSchema>,
 }
 
-type WriterCache = HashMap<String, [HashMap<Box<str>, WriterSchema>; 2]>;
+type WriterCache = HashMap<String, [TopicWriters; 2]>;
+
+/// The writers of one topic's keys or values.
+#[derive(Default)]
+struct TopicWriters {
+    /// By the caller's schema text.
+    by_text: HashMap<Box<str>, WriterSchema>,
+    /// The last shared schema text asked for, compared by pointer: a producer hands the same
+    /// `Arc<str>` for every record, so the hot path skips hashing the whole text.
+    last: Option<(Arc<str>, WriterSchema)>,
+}
 
 /// Registry-aware Avro encoding and decoding; cheap to share (`Arc` inside the registry client,
 /// caches behind mutexes held only for map lookups).
@@ -86,7 +96,7 @@ impl AvroCodec {
         // With use_latest the latest version is resolved once per process, as Confluent's
         // serializers do by default; "" keys the case without a caller schema.
         let cache_text = schema_text.unwrap_or("");
-        if let Some(w) = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].get(cache_text)) {
+        if let Some(w) = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].by_text.get(cache_text)) {
             return Ok(w.clone());
         }
         let caller_schema = schema_text.map(CompiledSchema::parse).transpose()?;
@@ -110,8 +120,23 @@ impl AvroCodec {
             self.lock_by_id().entry(id).or_insert_with(|| schema.clone());
             WriterSchema { subject, id, schema }
         };
-        self.lock_writers().entry(topic.to_string()).or_default()[is_key as usize].insert(cache_text.into(), writer.clone());
+        self.lock_writers().entry(topic.to_string()).or_default()[is_key as usize].by_text.insert(cache_text.into(), writer.clone());
         Ok(writer)
+    }
+
+    /// [`writer`](Self::writer) for a schema text the caller shares as an `Arc<str>` for many
+    /// records: found by pointer after the first call.
+    pub async fn writer_shared(&self, topic: &str, is_key: bool, schema_text: &Arc<str>) -> Result<WriterSchema> {
+        let last = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].last.clone());
+        if let Some((text, w)) = last {
+            if Arc::ptr_eq(&text, schema_text) {
+                return Ok(w);
+            }
+        }
+        let w = self.writer(topic, is_key, Some(schema_text)).await?;
+        self.lock_writers().entry(topic.to_string()).or_default()[is_key as usize].last =
+            Some((schema_text.clone(), w.clone()));
+        Ok(w)
     }
 
     /// Runs the configured policy against the subject's registered versions (the latest, or
