@@ -4,17 +4,25 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV := .venv
 
-.PHONY: demo test deps venv build stack stack-down stack-status clean-stack
+.PHONY: demo test deps venv build python go-lib stack stack-down stack-status clean-stack
 
 # The stack's addresses (which follow its port env vars) reach tests and examples as
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
 STACK_ENV = set -a && eval "$$(dev/stack env)" && set +a
 
-demo: deps stack
-	$(STACK_ENV) && eval "$$(dev/stack env --kpipe-yaml | sed 's/^/export /')" && \
+# The demo: Rust sends orders to a topic on each cluster and reads them back; then a Python
+# producer and a Go consumer exchange the same Avro orders through the registry.
+DEMO_YAML = eval "$$(dev/stack env --kpipe-yaml | sed 's/^/export /')"
+demo: deps venv python go-lib stack
+	$(STACK_ENV) && $(DEMO_YAML) && \
 	  cargo run -q -p kpipe-example --bin kpipe-demo -- kpipe.yaml
+	$(STACK_ENV) && $(DEMO_YAML) && run=$$(date +%s%N) && \
+	  echo "== Python producer -> orders.demo (run $$run)" && \
+	  $(VENV)/bin/python examples/python/producer.py kpipe.yaml --topic orders.demo --count 5 --run-id $$run && \
+	  echo "== Go consumer <- orders.demo (run $$run)" && \
+	  cd examples/go && go run . --config ../../kpipe.yaml --topic orders.demo --count 5 --run-id $$run
 
-test: deps venv build stack
+test: deps venv build python go-lib stack
 	$(STACK_ENV) && dev/run-tests
 
 deps:
@@ -30,6 +38,14 @@ $(VENV)/.installed: tests/requirements.txt
 # Build everything first, so compile time is not charged to any test's timeouts.
 build:
 	cargo build --workspace --all-targets
+
+# kpipe for Python, built from bindings-python (release, abi3) into the tools venv.
+python: venv
+	$(VENV)/bin/pip install -q --disable-pip-version-check ./bindings-python
+
+# The Go binding's static library (bindings-go/lib/libkpipe_capi.a, what cgo links).
+go-lib:
+	$(MAKE) -s -C bindings-go lib
 
 stack:
 	dev/stack up

@@ -308,7 +308,9 @@ impl Client {
             .await
     }
 
-    async fn serialize<S: ValueSource>(
+    /// Serializes one key or value as `send` does (`memo`: the writer schema resolved by an
+    /// earlier call of the same send, reused by pointer).
+    pub(crate) async fn serialize<S: ValueSource>(
         &self,
         topic: &str,
         is_key: bool,

@@ -460,14 +460,13 @@ pub struct PartitionLag {
     pub lag: i64,
 }
 
-struct Inner {
-    client: Client,
+pub(crate) struct Inner {
+    pub(crate) client: Client,
     cluster: String,
     group: String,
     consumer: StreamConsumer<Ctx>,
     ctx: Ctx,
-    mode: CommitMode,
-    serde: Option<TopicSerde>,
+    pub(crate) mode: CommitMode,
     /// When the next periodic commit is due, in ms since `created`.
     next_commit_ms: AtomicU64,
     created: Instant,
@@ -481,6 +480,13 @@ struct Inner {
 pub struct Consumer {
     state: RwLock<Option<Arc<Inner>>>,
     stop: AtomicBool,
+    /// What decoding needs, kept outside `state` so records stay decodable after `close`.
+    decoder: Decoder,
+}
+
+struct Decoder {
+    client: Client,
+    serde: Option<TopicSerde>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -569,6 +575,7 @@ impl Consumer {
         }
         tracing::info!(cluster = %cluster, group = %opts.group, ?mode, "consumer subscribed");
         let commit_interval_ms = config.consumer.commit_interval_ms;
+        let (decode_client, decode_serde) = (client.clone(), opts.serde);
         Ok(Consumer {
             state: RwLock::new(Some(Arc::new(Inner {
                 client,
@@ -577,17 +584,17 @@ impl Consumer {
                 consumer,
                 ctx,
                 mode,
-                serde: opts.serde,
                 next_commit_ms: AtomicU64::new(commit_interval_ms),
                 created: Instant::now(),
                 names: Mutex::default(),
                 pid: crate::runtime::current_pid(),
             }))),
             stop: AtomicBool::new(false),
+            decoder: Decoder { client: decode_client, serde: decode_serde },
         })
     }
 
-    fn inner(&self) -> Result<Arc<Inner>> {
+    pub(crate) fn inner(&self) -> Result<Arc<Inner>> {
         let g = self.state.read().unwrap_or_else(|p| p.into_inner());
         let inner = g.as_ref().ok_or_else(|| Error::Closed { what: "consumer".into() })?.clone();
         crate::runtime::check_pid(inner.pid)?;
@@ -607,7 +614,15 @@ impl Consumer {
     pub async fn recv(&self, timeout: Duration) -> Result<Option<Message>> {
         let inner = self.inner()?;
         inner.maybe_commit();
-        let got = match tokio::time::timeout(timeout, inner.consumer.recv()).await {
+        // A record librdkafka already fetched is taken without arming a timer (the common
+        // case under load); only an empty queue waits with the timeout.
+        let mut next = std::pin::pin!(inner.consumer.recv());
+        let ready = next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        let polled = match ready {
+            std::task::Poll::Ready(r) => Ok(r),
+            std::task::Poll::Pending => tokio::time::timeout(timeout, next).await,
+        };
+        let got = match polled {
             Err(_) => return Ok(None),
             Ok(Err(e)) => return Err(e.into()),
             Ok(Ok(m)) => {
@@ -646,27 +661,27 @@ impl Consumer {
         self.inner()?.commit_now(RdCommit::Sync)
     }
 
-    fn serde_for(&self, inner: &Inner, topic: &str) -> TopicSerde {
-        inner.serde.clone().unwrap_or_else(|| inner.client.topic_serde(topic))
+    fn serde_for(&self, topic: &str) -> TopicSerde {
+        self.decoder.serde.clone().unwrap_or_else(|| self.decoder.client.topic_serde(topic))
     }
 
-    /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values.
+    /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values (also
+    /// after [`close`](Self::close): a record already received stays readable).
     pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
-        let inner = self.inner()?;
-        let serde = self.serde_for(&inner, &msg.topic).key;
+        let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
-            Some(k) => crate::producer::deserialize(inner.client.codec(), &serde, k, builder).await.map(Some),
+            Some(k) => crate::producer::deserialize(self.decoder.client.codec(), &serde, k, builder).await.map(Some),
         }
     }
 
-    /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values.
+    /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values (also
+    /// after [`close`](Self::close)).
     pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
-        let inner = self.inner()?;
-        let serde = self.serde_for(&inner, &msg.topic).value;
+        let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
-            Some(v) => crate::producer::deserialize(inner.client.codec(), &serde, v, builder).await.map(Some),
+            Some(v) => crate::producer::deserialize(self.decoder.client.codec(), &serde, v, builder).await.map(Some),
         }
     }
 
@@ -698,78 +713,34 @@ impl Consumer {
         F: FnMut(Received<B::Value>) -> Fut,
         Fut: Future<Output = Result<()>>,
     {
+        // The steps live in handling.rs (next_handling / complete / fail), shared with the C ABI.
         self.stop.store(false, Ordering::SeqCst);
-        let cfg = self.inner()?.client.config().consumer.clone();
         while !self.stop.load(Ordering::SeqCst) {
-            let msg = match self.recv(Duration::from_millis(200)).await {
-                Ok(Some(m)) => Arc::new(m),
+            let mut h = match self.next_handling(&mut builder, Duration::from_millis(200)).await {
+                Ok(Some(h)) => h,
                 Ok(None) => continue,
                 Err(Error::Closed { .. }) => return Ok(()),
-                Err(e) if e.is_retriable() => {
-                    tracing::warn!(code = e.code(), error = %e, "consume error, continuing");
-                    continue;
-                }
                 Err(e) => return Err(e),
             };
-            // Decode (retrying registry outages).
-            let mut attempt = 0;
-            let decoded = loop {
-                attempt += 1;
-                let r = async {
-                    let k = self.decode_key(&msg, &mut builder).await?;
-                    let v = self.decode_value(&msg, &mut builder).await?;
-                    Ok::<_, Error>((k, v))
-                }
-                .await;
-                match r {
-                    Err(e) if e.is_retriable() && attempt < cfg.max_attempts => {
-                        tracing::warn!(topic = %msg.topic, offset = msg.offset, attempt, code = e.code(), "decode retry");
-                        tokio::time::sleep(crate::retry::backoff(cfg.backoff_ms, attempt)).await;
-                    }
-                    Err(e) if e.is_retriable() || e.is_fatal() => return Err(e),
-                    other => break other,
-                }
-            };
-            let (key, value) = match decoded {
-                Ok(kv) => kv,
-                Err(e) => {
-                    self.dead_letter(&msg, &e, 0).await?;
-                    self.ack(&msg)?;
-                    continue;
-                }
-            };
-            let mut attempt = 0u32;
             loop {
-                attempt += 1;
-                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt);
-                let r = tracing::Instrument::instrument(
-                    handler(Received { message: msg.clone(), key: key.clone(), value: value.clone() }),
-                    span,
-                )
-                .await;
-                match r {
-                    Ok(()) => break,
-                    Err(e) if attempt < cfg.max_attempts => {
-                        let wait = crate::retry::backoff(cfg.backoff_ms, attempt);
-                        tracing::info!(topic = %msg.topic, offset = msg.offset, attempt, code = e.code(), wait_ms = wait.as_millis() as u64, "handler failed, retrying");
-                        tokio::time::sleep(wait).await;
-                    }
-                    Err(e) => {
-                        self.dead_letter(&msg, &e, attempt).await?;
+                let msg = &h.message;
+                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt = h.failed_attempts() + 1);
+                match tracing::Instrument::instrument(handler(h.received()), span).await {
+                    Ok(()) => {
+                        self.complete(&h)?;
                         break;
                     }
+                    Err(e) => match self.fail(&mut h, &e).await? {
+                        crate::handling::Outcome::Retry { after, .. } => tokio::time::sleep(after).await,
+                        crate::handling::Outcome::DeadLettered => break,
+                    },
                 }
             }
-            self.ack(&msg)?;
         }
-        let inner = self.inner()?;
-        if inner.mode == CommitMode::AfterHandle {
-            inner.commit_now(RdCommit::Sync)?;
-        }
-        Ok(())
+        self.finish_run()
     }
 
-    async fn dead_letter(&self, msg: &Message, err: &Error, attempts: u32) -> Result<()> {
+    pub(crate) async fn dead_letter(&self, msg: &Message, err: &Error, attempts: u32) -> Result<()> {
         let inner = self.inner()?;
         let template = &inner.client.config().consumer.dlq;
         match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
@@ -905,7 +876,7 @@ impl Inner {
         n
     }
 
-    fn commit_now(&self, mode: RdCommit) -> Result<()> {
+    pub(crate) fn commit_now(&self, mode: RdCommit) -> Result<()> {
         if self.mode == CommitMode::Auto {
             return Ok(());
         }

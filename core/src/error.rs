@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// A kpipe failure. The `code()` string is the stable contract; variants may grow.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A config key is missing, unknown or has a bad value. `path` is the key's path.

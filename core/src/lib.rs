@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod avro;
+pub mod binding;
 pub mod codec;
 pub mod compat;
 pub mod config;
@@ -22,6 +23,7 @@ pub use producer::{ClusterProducer, Delivery};
 pub use registry::RegistryClient;
 pub mod client;
 pub mod dlq;
+pub mod handling;
 pub mod retry;
 pub mod runtime;
 pub mod stats;
@@ -29,4 +31,5 @@ pub mod stats;
 pub use client::{Client, Outgoing};
 pub use consumer::{Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription};
 pub use producer::{Data, Serde, TopicSerde};
+pub use handling::{Handling, Outcome};
 pub use stats::KafkaStats;

@@ -6,7 +6,8 @@
 //! The routed, serializing entry point is [`crate::Client`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cell::UnsafeCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -243,18 +244,51 @@ struct Waiter {
     notify: tokio::sync::Notify,
 }
 
-/// One queued record's delivery report slot (the librdkafka opaque of the record).
-pub struct Slot {
-    outcome: Mutex<Option<Outcome>>,
+/// One queued record's delivery report cell. Its address is the record's librdkafka opaque.
+struct Cell {
+    /// Written once by the delivery callback before it decrements `remaining`; read (taken)
+    /// by [`DeliveryBatch::wait`] only after `remaining` reached 0.
+    outcome: UnsafeCell<Option<Outcome>>,
+    /// The chunk holding this cell (kept alive by one strong count per queued record).
+    chunk: *const Chunk,
+}
+
+// SAFETY: `outcome` is accessed by exactly one thread at a time, ordered by `remaining`
+// (see the field comment); `chunk` is only read.
+unsafe impl Send for Cell {}
+unsafe impl Sync for Cell {}
+
+/// Report cells allocated together: one allocation per chunk instead of one per record.
+struct Chunk {
+    cells: Box<[Cell]>,
     waiter: Arc<Waiter>,
 }
 
+impl Chunk {
+    fn new(size: usize, waiter: Arc<Waiter>) -> Arc<Chunk> {
+        Arc::new_cyclic(|me| Chunk {
+            cells: (0..size).map(|_| Cell { outcome: UnsafeCell::new(None), chunk: me.as_ptr() }).collect(),
+            waiter,
+        })
+    }
+}
+
+/// Cells per chunk at most (a `send_many` of more records takes several chunks).
+const CHUNK_CELLS: usize = 4096;
+
 /// Records queued together, awaited together: one wake-up for the whole batch instead of one
-/// per record. Every queued record's report lands in its slot, success or error (a producer
-/// dropped with records in flight purges them, which reports errors too).
+/// per record. Every queued record's report lands in its cell, success or error (a producer
+/// dropped with records in flight purges them, which reports errors too). Each queued record
+/// holds a strong count of its chunk until its report is in, so a batch dropped before its
+/// reports arrive leaves nothing dangling.
 pub struct DeliveryBatch {
     waiter: Arc<Waiter>,
-    slots: Vec<Arc<Slot>>,
+    chunks: Vec<Arc<Chunk>>,
+    len: usize,
+    /// Cells of the last chunk handed out.
+    used_in_last: usize,
+    /// Cells the next chunk gets.
+    next_chunk: usize,
 }
 
 impl Default for DeliveryBatch {
@@ -267,34 +301,51 @@ impl DeliveryBatch {
     pub fn new() -> Self {
         DeliveryBatch {
             waiter: Arc::new(Waiter { remaining: AtomicUsize::new(0), notify: tokio::sync::Notify::new() }),
-            slots: Vec::new(),
+            chunks: Vec::new(),
+            len: 0,
+            used_in_last: 0,
+            next_chunk: 1,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
     }
 
-    fn slot(&mut self) -> Arc<Slot> {
+    /// The next cell's opaque (its address), with a strong count of its chunk taken for the
+    /// report callback.
+    fn slot(&mut self) -> usize {
+        if self.chunks.last().is_none_or(|c| self.used_in_last == c.cells.len()) {
+            self.chunks.push(Chunk::new(self.next_chunk.clamp(1, CHUNK_CELLS), self.waiter.clone()));
+            self.next_chunk = CHUNK_CELLS;
+            self.used_in_last = 0;
+        }
+        let last = self.chunks.last().expect("a chunk with room");
+        let cell = &last.cells[self.used_in_last];
+        self.used_in_last += 1;
+        self.len += 1;
         self.waiter.remaining.fetch_add(1, Ordering::AcqRel);
-        let slot = Arc::new(Slot { outcome: Mutex::new(None), waiter: self.waiter.clone() });
-        self.slots.push(slot.clone());
-        slot
+        // SAFETY: `last` is a live Arc; the count is given back by `report` or `unqueued`.
+        unsafe { Arc::increment_strong_count(Arc::as_ptr(last)) };
+        cell as *const Cell as usize
     }
 
-    /// A slot whose record was never queued (the send itself failed).
-    fn unqueued(&mut self) {
-        self.slots.pop();
+    /// The last slot's record was never queued (the send itself failed).
+    fn unqueued(&mut self, opaque: usize) {
+        self.len -= 1;
+        self.used_in_last -= 1;
         self.waiter.remaining.fetch_sub(1, Ordering::AcqRel);
+        // SAFETY: `opaque` came from `slot` and was not handed to librdkafka.
+        unsafe { Arc::decrement_strong_count((*(opaque as *const Cell)).chunk) };
     }
 
-    /// Reserves room for `n` more records.
+    /// Reserves room for `n` more records (sizes the next chunk).
     pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
+        self.next_chunk = n.max(1);
     }
 
     /// Waits for every report; outcomes in queueing order.
@@ -306,18 +357,32 @@ impl DeliveryBatch {
             }
             notified.await;
         }
-        self.slots
-            .into_iter()
-            .map(|s| {
-                // the reporting thread may still hold its clone of the slot: take, not unwrap
-                s.outcome
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                    .unwrap_or_else(|| Err(Error::Internal { reason: "delivery report missing".into() }))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(self.len);
+        for cell in self.chunks.iter().flat_map(|c| c.cells.iter()).take(self.len) {
+            // SAFETY: `remaining` is 0 (Acquire), so every report was written and no callback
+            // touches this cell again.
+            let outcome = unsafe { (*cell.outcome.get()).take() };
+            out.push(outcome.unwrap_or_else(|| Err(Error::Internal { reason: "delivery report missing".into() })));
+        }
+        out
     }
+}
+
+/// Stores one delivery report in the cell `opaque` points at and wakes the batch when it was
+/// the last one.
+///
+/// # Safety
+/// `opaque` must come from [`DeliveryBatch::slot`] for a record librdkafka queued, and each
+/// such record is reported exactly once.
+unsafe fn report(opaque: usize, outcome: Outcome) {
+    let cell = &*(opaque as *const Cell);
+    let chunk = cell.chunk;
+    *cell.outcome.get() = Some(outcome);
+    let waiter = &(*chunk).waiter;
+    if waiter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        waiter.notify.notify_one();
+    }
+    Arc::decrement_strong_count(chunk);
 }
 
 /// The librdkafka context of a kpipe producer: statistics, logs, and delivery reports into
@@ -340,9 +405,9 @@ impl rdkafka::ClientContext for ProducerCtx {
 }
 
 impl ProducerContext for ProducerCtx {
-    type DeliveryOpaque = Arc<Slot>;
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, slot: Arc<Slot>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let outcome = match result {
             Ok(m) => Ok((m.partition(), m.offset(), m.timestamp().to_millis())),
             Err((e, m)) => {
@@ -351,10 +416,8 @@ impl ProducerContext for ProducerCtx {
                 Err(e)
             }
         };
-        *slot.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-        if slot.waiter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            slot.waiter.notify.notify_one();
-        }
+        // SAFETY: every kpipe record is queued with an opaque from `DeliveryBatch::slot`.
+        unsafe { report(opaque, outcome) };
     }
 }
 
@@ -426,7 +489,8 @@ impl ClusterProducer {
         headers: &[(&str, &[u8])],
         timestamp_ms: Option<i64>,
     ) -> Result<()> {
-        let mut record: BaseRecord<'_, [u8], [u8], Arc<Slot>> = BaseRecord::with_opaque_to(topic, batch.slot());
+        let opaque = batch.slot();
+        let mut record: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, opaque);
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -451,7 +515,7 @@ impl ClusterProducer {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Err((e, _)) => {
-                    batch.unqueued();
+                    batch.unqueued(opaque);
                     return Err(e.into());
                 }
             }

@@ -336,6 +336,32 @@ impl<'n> Enc<'n> {
                 format!("nesting deeper than {MAX_DEPTH}"),
             ));
         }
+        // Fast path: the entries are exactly the fields in schema order (what a generator, a
+        // decoded record or a dict built field by field gives): one walk, no lookup per field.
+        // Any other shape rewinds and takes the lookup path below.
+        if v.len() == Some(r.fields.len()) {
+            let start = out.len();
+            let mut next = 0usize;
+            let mut in_order = true;
+            let walked = v.for_each_entry(&mut |k, x| match r.fields.get(next) {
+                Some(f) if *f.name == *k => {
+                    next += 1;
+                    self.write(f.node, &x, out, depth + 1)
+                        .map_err(|e| prefix(e, || format!(".{}", f.name)))
+                }
+                _ => {
+                    in_order = false;
+                    Err(Error::Internal { reason: String::new() })
+                }
+            });
+            if in_order && next == r.fields.len() {
+                return walked;
+            }
+            if in_order && walked.is_err() {
+                return walked;
+            }
+            out.truncate(start);
+        }
         if strict_keys {
             v.for_each_entry(&mut |k, _| {
                 if r.by_name.contains_key(k) {

@@ -652,3 +652,24 @@ fn max_depth_fits_in_a_small_stack() {
         }
     }
 }
+
+#[test]
+fn record_fields_in_any_order_give_the_same_bytes() {
+    // in schema order (the one-walk path), reordered, with an unknown key, with a field left
+    // to its default: every shape must encode alike
+    let schema = CompiledSchema::parse(
+        r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"},{"name":"s","type":"string"},{"name":"d","type":"int","default":7}]}"#,
+    )
+    .unwrap();
+    let in_order = enc(&schema, &json!({"a": 1, "s": "x", "d": 7})).unwrap();
+    assert_eq!(in_order, vec![2, 2, b'x', 14]);
+    assert_eq!(enc(&schema, &json!({"d": 7, "s": "x", "a": 1})).unwrap(), in_order);
+    assert_eq!(enc(&schema, &json!({"a": 1, "s": "x"})).unwrap(), in_order);
+    assert_eq!(enc(&schema, &json!({"a": 1, "zz": 0, "s": "x"})).unwrap(), in_order);
+    // an error inside the in-order walk still names its field, and leaves no partial output
+    let err = enc(&schema, &json!({"a": 1, "s": 5, "d": 7})).unwrap_err();
+    assert_eq!(err.code(), "serde.encode");
+    assert!(err.to_string().contains("R.s"), "{err}");
+    let err = enc(&schema, &json!({"s": "x", "a": "one", "d": 7})).unwrap_err();
+    assert!(err.to_string().contains("R.a"), "{err}");
+}

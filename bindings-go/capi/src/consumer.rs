@@ -1,0 +1,473 @@
+//! The consumer handle: subscribe, poll (with decoding to natural JSON), ack/commit, seek,
+//! close, and the run step (next / complete / fail) over kpipe's `handling` API.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kpipe::avro::JsonBuilder;
+use kpipe::config::CommitMode;
+use kpipe::{Consumer, ConsumerOptions, Error, Handling, Message, Outcome, Result, StartAt, Subscription};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::client::kpipe_client;
+use crate::convert;
+use crate::error::{self, guard, kpipe_error};
+use crate::{KPIPE_DEAD_LETTERED, KPIPE_ERROR, KPIPE_OK, KPIPE_RETRY, KPIPE_TIMEOUT};
+
+/// A group consumer on one cluster. Thread-safe: any call from any thread, concurrently, except
+/// `kpipe_consumer_free`, which must be the last call on it.
+pub struct kpipe_consumer {
+    consumer: Consumer,
+}
+
+/// One header of a message: UTF-8 name and raw value, pointing into the message.
+#[repr(C)]
+pub struct kpipe_header {
+    pub name: *const u8,
+    pub name_len: usize,
+    pub value: *const u8,
+    pub value_len: usize,
+}
+
+/// A consumed record. Immutable: readable from any thread; free once with `kpipe_message_free`.
+pub struct kpipe_message {
+    msg: Arc<Message>,
+    key_json: Option<Vec<u8>>,
+    value_json: Option<Vec<u8>>,
+    decode_error: Option<Box<kpipe_error>>,
+    headers: Vec<kpipe_header>,
+}
+
+/// A record being handled by a run step (`kpipe_consumer_next`). Used from one thread at a
+/// time; free with `kpipe_handling_free` after `complete` or the final `fail`.
+pub struct kpipe_handling {
+    handling: Handling<Value>,
+    message: kpipe_message,
+}
+
+/// Everything about a message, pointing into its handle (valid until it is freed). Byte
+/// fields are (pointer, length); `has_*` says whether an optional one is present.
+/// `key_json`/`value_json`: the decoded key/value as natural JSON (docs/avro.md), when decoding
+/// was asked for and succeeded; `decode_error` (borrowed, owned by the message) when it failed.
+#[repr(C)]
+pub struct kpipe_message_view {
+    pub topic: *const u8,
+    pub topic_len: usize,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp_ms: i64,
+    pub has_timestamp: i32,
+    pub key: *const u8,
+    pub key_len: usize,
+    pub has_key: i32,
+    pub value: *const u8,
+    pub value_len: usize,
+    pub has_value: i32,
+    pub headers: *const kpipe_header,
+    pub header_count: usize,
+    pub key_json: *const u8,
+    pub key_json_len: usize,
+    pub has_key_json: i32,
+    pub value_json: *const u8,
+    pub value_json_len: usize,
+    pub has_value_json: i32,
+    pub decode_error: *const kpipe_error,
+}
+
+fn parts(b: Option<&[u8]>) -> (*const u8, usize, i32) {
+    match b {
+        Some(b) => (b.as_ptr(), b.len(), 1),
+        None => (std::ptr::null(), 0, 0),
+    }
+}
+
+impl kpipe_message {
+    fn new(msg: Arc<Message>, key: Option<Value>, value: Option<Value>, decode_error: Option<&Error>) -> Box<Self> {
+        let headers = msg
+            .headers
+            .iter()
+            .map(|(k, v)| kpipe_header { name: k.as_ptr(), name_len: k.len(), value: v.as_ptr(), value_len: v.len() })
+            .collect();
+        let text = |v: Option<Value>| v.map(|v| serde_json::to_vec(&v).unwrap_or_default());
+        Box::new(kpipe_message {
+            msg,
+            key_json: text(key),
+            value_json: text(value),
+            decode_error: decode_error.map(kpipe_error::new),
+            headers,
+        })
+    }
+
+    fn view(&self) -> kpipe_message_view {
+        let m = &self.msg;
+        let (key, key_len, has_key) = parts(m.key.as_deref());
+        let (value, value_len, has_value) = parts(m.value.as_deref());
+        let (key_json, key_json_len, has_key_json) = parts(self.key_json.as_deref());
+        let (value_json, value_json_len, has_value_json) = parts(self.value_json.as_deref());
+        kpipe_message_view {
+            topic: m.topic.as_ptr(),
+            topic_len: m.topic.len(),
+            partition: m.partition,
+            offset: m.offset,
+            timestamp_ms: m.timestamp_ms.unwrap_or(0),
+            has_timestamp: m.timestamp_ms.is_some() as i32,
+            key,
+            key_len,
+            has_key,
+            value,
+            value_len,
+            has_value,
+            headers: self.headers.as_ptr(),
+            header_count: self.headers.len(),
+            key_json,
+            key_json_len,
+            has_key_json,
+            value_json,
+            value_json_len,
+            has_value_json,
+            decode_error: self.decode_error.as_deref().map_or(std::ptr::null(), |e| e as *const kpipe_error),
+        }
+    }
+}
+
+fn consumer_ref<'a>(c: *const kpipe_consumer) -> Result<&'a Consumer> {
+    // SAFETY: a pointer from kpipe_consumer_new not yet freed, or null (rule 1).
+    unsafe { c.as_ref() }.map(|c| &c.consumer).ok_or_else(|| Error::InputInvalid { what: "consumer".into(), reason: "null handle".into() })
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StartJson {
+    Name(String),
+    Offset { offset: i64 },
+    Timestamp { timestamp: i64 },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsJson {
+    group: String,
+    #[serde(default)]
+    topics: Vec<String>,
+    pattern: Option<String>,
+    start: Option<StartJson>,
+    commit: Option<CommitMode>,
+    cluster: Option<String>,
+    #[serde(default)]
+    properties: BTreeMap<String, String>,
+}
+
+fn options(o: OptionsJson) -> Result<ConsumerOptions> {
+    let start = match o.start {
+        None => StartAt::Committed,
+        Some(StartJson::Name(n)) => match n.as_str() {
+            "committed" => StartAt::Committed,
+            "earliest" => StartAt::Earliest,
+            "latest" => StartAt::Latest,
+            other => {
+                return Err(Error::InputInvalid {
+                    what: "consumer start".into(),
+                    reason: format!("unknown start {other:?}; expected committed, earliest, latest, {{\"offset\": n}} or {{\"timestamp\": ms}}"),
+                })
+            }
+        },
+        Some(StartJson::Offset { offset }) => StartAt::Offset(offset),
+        Some(StartJson::Timestamp { timestamp }) => StartAt::Timestamp(timestamp),
+    };
+    let subscription = match o.pattern {
+        Some(p) => Subscription::Pattern(p),
+        None => Subscription::Topics(o.topics),
+    };
+    Ok(ConsumerOptions {
+        group: o.group,
+        subscription,
+        start,
+        commit: o.commit,
+        cluster: o.cluster,
+        serde: None,
+        properties: o.properties.into_iter().collect(),
+    })
+}
+
+/// Subscribes a group consumer. `options_json` (UTF-8 JSON): `{"group": "g", "topics": ["t"]}`
+/// plus optional `"pattern"` (instead of topics; needs `"cluster"`), `"start"` (`"committed"`
+/// (default), `"earliest"`, `"latest"`, `{"offset": n}`, `{"timestamp": ms}`), `"commit"`
+/// (`"after-handle"`, `"manual"`, `"auto"`; default `consumer.commit`), `"cluster"`,
+/// `"properties"` (librdkafka, string values). Null on error.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_new(
+    client: *const kpipe_client,
+    options_json: *const u8,
+    options_len: usize,
+    err: *mut *mut kpipe_error,
+) -> *mut kpipe_consumer {
+    guard(err, std::ptr::null_mut(), || {
+        let c = crate::client::client_ref(client)?;
+        let opts = options(convert::json_arg(options_json, options_len, "consumer options")?)?;
+        // librdkafka's stream consumer registers with the tokio reactor: build it inside kpipe's runtime
+        let rt = kpipe::runtime::handle()?;
+        let _in_rt = rt.enter();
+        Ok(Box::into_raw(Box::new(kpipe_consumer { consumer: c.consumer(opts)? })))
+    })
+}
+
+async fn decode(c: &Consumer, msg: &Message) -> Result<(Option<Value>, Option<Value>)> {
+    let k = c.decode_key(msg, &mut JsonBuilder).await?;
+    let v = c.decode_value(msg, &mut JsonBuilder).await?;
+    Ok((k, v))
+}
+
+/// Waits up to `timeout_ms` for the next record. `KPIPE_OK`: `*out` is a new message (and
+/// `*view`, when not null, describes it); with `decode` 1 its key and value were decoded (a
+/// decode failure is in `view->decode_error`, not an error of the call). `KPIPE_TIMEOUT`:
+/// nothing arrived. `KPIPE_ERROR`: `*err`. With `after-handle`/`manual` commits, the record
+/// is in flight until `kpipe_consumer_ack`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_poll(
+    consumer: *const kpipe_consumer,
+    timeout_ms: i64,
+    decode_values: i32,
+    out: *mut *mut kpipe_message,
+    view: *mut kpipe_message_view,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let c = consumer_ref(consumer)?;
+        if out.is_null() {
+            return Err(Error::InputInvalid { what: "poll".into(), reason: "null out pointer".into() });
+        }
+        let got = kpipe::runtime::block_on(async {
+            let Some(msg) = c.recv(Duration::from_millis(timeout_ms.max(0) as u64)).await? else { return Ok(None) };
+            let msg = Arc::new(msg);
+            if decode_values == 0 {
+                return Ok(Some(kpipe_message::new(msg, None, None, None)));
+            }
+            Ok::<_, Error>(Some(match decode(c, &msg).await {
+                Ok((k, v)) => kpipe_message::new(msg, k, v, None),
+                Err(e) => kpipe_message::new(msg, None, None, Some(&e)),
+            }))
+        })??;
+        let Some(m) = got else { return Ok(KPIPE_TIMEOUT) };
+        if !view.is_null() {
+            unsafe { *view = m.view() };
+        }
+        unsafe { *out = Box::into_raw(m) };
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Fills `*view` for `msg`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_message_view_of(msg: *const kpipe_message, view: *mut kpipe_message_view) {
+    error::quiet((), || {
+        if let (Some(m), false) = (unsafe { msg.as_ref() }, view.is_null()) {
+            unsafe { *view = m.view() };
+        }
+    })
+}
+
+/// Frees a message. Null is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_message_free(msg: *mut kpipe_message) {
+    error::quiet((), || {
+        if !msg.is_null() {
+            drop(unsafe { Box::from_raw(msg) });
+        }
+    })
+}
+
+/// Marks the record (`topic`, `partition`, `offset`) handled: its offset becomes committable
+/// once every earlier record of its partition is handled too (committed by `after-handle`'s
+/// timer, `kpipe_consumer_commit`, revoke or close). The message handle may already be freed.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_ack(
+    consumer: *const kpipe_consumer,
+    topic: *const u8,
+    topic_len: usize,
+    partition: i32,
+    offset: i64,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let topic = convert::text(topic, topic_len, "topic")?;
+        let m = Message { topic: topic.into(), partition, offset, timestamp_ms: None, key: None, value: None, headers: Vec::new() };
+        consumer_ref(consumer)?.ack(&m)?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Commits every committable offset now and waits for the broker (no-op with `auto`).
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_commit(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        consumer_ref(consumer)?.commit()?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Moves an assigned partition to `offset` (records of it in flight are forgotten).
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_seek(
+    consumer: *const kpipe_consumer,
+    topic: *const u8,
+    topic_len: usize,
+    partition: i32,
+    offset: i64,
+    timeout_ms: i64,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let c = consumer_ref(consumer)?;
+        c.seek(convert::text(topic, topic_len, "topic")?, partition, offset, Duration::from_millis(timeout_ms.max(0) as u64))?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Assigned partitions with position and lag, as JSON `[{"topic", "partition", "position",
+/// "high_watermark", "lag"}]` in `*out` (free with `kpipe_buf_free`).
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_lag(
+    consumer: *const kpipe_consumer,
+    timeout_ms: i64,
+    out: *mut convert::kpipe_buf,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let lag = consumer_ref(consumer)?.lag(Duration::from_millis(timeout_ms.max(0) as u64))?;
+        let rows: Vec<Value> = lag
+            .iter()
+            .map(|l| serde_json::json!({"topic": l.topic, "partition": l.partition, "position": l.position, "high_watermark": l.high_watermark, "lag": l.lag}))
+            .collect();
+        convert::put_json(out, &rows)?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`. The
+/// handle stays allocated until `kpipe_consumer_free`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_close(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let rt = kpipe::runtime::handle()?;
+        let _in_rt = rt.enter();
+        consumer_ref(consumer)?.close()?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Closes (if needed) and frees the consumer. Null is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_free(consumer: *mut kpipe_consumer) {
+    error::quiet((), || {
+        if !consumer.is_null() {
+            let c = unsafe { Box::from_raw(consumer) };
+            let rt = kpipe::runtime::handle().ok();
+            let _in_rt = rt.as_ref().map(|h| h.enter());
+            let _ = c.consumer.close();
+            drop(c);
+        }
+    })
+}
+
+// ---- the run step ---------------------------------------------------------------------------
+
+/// One run step: polls (up to `timeout_ms`) and decodes the next record. `KPIPE_OK`: `*out`
+/// is a new handling and `*view` (when not null) describes its message with the decoded key
+/// and value; run the handler, then `kpipe_handling_complete` or `kpipe_handling_fail`.
+/// `KPIPE_TIMEOUT`: nothing to handle (no record, or an undecodable one that went to the DLQ);
+/// call again. `KPIPE_ERROR`: `*err` (`closed` once the consumer is closed).
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_next(
+    consumer: *const kpipe_consumer,
+    timeout_ms: i64,
+    out: *mut *mut kpipe_handling,
+    view: *mut kpipe_message_view,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let c = consumer_ref(consumer)?;
+        if out.is_null() {
+            return Err(Error::InputInvalid { what: "next".into(), reason: "null out pointer".into() });
+        }
+        let next = kpipe::runtime::block_on(c.next_handling(&mut JsonBuilder, Duration::from_millis(timeout_ms.max(0) as u64)))??;
+        let Some(h) = next else { return Ok(KPIPE_TIMEOUT) };
+        let message = *kpipe_message::new(h.message.clone(), h.key.clone(), h.value.clone(), None);
+        let b = Box::new(kpipe_handling { handling: h, message });
+        if !view.is_null() {
+            unsafe { *view = b.message.view() };
+        }
+        unsafe { *out = Box::into_raw(b) };
+        Ok(KPIPE_OK)
+    })
+}
+
+/// The handler succeeded: the record counts as handled.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_handling_complete(consumer: *const kpipe_consumer, h: *const kpipe_handling, err: *mut *mut kpipe_error) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let h = unsafe { h.as_ref() }.ok_or_else(|| Error::InputInvalid { what: "handling".into(), reason: "null handle".into() })?;
+        consumer_ref(consumer)?.complete(&h.handling)?;
+        Ok(KPIPE_OK)
+    })
+}
+
+/// The handler failed with `message` (UTF-8; becomes a `handler.failed` error). `KPIPE_RETRY`:
+/// call the handler again after `*retry_after_ms`; `*attempt` is the attempt that failed (from
+/// 1). `KPIPE_DEAD_LETTERED`: attempts are used up, the record was written to the DLQ (with the
+/// kpipe.* headers) and acknowledged. `KPIPE_ERROR`: the DLQ write failed (or no DLQ is
+/// configured); the record stays uncommitted.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_handling_fail(
+    consumer: *const kpipe_consumer,
+    h: *mut kpipe_handling,
+    message: *const u8,
+    message_len: usize,
+    retry_after_ms: *mut i64,
+    attempt: *mut u32,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let c = consumer_ref(consumer)?;
+        let h = unsafe { h.as_mut() }.ok_or_else(|| Error::InputInvalid { what: "handling".into(), reason: "null handle".into() })?;
+        let text = String::from_utf8_lossy(convert::bytes(message, message_len)).into_owned();
+        let outcome = kpipe::runtime::block_on(c.fail(&mut h.handling, &Error::handler(text)))??;
+        Ok(match outcome {
+            Outcome::Retry { after, attempt: a } => {
+                if !retry_after_ms.is_null() {
+                    unsafe { *retry_after_ms = after.as_millis() as i64 };
+                }
+                if !attempt.is_null() {
+                    unsafe { *attempt = a };
+                }
+                KPIPE_RETRY
+            }
+            Outcome::DeadLettered => {
+                if !attempt.is_null() {
+                    unsafe { *attempt = h.handling.failed_attempts() };
+                }
+                KPIPE_DEAD_LETTERED
+            }
+        })
+    })
+}
+
+/// Frees a handling. Null is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_handling_free(h: *mut kpipe_handling) {
+    error::quiet((), || {
+        if !h.is_null() {
+            drop(unsafe { Box::from_raw(h) });
+        }
+    })
+}
+
+/// Ends a run: with `commit: after-handle`, commits what was handled and waits for it.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_finish_run(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        consumer_ref(consumer)?.finish_run()?;
+        Ok(KPIPE_OK)
+    })
+}

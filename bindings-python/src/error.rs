@@ -1,0 +1,170 @@
+//! kpipe::Error -> Python exceptions: `KpipeError` (with `.code`, `.message`, `.retriable`,
+//! `.fatal`) and one subclass per code family. The message is the core's `Display` text.
+
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    _kpipe,
+    KpipeError,
+    PyException,
+    "Base class of every kpipe error: `.code` (stable string, docs/errors.md), `.message`."
+);
+pyo3::create_exception!(
+    _kpipe,
+    ConfigError,
+    KpipeError,
+    "config.*, route.*: a bad config key or no route for a topic."
+);
+pyo3::create_exception!(
+    _kpipe,
+    RegistryError,
+    KpipeError,
+    "registry.*: the schema registry is down, refused, or has no such subject/id."
+);
+pyo3::create_exception!(
+    _kpipe,
+    SchemaError,
+    KpipeError,
+    "schema.*: invalid schema, incompatible, or violates the house policy."
+);
+pyo3::create_exception!(
+    _kpipe,
+    SerializationError,
+    KpipeError,
+    "serde.*: a value does not fit its schema, or a payload cannot be decoded."
+);
+pyo3::create_exception!(
+    _kpipe,
+    KafkaError,
+    KpipeError,
+    "kafka.*, topic.not_found: a broker error (timeout, retriable, fatal, auth)."
+);
+pyo3::create_exception!(
+    _kpipe,
+    OffsetsError,
+    KpipeError,
+    "offsets.*: group active, out of range, partition mismatch, no checkpoint."
+);
+pyo3::create_exception!(
+    _kpipe,
+    InputError,
+    KpipeError,
+    "input.invalid: malformed input to a tool (a datetime, an offset spec, a file)."
+);
+pyo3::create_exception!(
+    _kpipe,
+    ClosedError,
+    KpipeError,
+    "closed: the client/producer/consumer was used after close()."
+);
+pyo3::create_exception!(
+    _kpipe,
+    HandlerError,
+    KpipeError,
+    "handler.failed: a consumer handler failed for a record."
+);
+pyo3::create_exception!(_kpipe, ForkError, KpipeError, "process.forked: a client was used in a child process after fork(); create clients in the child.");
+pyo3::create_exception!(
+    _kpipe,
+    InternalError,
+    KpipeError,
+    "internal: a bug in kpipe (including a caught panic)."
+);
+
+/// The exception class of a code.
+fn class_of<'py>(py: Python<'py>, code: &str) -> Bound<'py, pyo3::types::PyType> {
+    let family = code.split('.').next().unwrap_or("");
+    match family {
+        "config" | "route" => py.get_type::<ConfigError>(),
+        "registry" => py.get_type::<RegistryError>(),
+        "schema" => py.get_type::<SchemaError>(),
+        "serde" => py.get_type::<SerializationError>(),
+        "kafka" | "topic" => py.get_type::<KafkaError>(),
+        "offsets" => py.get_type::<OffsetsError>(),
+        "input" => py.get_type::<InputError>(),
+        "closed" => py.get_type::<ClosedError>(),
+        "handler" => py.get_type::<HandlerError>(),
+        "process" => py.get_type::<ForkError>(),
+        "internal" => py.get_type::<InternalError>(),
+        _ => py.get_type::<KpipeError>(),
+    }
+}
+
+/// Builds the exception object for a core error (also used for per-record results).
+pub fn exception(py: Python<'_>, e: &kpipe::Error) -> PyResult<Py<PyAny>> {
+    let message = e.to_string();
+    let cls = class_of(py, e.code());
+    let exc = cls.call1((message.clone(),))?;
+    exc.setattr("code", e.code())?;
+    exc.setattr("message", message)?;
+    exc.setattr("retriable", e.is_retriable())?;
+    exc.setattr("fatal", e.is_fatal())?;
+    Ok(exc.unbind())
+}
+
+/// A core error as a `PyErr`.
+pub fn to_py(e: kpipe::Error) -> PyErr {
+    Python::attach(|py| match exception(py, &e) {
+        Ok(exc) => PyErr::from_value(exc.into_bound(py)),
+        Err(err) => err,
+    })
+}
+
+/// An error with a code of our own making (bad arguments mapped onto core codes).
+pub fn coded(code: &str, message: String) -> PyErr {
+    Python::attach(|py| {
+        let cls = class_of(py, code);
+        match cls.call1((message.clone(),)) {
+            Ok(exc) => {
+                let _ = exc.setattr("code", code);
+                let _ = exc.setattr("message", message);
+                let _ = exc.setattr("retriable", false);
+                let _ = exc.setattr("fatal", code == "internal" || code == "closed");
+                PyErr::from_value(exc)
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+pub trait IntoPy<T> {
+    fn py_err(self) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for kpipe::Result<T> {
+    fn py_err(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}
+
+/// Every core code with its Python class name (the table docs/python.md documents; a test
+/// checks it covers `kpipe.ERROR_CODES`).
+pub fn register(py: Python<'_>, m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("KpipeError", py.get_type::<KpipeError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("RegistryError", py.get_type::<RegistryError>())?;
+    m.add("SchemaError", py.get_type::<SchemaError>())?;
+    m.add("SerializationError", py.get_type::<SerializationError>())?;
+    m.add("KafkaError", py.get_type::<KafkaError>())?;
+    m.add("OffsetsError", py.get_type::<OffsetsError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("ClosedError", py.get_type::<ClosedError>())?;
+    m.add("HandlerError", py.get_type::<HandlerError>())?;
+    m.add("ForkError", py.get_type::<ForkError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
+    let codes: Vec<(&str, String)> = kpipe::Error::CODES
+        .iter()
+        .map(|c| {
+            (
+                *c,
+                class_of(py, c)
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    m.add("ERROR_CODES", codes)?;
+    Ok(())
+}
