@@ -17,10 +17,10 @@ demo: deps venv python go-lib stack
 	$(STACK_ENV) && $(DEMO_YAML) && \
 	  cargo run -q -p kpipe-example --bin kpipe-demo -- kpipe.yaml
 	$(STACK_ENV) && $(DEMO_YAML) && run=$$(date +%s%N) && \
-	  echo "== Python producer -> orders.demo (run $$run)" && \
-	  $(VENV)/bin/python examples/python/producer.py kpipe.yaml --topic orders.demo --count 5 --run-id $$run && \
-	  echo "== Go consumer <- orders.demo (run $$run)" && \
-	  cd examples/go && go run . --config ../../kpipe.yaml --topic orders.demo --count 5 --run-id $$run
+	  echo "== Python producer -> orders.demo.py (run $$run)" && \
+	  $(VENV)/bin/python examples/python/producer.py kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run && \
+	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
+	  cd examples/go && go run . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
 
 test: deps venv build python go-lib stack
 	$(STACK_ENV) && dev/run-tests
