@@ -484,26 +484,12 @@ fn py_fail(e: PyErr) -> kpipe::Error {
     }
 }
 
-/// (year, month, day) of days since 1970-01-01 (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 impl<'py> PyBuilder<'py> {
     fn datetime(&self, nanos: i128, aware: bool) -> PyResult<Bound<'py, PyAny>> {
         let micros = nanos.div_euclid(1_000);
         let days = micros.div_euclid(86_400_000_000) as i64;
         let rest = micros.rem_euclid(86_400_000_000) as i64;
-        let (y, m, d) = civil(days);
+        let (y, m, d) = kpipe::avro::civil_from_days(days);
         if !(1..=9999).contains(&y) {
             // outside what Python's datetime holds: the Avro number stays a number
             return Err(PyErr::new::<PyTypeError, _>("year out of range"));
