@@ -20,7 +20,7 @@ demo: deps venv python go-lib stack
 	  echo "== Python producer -> orders.demo.py (run $$run)" && \
 	  $(VENV)/bin/python examples/python/producer.py kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run && \
 	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
-	  cd examples/go && go run . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
+	  cd examples/go && go run -ldflags="-X main.kpipeLib=$$(cksum < ../../bindings-go/lib/libkpipe_capi.a | cut -d' ' -f1)" . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
 
 test: deps venv build python go-lib stack
 	$(STACK_ENV) && dev/run-tests

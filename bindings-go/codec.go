@@ -1,6 +1,8 @@
 package kpipe
 
 import (
+	"encoding/json"
+
 	gojson "github.com/goccy/go-json"
 )
 
@@ -8,14 +10,27 @@ import (
 // marshals and unmarshals it with github.com/goccy/go-json, a drop-in for encoding/json (same
 // struct tags, Marshaler/Unmarshaler and TextMarshaler methods, time.Time, []byte as base64,
 // map keys sorted, HTML characters escaped) that is two to four times faster on records
-// (values_test.go checks its output against encoding/json's). Types in the API stay
-// encoding/json's (json.RawMessage, ...).
+// (codec_test.go checks it against encoding/json). Where go-json fails, encoding/json decides:
+// a value it refuses is tried again with encoding/json (go-json is stricter in corners, e.g.
+// it rejects "3.4028235e+38" for a float32), so results and errors are encoding/json's. Types
+// in the API stay encoding/json's (json.RawMessage, ...).
 
 // jsonUnmarshal is encoding/json's Unmarshal, faster.
-func jsonUnmarshal(b []byte, v any) error { return gojson.Unmarshal(b, v) }
+func jsonUnmarshal(b []byte, v any) error {
+	if err := gojson.Unmarshal(b, v); err != nil {
+		return json.Unmarshal(b, v)
+	}
+	return nil
+}
 
 // jsonMarshal is encoding/json's Marshal, faster.
-func jsonMarshal(v any) ([]byte, error) { return gojson.Marshal(v) }
+func jsonMarshal(v any) ([]byte, error) {
+	b, err := gojson.Marshal(v)
+	if err != nil {
+		return json.Marshal(v)
+	}
+	return b, nil
+}
 
 // safeJSONString reports whether s can be written between quotes as is: the bytes encoding/json
 // would escape (control characters, '"', '\\', '<', '>', '&') or check (non-ASCII: invalid UTF-8,

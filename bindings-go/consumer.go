@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +27,20 @@ type Consumer struct {
 	client *Client
 	topic  string // the last topic name seen (reused to spare an allocation per message)
 	tmu    sync.Mutex
+	// Poll takes up to pollBatch already-fetched records per crossing into the core and hands
+	// them out one by one from queue. Records there are received but not acknowledged: dropped
+	// by Close or a Seek of their partition, they are not committed and come again.
+	fmu    sync.Mutex // one crossing (fill) at a time, and no fill during a Seek; guards outs, views
+	qmu    sync.Mutex // guards queue (never held across a crossing)
+	queue  []*Message
+	outs   []*C.kpipe_message
+	views  []C.kpipe_message_view
+	closed atomic.Bool
 }
+
+// pollBatch is the most records one Poll crossing takes (only those librdkafka has already
+// fetched; the wait is for the first).
+const pollBatch = 64
 
 // ConsumerOption configures Client.Consumer.
 type ConsumerOption func(*consumerOptions)
@@ -189,11 +203,32 @@ func (c *Consumer) message(v *C.kpipe_message_view) *Message {
 	if v.has_timestamp != 0 {
 		m.Timestamp = time.UnixMilli(int64(v.timestamp_ms))
 	}
+	// raw key and value and their JSON: one copy into one allocation
+	n := 0
 	if v.has_key != 0 {
-		m.Key = goBytesNonNil(v.key, v.key_len)
+		n += int(v.key_len)
 	}
 	if v.has_value != 0 {
-		m.Value = goBytesNonNil(v.value, v.value_len)
+		n += int(v.value_len)
+	}
+	if v.has_key_json != 0 {
+		n += int(v.key_json_len)
+	}
+	if v.has_value_json != 0 {
+		n += int(v.value_json_len)
+	}
+	all := make([]byte, n)
+	take := func(p *C.uint8_t, l C.size_t) []byte {
+		k := copy(all, unsafeBytes(p, l))
+		b := all[:k:k]
+		all = all[k:]
+		return b
+	}
+	if v.has_key != 0 {
+		m.Key = take(v.key, v.key_len)
+	}
+	if v.has_value != 0 {
+		m.Value = take(v.value, v.value_len)
 	}
 	if v.header_count > 0 {
 		hs := unsafeSlice(v.headers, int(v.header_count))
@@ -203,10 +238,10 @@ func (c *Consumer) message(v *C.kpipe_message_view) *Message {
 		}
 	}
 	if v.has_key_json != 0 {
-		m.KeyJSON = goBytes(v.key_json, v.key_json_len)
+		m.KeyJSON = take(v.key_json, v.key_json_len)
 	}
 	if v.has_value_json != 0 {
-		m.ValueJSON = goBytes(v.value_json, v.value_json_len)
+		m.ValueJSON = take(v.value_json, v.value_json_len)
 	}
 	if v.decode_error != nil {
 		m.DecodeErr = borrowError(v.decode_error)
@@ -217,31 +252,95 @@ func (c *Consumer) message(v *C.kpipe_message_view) *Message {
 // Poll waits for the next record until ctx is done (then it returns ctx.Err(), within about
 // 100 ms). Its key and value are decoded (Message.Decode). With commit after-handle or
 // manual, call Ack (or Commit) once it is handled: only handled records are committed.
+// One crossing into the core takes up to 64 records librdkafka has already fetched; Poll
+// hands them out in order.
 func (c *Consumer) Poll(ctx context.Context) (*Message, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var msg *C.kpipe_message
-		var view C.kpipe_message_view
-		var e *C.kpipe_error
-		var out *Message
-		err := c.with(func(p *C.kpipe_consumer) error {
-			rc := C.kpipe_consumer_poll(p, C.int64_t(sliceOf(ctx)/time.Millisecond), 1, &msg, &view, &e)
-			switch rc {
-			case C.KPIPE_OK:
-				out = c.message(&view)
-				C.kpipe_message_free(msg)
-			case C.KPIPE_TIMEOUT:
-			default:
-				return takeError(e)
-			}
-			return nil
-		})
-		if err != nil || out != nil {
-			return out, err
+		if m, err := c.next(); m != nil || err != nil {
+			return m, err
+		}
+		if err := c.fill(ctx); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// next pops the queue (nil when empty; ErrClosed once Close began).
+func (c *Consumer) next() (*Message, error) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closed.Load() {
+		c.queue = nil
+		return nil, closedErr("consumer")
+	}
+	if len(c.queue) == 0 {
+		return nil, nil
+	}
+	m := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	return m, nil
+}
+
+// fill polls up to pollBatch records into the queue (none when the wait times out).
+func (c *Consumer) fill(ctx context.Context) error {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	c.qmu.Lock()
+	pending := len(c.queue)
+	c.qmu.Unlock()
+	if pending > 0 {
+		return nil // another Poll filled it meanwhile
+	}
+	if c.outs == nil {
+		c.outs = make([]*C.kpipe_message, pollBatch)
+		c.views = make([]C.kpipe_message_view, pollBatch)
+	}
+	var got []*Message
+	err := c.with(func(p *C.kpipe_consumer) error {
+		var e *C.kpipe_error
+		var n C.size_t
+		rc := C.kpipe_consumer_poll_batch(p, C.int64_t(sliceOf(ctx)/time.Millisecond), 1, C.size_t(len(c.outs)), &c.outs[0], &c.views[0], &n, &e)
+		switch rc {
+		case C.KPIPE_OK:
+			got = make([]*Message, n)
+			for i := range got {
+				got[i] = c.message(&c.views[i])
+				C.kpipe_message_free(c.outs[i])
+				c.outs[i] = nil
+			}
+		case C.KPIPE_TIMEOUT:
+		default:
+			return takeError(e)
+		}
+		return nil
+	})
+	if err != nil || len(got) == 0 {
+		return err
+	}
+	c.qmu.Lock()
+	c.queue = append(c.queue, got...)
+	c.qmu.Unlock()
+	return nil
+}
+
+// dropQueued forgets queued records of topic/partition (a Seek moved it).
+func (c *Consumer) dropQueued(topic string, partition int32) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	kept := c.queue[:0]
+	for _, m := range c.queue {
+		if m.Topic != topic || m.Partition != partition {
+			kept = append(kept, m)
+		}
+	}
+	for i := len(kept); i < len(c.queue); i++ {
+		c.queue[i] = nil
+	}
+	c.queue = kept
 }
 
 // sliceOf is the next wait: pollSlice, shorter when ctx's deadline is nearer.
@@ -284,8 +383,14 @@ func (c *Consumer) Commit(msg *Message) error {
 	})
 }
 
-// Seek moves an assigned partition to offset.
+// Seek moves an assigned partition to offset (records of it that Poll has taken but not yet
+// returned are dropped).
 func (c *Consumer) Seek(topic string, partition int32, offset int64) error {
+	// no crossing in progress (each ends within about 100 ms) may queue records fetched before
+	// the seek
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	c.dropQueued(topic, partition)
 	return c.with(func(p *C.kpipe_consumer) error {
 		var e *C.kpipe_error
 		C.kpipe_consumer_seek(p, strPtr(topic), C.size_t(len(topic)), C.int32_t(partition), C.int64_t(offset), 10000, &e)
@@ -320,6 +425,7 @@ func (c *Consumer) Lag() ([]PartitionLag, error) {
 // Close commits what was handled, leaves the group and frees the consumer. Idempotent. It
 // waits for calls in progress (each returns within about 100 ms).
 func (c *Consumer) Close() error {
+	c.closed.Store(true) // Poll hands out no more queued records
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ptr == nil {

@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -108,8 +109,14 @@ func (b *batch) putValue(v any, isKey bool) (C.int32_t, C.uint64_t, C.uint64_t, 
 	}
 	off := len(b.data)
 	if err := b.enc.Encode(v); err != nil {
+		// encoding/json decides (codec.go)
 		b.data = b.data[:off]
-		return 0, 0, 0, marshalError(err)
+		js, err := json.Marshal(v)
+		if err != nil {
+			return 0, 0, 0, marshalError(err)
+		}
+		b.data = append(b.data, js...)
+		return dataJSON, C.uint64_t(off), C.uint64_t(len(js)), nil
 	}
 	// Encode ends the text with a newline: leave it out
 	end := len(b.data)

@@ -299,6 +299,21 @@ int32_t kpipe_consumer_poll(const kpipe_consumer *consumer,
                             kpipe_message_view *view,
                             kpipe_error **err);
 
+// Like `kpipe_consumer_poll`, for up to `max` records in one call: waits up to `timeout_ms`
+// for the first, then takes the records already fetched (no further wait). `KPIPE_OK`:
+// `*count` (>= 1) new messages in `outs[0..*count]`, described by `views[0..*count]` (when
+// `views` is not null); free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`:
+// `*err`, no message (an error after the first record ends the batch instead; the next call
+// reports it). Each record is in flight until acknowledged, as with `kpipe_consumer_poll`.
+int32_t kpipe_consumer_poll_batch(const kpipe_consumer *consumer,
+                                  int64_t timeout_ms,
+                                  int32_t decode_values,
+                                  size_t max,
+                                  kpipe_message **outs,
+                                  kpipe_message_view *views,
+                                  size_t *count,
+                                  kpipe_error **err);
+
 // Fills `*view` for `msg`.
 void kpipe_message_view_of(const kpipe_message *msg, kpipe_message_view *view);
 

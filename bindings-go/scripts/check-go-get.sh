@@ -12,7 +12,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # the module as the module cache holds it: sources and header, no lib/
 mkdir -p "$tmp/cache/kpipe" "$tmp/prebuilt"
-cp "$here/go.mod" "$here"/*.go "$tmp/cache/kpipe/"
+cp "$here/go.mod" "$here/go.sum" "$here"/*.go "$tmp/cache/kpipe/"
 rm -f "$tmp/cache/kpipe/"*_test.go
 cp -r "$here/include" "$tmp/cache/kpipe/"
 cp "$libdir/libkpipe_capi.a" "$tmp/prebuilt/"
@@ -26,6 +26,8 @@ require github.com/kpipe-dev/kpipe/bindings-go v0.1.0
 
 replace github.com/kpipe-dev/kpipe/bindings-go => ../cache/kpipe
 MOD
+# the module's dependency checksums (github.com/goccy/go-json), as `go get` records them
+cp "$here/go.sum" "$tmp/app/go.sum"
 cat > "$tmp/app/main.go" <<'GO'
 package main
 

@@ -7,6 +7,7 @@ records to the same natural JSON as its own. Needs the local stack (dev/stack en
 Python package in this interpreter (`make python`) and the Go binding's library (`make go-lib`).
 """
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -47,7 +48,11 @@ def scenario(tmp_path_factory):
     orders_file.write_text("".join(json.dumps(o) + "\n" for o in orders))
 
     go_bin = str(tmp / "cross_go")
-    subprocess.run(["go", "build", "-o", go_bin, "."], cwd=GO_DIR, check=True, timeout=600)
+    # the library's checksum in -ldflags: Go's build cache must not link an older library
+    with open(os.path.join(ROOT, "bindings-go", "lib", "libkpipe_capi.a"), "rb") as f:
+        lib_sum = hashlib.sha256(f.read()).hexdigest()[:16]
+    subprocess.run(["go", "build", "-ldflags", f"-X main.kpipeLib={lib_sum}", "-o", go_bin, "."],
+                   cwd=GO_DIR, check=True, timeout=600)
 
     client = kpipe.Client.from_file(str(config))
     producer = client.producer()

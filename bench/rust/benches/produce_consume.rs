@@ -184,15 +184,22 @@ impl Bench {
         let _ = registry.delete_subject(&subject, true).await;
     }
 
-    fn produce_raw(&self, topic: &str, linger: u32, count: usize) -> Measured {
+    /// The raw producer of one linger setting, created once and warmed like kpipe's client.
+    fn raw_producer(&self, linger: u32) -> (ThreadedProducer<Counting>, Counting) {
         let ctx = Counting(Arc::new(Counters { ok: AtomicU64::new(0), failed: AtomicU64::new(0) }));
-        let raw: ThreadedProducer<Counting> = ClientConfig::new()
+        let raw = ClientConfig::new()
             .set("bootstrap.servers", &self.business)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", linger.to_string())
             .create_with_context(ctx.clone())
             .unwrap();
+        (raw, ctx)
+    }
+
+    fn produce_raw(&self, (raw, ctx): &(ThreadedProducer<Counting>, Counting), topic: &str, count: usize) -> Measured {
+        ctx.0.ok.store(0, Ordering::Relaxed);
+        ctx.0.failed.store(0, Ordering::Relaxed);
         let ((), m) = measure(|| {
             for i in 0..count {
                 let mut rec = BaseRecord::to(topic).key(self.keys[i].as_bytes()).payload(&self.encoded[i]);
@@ -206,7 +213,7 @@ impl Bench {
                     }
                 }
             }
-            rdkafka::producer::Producer::flush(&raw, Duration::from_secs(300)).unwrap();
+            rdkafka::producer::Producer::flush(raw, Duration::from_secs(300)).unwrap();
         });
         assert_eq!(ctx.0.ok.load(Ordering::Relaxed) as usize, count, "raw deliveries ({} failed)", ctx.0.failed.load(Ordering::Relaxed));
         m
@@ -388,11 +395,6 @@ async fn main() {
         m.cpu * 1e6 / n as f64
     );
 
-    // ---- warm-up: both clients, discarded ----
-    let warm = bench.fresh_topic("warm", &[&bench.client]).await;
-    bench.produce_raw(&warm, lingers[0], warmup);
-    bench.produce_kpipe(&bench.client, &warm, warmup, false).await;
-    bench.drop_topic(&warm).await;
     bench.drop_topic(&probe).await;
 
     // per (linger, case): kpipe rate / raw rate per repetition, and (rate, CPU-s per 1M) per side
@@ -409,17 +411,24 @@ async fn main() {
         rate
     };
     for &linger in &lingers {
+        // both sides' producers live for the whole linger setting and are warmed up first
+        // (connections, metadata, producer id; warm-up records discarded)
         let client = client_for(linger);
+        let raw = bench.raw_producer(linger);
+        let warm = bench.fresh_topic(&format!("l{linger}.warm"), &[&client]).await;
+        bench.produce_raw(&raw, &warm, warmup);
+        bench.produce_kpipe(&client, &warm, warmup, false).await;
+        bench.drop_topic(&warm).await;
         for rep in 0..reps {
             let raw_topic = bench.fresh_topic(&format!("l{linger}.r{rep}.raw"), &[]).await;
             let kp_topic = bench.fresh_topic(&format!("l{linger}.r{rep}.kpipe"), &[&bench.client, &client]).await;
             // alternate which side goes first
             let (raw_m, kp_m) = if rep % 2 == 0 {
-                let r = bench.produce_raw(&raw_topic, linger, n);
+                let r = bench.produce_raw(&raw, &raw_topic, n);
                 (r, bench.produce_kpipe(&client, &kp_topic, n, false).await)
             } else {
                 let k = bench.produce_kpipe(&client, &kp_topic, n, false).await;
-                (bench.produce_raw(&raw_topic, linger, n), k)
+                (bench.produce_raw(&raw, &raw_topic, n), k)
             };
             let rr = record(linger, "produce", "rdkafka ThreadedProducer, pre-encoded", false, &raw_m, n);
             let kr = record(linger, "produce", "kpipe send_many, Avro encode", true, &kp_m, n);

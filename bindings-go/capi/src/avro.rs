@@ -1,7 +1,7 @@
 //! Registry-free Avro encode/decode of natural JSON against a schema: what the conformance
 //! vectors check (tests/conformance), and a way to test values without a broker.
 
-use kpipe::avro::{self, CompiledSchema};
+use kpipe::avro::{self, CompiledSchema, JsonTape};
 
 use crate::convert::{self, kpipe_buf};
 use crate::error::{guard, kpipe_error};
@@ -20,8 +20,14 @@ pub unsafe extern "C" fn kpipe_avro_encode(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let schema = CompiledSchema::parse(convert::text(schema, schema_len, "schema")?)?;
-        let value: serde_json::Value = convert::json_arg(value_json, value_len, "value")?;
-        convert::put_buf(out, avro::json_to_avro(&schema, &value)?);
+        // the same value source as kpipe_send's (a borrowed tape of the JSON text)
+        let mut tape = JsonTape::new();
+        let root = tape
+            .parse(convert::bytes(value_json, value_len))
+            .map_err(|e| kpipe::Error::InputInvalid { what: "value".into(), reason: e.to_string() })?;
+        let mut body = Vec::with_capacity(64);
+        avro::encode(&schema, &tape.get(root), &mut body)?;
+        convert::put_buf(out, body);
         Ok(KPIPE_OK)
     })
 }
@@ -38,8 +44,8 @@ pub unsafe extern "C" fn kpipe_avro_decode(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let schema = CompiledSchema::parse(convert::text(schema, schema_len, "schema")?)?;
-        let v = avro::avro_to_json(&schema, convert::bytes(body, body_len))?;
-        convert::put_json(out, &v)?;
+        // the same text writer as polled messages'
+        convert::put_buf(out, avro::decode_to_json_text(&schema, None, convert::bytes(body, body_len))?);
         Ok(KPIPE_OK)
     })
 }

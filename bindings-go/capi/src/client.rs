@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use kpipe::avro::{JsonRef, JsonTape};
 use kpipe::{Client, Delivery, Error, Outgoing, Result, Serde, TopicSerde};
-use serde_json::Value;
 
 use crate::convert::{self, cancellable, kpipe_cancel, kpipe_record};
 use crate::error::{self, guard, kpipe_error};
@@ -111,8 +111,15 @@ pub unsafe extern "C" fn kpipe_client_set_topic_serde(
     })
 }
 
-fn outgoing<'a>(p: &'a convert::Parsed<'a>) -> Outgoing<'a, &'a Value, &'a Value> {
-    Outgoing { topic: p.topic, key: p.key.data(), value: p.value.data(), headers: &p.headers, timestamp_ms: p.timestamp_ms, serde: None }
+fn outgoing<'t, 'a: 't>(p: &'t convert::Parsed<'a>, tape: &'t JsonTape<'a>) -> Outgoing<'t, JsonRef<'t, 'a>, JsonRef<'t, 'a>> {
+    Outgoing {
+        topic: p.topic,
+        key: p.key.data(tape),
+        value: p.value.data(tape),
+        headers: &p.headers,
+        timestamp_ms: p.timestamp_ms,
+        serde: None,
+    }
 }
 
 /// Sends one record (`rec`, offsets into `data`) and waits for its acknowledgement; fills
@@ -131,9 +138,10 @@ pub unsafe extern "C" fn kpipe_send(
     guard(err, KPIPE_ERROR, || {
         let c = client_ref(client)?;
         let rec = unsafe { rec.as_ref() }.ok_or_else(|| Error::InputInvalid { what: "record".into(), reason: "null".into() })?;
-        let parsed = convert::parse_record(rec, convert::bytes(data, data_len))?;
+        let mut tape = JsonTape::new();
+        let parsed = convert::parse_record(rec, convert::bytes(data, data_len), &mut tape)?;
         let token = unsafe { cancel.as_ref() };
-        let r = kpipe::runtime::block_on(cancellable(token, c.send_record(outgoing(&parsed))))?;
+        let r = kpipe::runtime::block_on(cancellable(token, c.send_record(outgoing(&parsed, &tape))))?;
         match r {
             None => Ok(KPIPE_CANCELLED),
             Some(d) => {
@@ -173,10 +181,13 @@ pub unsafe extern "C" fn kpipe_send_many(
         for i in 0..n {
             unsafe { *errs.add(i) = std::ptr::null_mut() };
         }
-        let parsed: Vec<Result<convert::Parsed<'_>>> = recs.iter().map(|r| convert::parse_record(r, data)).collect();
-        let ok: Vec<&convert::Parsed<'_>> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+        // every record's JSON in one tape (no allocation per value, strings borrowed from data)
+        let mut tape = JsonTape::new();
+        let parsed: Vec<Result<convert::Parsed<'_>>> = recs.iter().map(|r| convert::parse_record(r, data, &mut tape)).collect();
+        let tape = &tape;
         let token = unsafe { cancel.as_ref() };
-        let r = kpipe::runtime::block_on(cancellable(token, c.send_many(ok.iter().map(|p| outgoing(p)))))?;
+        let ok = parsed.iter().filter_map(|p| p.as_ref().ok()).map(|p| outgoing(p, tape));
+        let r = kpipe::runtime::block_on(cancellable(token, c.send_many(ok)))?;
         let Some(results) = r else { return Ok(KPIPE_CANCELLED) };
         let mut results = results?.into_iter();
         for (i, p) in parsed.iter().enumerate() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kpipe::avro::JsonBuilder;
+use kpipe::avro::{JsonBuilder, JsonSpan, JsonTextBuilder};
 use kpipe::config::CommitMode;
 use kpipe::{Consumer, ConsumerOptions, Error, Handling, Message, Outcome, Result, StartAt, Subscription};
 use serde::Deserialize;
@@ -34,8 +34,10 @@ pub struct kpipe_header {
 /// A consumed record. Immutable: readable from any thread; free once with `kpipe_message_free`.
 pub struct kpipe_message {
     msg: Arc<Message>,
-    key_json: Option<Vec<u8>>,
-    value_json: Option<Vec<u8>>,
+    /// The decoded key's and value's natural JSON text, side by side.
+    json: Vec<u8>,
+    key_json: Option<std::ops::Range<usize>>,
+    value_json: Option<std::ops::Range<usize>>,
     decode_error: Option<Box<kpipe_error>>,
     headers: Vec<kpipe_header>,
 }
@@ -43,8 +45,39 @@ pub struct kpipe_message {
 /// A record being handled by a run step (`kpipe_consumer_next`). Used from one thread at a
 /// time; free with `kpipe_handling_free` after `complete` or the final `fail`.
 pub struct kpipe_handling {
-    handling: Handling<Value>,
+    handling: Handling<JsonSpan>,
     message: kpipe_message,
+}
+
+/// Natural JSON text of a decoded key and value.
+#[derive(Default)]
+struct Decoded {
+    json: Vec<u8>,
+    key: Option<std::ops::Range<usize>>,
+    value: Option<std::ops::Range<usize>>,
+}
+
+impl Decoded {
+    /// From the text builder's spans (`b` is taken).
+    fn from_text(b: &mut JsonTextBuilder, key: Option<JsonSpan>, value: Option<JsonSpan>) -> Self {
+        let json = std::mem::take(b).into_buffer();
+        Decoded { json, key: key.map(|s| s.range()), value: value.map(|s| s.range()) }
+    }
+
+    /// From `Value`s (the builder's fallback for maps repeating a key).
+    fn from_values(key: Option<Value>, value: Option<Value>) -> Self {
+        let mut d = Decoded::default();
+        let put = |v: Option<Value>, json: &mut Vec<u8>| {
+            v.map(|v| {
+                let start = json.len();
+                let _ = serde_json::to_writer(&mut *json, &v);
+                start..json.len()
+            })
+        };
+        d.key = put(key, &mut d.json);
+        d.value = put(value, &mut d.json);
+        d
+    }
 }
 
 /// Everything about a message, pointing into its handle (valid until it is freed). Byte
@@ -84,17 +117,17 @@ fn parts(b: Option<&[u8]>) -> (*const u8, usize, i32) {
 }
 
 impl kpipe_message {
-    fn new(msg: Arc<Message>, key: Option<Value>, value: Option<Value>, decode_error: Option<&Error>) -> Box<Self> {
+    fn new(msg: Arc<Message>, decoded: Decoded, decode_error: Option<&Error>) -> Box<Self> {
         let headers = msg
             .headers
             .iter()
             .map(|(k, v)| kpipe_header { name: k.as_ptr(), name_len: k.len(), value: v.as_ptr(), value_len: v.len() })
             .collect();
-        let text = |v: Option<Value>| v.map(|v| serde_json::to_vec(&v).unwrap_or_default());
         Box::new(kpipe_message {
             msg,
-            key_json: text(key),
-            value_json: text(value),
+            json: decoded.json,
+            key_json: decoded.key,
+            value_json: decoded.value,
             decode_error: decode_error.map(kpipe_error::new),
             headers,
         })
@@ -104,8 +137,8 @@ impl kpipe_message {
         let m = &self.msg;
         let (key, key_len, has_key) = parts(m.key.as_deref());
         let (value, value_len, has_value) = parts(m.value.as_deref());
-        let (key_json, key_json_len, has_key_json) = parts(self.key_json.as_deref());
-        let (value_json, value_json_len, has_value_json) = parts(self.value_json.as_deref());
+        let (key_json, key_json_len, has_key_json) = parts(self.key_json.clone().map(|r| &self.json[r]));
+        let (value_json, value_json_len, has_value_json) = parts(self.value_json.clone().map(|r| &self.json[r]));
         kpipe_message_view {
             topic: m.topic.as_ptr(),
             topic_len: m.topic.len(),
@@ -213,10 +246,36 @@ pub unsafe extern "C" fn kpipe_consumer_new(
     })
 }
 
-async fn decode(c: &Consumer, msg: &Message) -> Result<(Option<Value>, Option<Value>)> {
+/// Decodes key and value straight to natural JSON text (`JsonTextBuilder`; through
+/// `JsonBuilder` in the rare case it asks for it: a map repeating a key).
+async fn decode(c: &Consumer, msg: &Message) -> Result<Decoded> {
+    let raw = msg.key.as_ref().map_or(0, |k| k.len()) + msg.value.as_ref().map_or(0, |v| v.len());
+    let mut b = JsonTextBuilder::with_capacity(2 * raw + 64);
+    let k = c.decode_key(msg, &mut b).await?;
+    let v = c.decode_value(msg, &mut b).await?;
+    if b.needs_fallback() {
+        return decode_values(c, msg).await;
+    }
+    Ok(Decoded::from_text(&mut b, k, v))
+}
+
+async fn decode_values(c: &Consumer, msg: &Message) -> Result<Decoded> {
     let k = c.decode_key(msg, &mut JsonBuilder).await?;
     let v = c.decode_value(msg, &mut JsonBuilder).await?;
-    Ok((k, v))
+    Ok(Decoded::from_values(k, v))
+}
+
+/// The next record (waiting up to `timeout`), decoded when `decode_values` is not 0.
+async fn poll_one(c: &Consumer, timeout: Duration, decode_values: i32) -> Result<Option<Box<kpipe_message>>> {
+    let Some(msg) = c.recv(timeout).await? else { return Ok(None) };
+    let msg = Arc::new(msg);
+    if decode_values == 0 {
+        return Ok(Some(kpipe_message::new(msg, Decoded::default(), None)));
+    }
+    Ok(Some(match decode(c, &msg).await {
+        Ok(d) => kpipe_message::new(msg, d, None),
+        Err(e) => kpipe_message::new(msg, Decoded::default(), Some(&e)),
+    }))
 }
 
 /// Waits up to `timeout_ms` for the next record. `KPIPE_OK`: `*out` is a new message (and
@@ -238,22 +297,64 @@ pub unsafe extern "C" fn kpipe_consumer_poll(
         if out.is_null() {
             return Err(Error::InputInvalid { what: "poll".into(), reason: "null out pointer".into() });
         }
-        let got = kpipe::runtime::block_on(async {
-            let Some(msg) = c.recv(Duration::from_millis(timeout_ms.max(0) as u64)).await? else { return Ok(None) };
-            let msg = Arc::new(msg);
-            if decode_values == 0 {
-                return Ok(Some(kpipe_message::new(msg, None, None, None)));
-            }
-            Ok::<_, Error>(Some(match decode(c, &msg).await {
-                Ok((k, v)) => kpipe_message::new(msg, k, v, None),
-                Err(e) => kpipe_message::new(msg, None, None, Some(&e)),
-            }))
-        })??;
+        let got = kpipe::runtime::block_on(poll_one(c, Duration::from_millis(timeout_ms.max(0) as u64), decode_values))??;
         let Some(m) = got else { return Ok(KPIPE_TIMEOUT) };
         if !view.is_null() {
             unsafe { *view = m.view() };
         }
         unsafe { *out = Box::into_raw(m) };
+        Ok(KPIPE_OK)
+    })
+}
+
+/// Like `kpipe_consumer_poll`, for up to `max` records in one call: waits up to `timeout_ms`
+/// for the first, then takes the records already fetched (no further wait). `KPIPE_OK`:
+/// `*count` (>= 1) new messages in `outs[0..*count]`, described by `views[0..*count]` (when
+/// `views` is not null); free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`:
+/// `*err`, no message (an error after the first record ends the batch instead; the next call
+/// reports it). Each record is in flight until acknowledged, as with `kpipe_consumer_poll`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_poll_batch(
+    consumer: *const kpipe_consumer,
+    timeout_ms: i64,
+    decode_values: i32,
+    max: usize,
+    outs: *mut *mut kpipe_message,
+    views: *mut kpipe_message_view,
+    count: *mut usize,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let c = consumer_ref(consumer)?;
+        if outs.is_null() || count.is_null() || max == 0 {
+            return Err(Error::InputInvalid { what: "poll_batch".into(), reason: "null out pointer or max 0".into() });
+        }
+        unsafe { *count = 0 };
+        let got = kpipe::runtime::block_on(async {
+            let Some(first) = poll_one(c, Duration::from_millis(timeout_ms.max(0) as u64), decode_values).await? else {
+                return Ok::<_, Error>(Vec::new());
+            };
+            let mut got = Vec::with_capacity(max.min(1024));
+            got.push(first);
+            while got.len() < max {
+                match poll_one(c, Duration::ZERO, decode_values).await {
+                    Ok(Some(m)) => got.push(m),
+                    _ => break,
+                }
+            }
+            Ok(got)
+        })??;
+        if got.is_empty() {
+            return Ok(KPIPE_TIMEOUT);
+        }
+        let n = got.len();
+        for (i, m) in got.into_iter().enumerate() {
+            if !views.is_null() {
+                unsafe { *views.add(i) = m.view() };
+            }
+            unsafe { *outs.add(i) = Box::into_raw(m) };
+        }
+        unsafe { *count = n };
         Ok(KPIPE_OK)
     })
 }
@@ -391,9 +492,16 @@ pub unsafe extern "C" fn kpipe_consumer_next(
         if out.is_null() {
             return Err(Error::InputInvalid { what: "next".into(), reason: "null out pointer".into() });
         }
-        let next = kpipe::runtime::block_on(c.next_handling(&mut JsonBuilder, Duration::from_millis(timeout_ms.max(0) as u64)))??;
+        let mut b = JsonTextBuilder::new();
+        let next = kpipe::runtime::block_on(c.next_handling(&mut b, Duration::from_millis(timeout_ms.max(0) as u64)))??;
         let Some(h) = next else { return Ok(KPIPE_TIMEOUT) };
-        let message = *kpipe_message::new(h.message.clone(), h.key.clone(), h.value.clone(), None);
+        let decoded = if b.needs_fallback() {
+            // decoded once already (the schemas are cached): again through JsonBuilder
+            kpipe::runtime::block_on(decode_values(c, &h.message))??
+        } else {
+            Decoded::from_text(&mut b, h.key, h.value)
+        };
+        let message = *kpipe_message::new(h.message.clone(), decoded, None);
         let b = Box::new(kpipe_handling { handling: h, message });
         if !view.is_null() {
             unsafe { *view = b.message.view() };

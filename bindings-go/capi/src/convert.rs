@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use kpipe::avro::{JsonRef, JsonRoot, JsonTape};
 use kpipe::{Data, Error, Result};
-use serde_json::Value;
 
 /// Bytes allocated by kpipe and owned by the caller: `len` bytes at `ptr` (UTF-8 JSON where a
 /// function says so). Free with `kpipe_buf_free` (once); a zeroed buf is empty and needs no free.
@@ -111,21 +111,22 @@ pub struct kpipe_record {
     pub has_timestamp: i32,
 }
 
-/// A key or value read from the data buffer.
+/// A key or value read from the data buffer. JSON is parsed into the call's [`JsonTape`]
+/// (strings borrowed from the data buffer, one node array for every record of the call).
 pub(crate) enum Part<'a> {
     Null,
     Bytes(&'a [u8]),
     Str(&'a str),
-    Json(Value),
+    Json(JsonRoot),
 }
 
 impl<'a> Part<'a> {
-    pub(crate) fn data(&self) -> Data<'_, &Value> {
-        match self {
+    pub(crate) fn data<'t>(&self, tape: &'t JsonTape<'a>) -> Data<'a, JsonRef<'t, 'a>> {
+        match *self {
             Part::Null => Data::Null,
             Part::Bytes(b) => Data::Bytes(b),
             Part::Str(s) => Data::Str(s),
-            Part::Json(v) => Data::Value(v),
+            Part::Json(root) => Data::Value(tape.get(root)),
         }
     }
 }
@@ -145,7 +146,7 @@ fn slice<'a>(data: &'a [u8], off: u64, len: u64, what: &str) -> Result<&'a [u8]>
         .ok_or_else(|| Error::InputInvalid { what: what.into(), reason: format!("{off}+{len} is outside the data buffer") })
 }
 
-fn part<'a>(data: &'a [u8], kind: i32, off: u64, len: u64, what: &str) -> Result<Part<'a>> {
+fn part<'a>(data: &'a [u8], kind: i32, off: u64, len: u64, what: &str, tape: &mut JsonTape<'a>) -> Result<Part<'a>> {
     Ok(match kind {
         KPIPE_DATA_NULL => Part::Null,
         KPIPE_DATA_BYTES => Part::Bytes(slice(data, off, len, what)?),
@@ -155,13 +156,14 @@ fn part<'a>(data: &'a [u8], kind: i32, off: u64, len: u64, what: &str) -> Result
         }
         KPIPE_DATA_JSON => {
             let b = slice(data, off, len, what)?;
-            Part::Json(serde_json::from_slice(b).map_err(|e| Error::InputInvalid { what: what.into(), reason: format!("not JSON: {e}") })?)
+            Part::Json(tape.parse(b).map_err(|e| Error::InputInvalid { what: what.into(), reason: format!("not JSON: {e}") })?)
         }
         k => return Err(Error::InputInvalid { what: what.into(), reason: format!("unknown data kind {k}") }),
     })
 }
 
-pub(crate) fn parse_record<'a>(r: &kpipe_record, data: &'a [u8]) -> Result<Parsed<'a>> {
+/// Reads one record of the C layout; its JSON key/value are parsed into `tape`.
+pub(crate) fn parse_record<'a>(r: &kpipe_record, data: &'a [u8], tape: &mut JsonTape<'a>) -> Result<Parsed<'a>> {
     let topic = std::str::from_utf8(slice(data, r.topic_off, r.topic_len, "topic")?)
         .map_err(|e| Error::InputInvalid { what: "topic".into(), reason: format!("not UTF-8: {e}") })?;
     let mut headers = Vec::new();
@@ -188,8 +190,8 @@ pub(crate) fn parse_record<'a>(r: &kpipe_record, data: &'a [u8]) -> Result<Parse
     }
     Ok(Parsed {
         topic,
-        key: part(data, r.key_kind, r.key_off, r.key_len, "key")?,
-        value: part(data, r.value_kind, r.value_off, r.value_len, "value")?,
+        key: part(data, r.key_kind, r.key_off, r.key_len, "key", tape)?,
+        value: part(data, r.value_kind, r.value_off, r.value_len, "value", tape)?,
         headers,
         timestamp_ms: (r.has_timestamp != 0).then_some(r.timestamp_ms),
     })

@@ -27,7 +27,7 @@ use super::source::{Branch, Kind, ValueSource};
 use crate::error::Result;
 
 /// Standard alphabet, padding optional on input (as natural JSON's `&Value` source decodes).
-const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+pub(super) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
@@ -51,12 +51,22 @@ enum Node<'a> {
     Float(f64),
     Str(Text<'a>),
     /// Items follow; `end` is the index after the last node of the array.
-    Array { len: u32, end: u32 },
+    Array {
+        len: u32,
+        end: u32,
+    },
     /// Entries follow (a `Key`, then its value's nodes); `len` counts live keys.
-    Object { len: u32, end: u32 },
+    Object {
+        len: u32,
+        end: u32,
+    },
     /// An object key; `value` is the index of its value (a later duplicate's, when one
     /// replaced it), `live` is false for a duplicate folded into an earlier key.
-    Key { text: Text<'a>, value: u32, live: bool },
+    Key {
+        text: Text<'a>,
+        value: u32,
+        live: bool,
+    },
 }
 
 /// Parsed JSON values (see the module doc). `'a` is the lifetime of the parsed text.
@@ -97,7 +107,9 @@ impl<'a> JsonTape<'a> {
     pub fn parse(&mut self, text: &'a [u8]) -> serde_json::Result<JsonRoot> {
         let start = self.nodes.len();
         let mut de = serde_json::Deserializer::from_slice(text);
-        let r = ValueSeed { tape: self }.deserialize(&mut de).and_then(|()| de.end());
+        let r = ValueSeed { tape: self }
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
         match r {
             Ok(()) => Ok(JsonRoot(start as u32)),
             Err(e) => {
@@ -110,7 +122,10 @@ impl<'a> JsonTape<'a> {
 
     /// The value at `root`.
     pub fn get(&self, root: JsonRoot) -> JsonRef<'_, 'a> {
-        JsonRef { tape: self, at: root.0 }
+        JsonRef {
+            tape: self,
+            at: root.0,
+        }
     }
 
     fn text(&self, t: Text<'a>) -> &str {
@@ -147,30 +162,26 @@ impl<'a> JsonTape<'a> {
         if n < 2 {
             return live;
         }
-        let key_text = |t: &JsonTape<'a>, k: u32| match t.nodes[k as usize] {
-            Node::Key { text, .. } => t.text(text).len(),
-            _ => 0,
-        };
-        // cheap first pass: any two keys of the same length? (else no duplicates)
+        // the usual case, small objects without duplicates: a pairwise check, no allocation
         if n <= 64 {
-            let mut dup_len = false;
-            'outer: for j in 1..n {
-                let lj = key_text(self, keys[j]);
-                for &ki in &keys[..j] {
-                    if key_text(self, ki) == lj {
-                        dup_len = true;
-                        break 'outer;
-                    }
-                }
-            }
-            if !dup_len {
+            let key = |k: u32| match self.nodes[k as usize] {
+                Node::Key { text, .. } => self.text(text),
+                _ => "",
+            };
+            let any = (1..n).any(|j| {
+                let kj = key(keys[j]);
+                keys[..j].iter().any(|&ki| key(ki) == kj)
+            });
+            if !any {
                 return live;
             }
         }
         let keys: Vec<u32> = keys.to_vec();
         let mut first: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
         for &k in &keys {
-            let Node::Key { text, value, .. } = self.nodes[k as usize] else { continue };
+            let Node::Key { text, value, .. } = self.nodes[k as usize] else {
+                continue;
+            };
             let name = self.text(text).to_owned();
             match first.get(&name) {
                 None => {
@@ -218,16 +229,17 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
         self.tape.push(Node::Null);
         Ok(())
     }
-    fn visit_none<E>(self) -> std::result::Result<(), E> {
-        self.visit_unit()
-    }
     fn visit_bool<E>(self, v: bool) -> std::result::Result<(), E> {
         self.tape.push(Node::Bool(v));
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> std::result::Result<(), E> {
         // serde_json's Number::from(i64): non-negative values are PosInt
-        self.tape.push(if v < 0 { Node::NegInt(v) } else { Node::PosInt(v as u64) });
+        self.tape.push(if v < 0 {
+            Node::NegInt(v)
+        } else {
+            Node::PosInt(v as u64)
+        });
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> std::result::Result<(), E> {
@@ -236,7 +248,11 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
     }
     fn visit_f64<E>(self, v: f64) -> std::result::Result<(), E> {
         // serde_json's Value: a non-finite float is Null
-        self.tape.push(if v.is_finite() { Node::Float(v) } else { Node::Null });
+        self.tape.push(if v.is_finite() {
+            Node::Float(v)
+        } else {
+            Node::Null
+        });
         Ok(())
     }
     fn visit_borrowed_str<E>(self, v: &'a str) -> std::result::Result<(), E> {
@@ -252,7 +268,12 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
         let at = self.tape.nodes.len();
         self.tape.push(Node::Array { len: 0, end: 0 });
         let mut len = 0u32;
-        while seq.next_element_seed(ValueSeed { tape: &mut *self.tape })?.is_some() {
+        while seq
+            .next_element_seed(ValueSeed {
+                tape: &mut *self.tape,
+            })?
+            .is_some()
+        {
             len += 1;
         }
         let end = self.tape.nodes.len() as u32;
@@ -263,10 +284,17 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
         let at = self.tape.nodes.len();
         self.tape.push(Node::Object { len: 0, end: 0 });
         let base = self.tape.keys.len();
-        while map.next_key_seed(KeySeed { tape: &mut *self.tape })?.is_some() {
+        while map
+            .next_key_seed(KeySeed {
+                tape: &mut *self.tape,
+            })?
+            .is_some()
+        {
             let k = self.tape.nodes.len() as u32 - 1;
             self.tape.keys.push(k);
-            map.next_value_seed(ValueSeed { tape: &mut *self.tape })?;
+            map.next_value_seed(ValueSeed {
+                tape: &mut *self.tape,
+            })?;
         }
         let len = self.tape.fold_duplicates(base);
         self.tape.keys.truncate(base);
@@ -291,13 +319,21 @@ impl<'t, 'a> Visitor<'a> for KeySeed<'t, 'a> {
     }
     fn visit_borrowed_str<E>(self, v: &'a str) -> std::result::Result<(), E> {
         let value = self.tape.nodes.len() as u32 + 1;
-        self.tape.push(Node::Key { text: Text::In(v), value, live: true });
+        self.tape.push(Node::Key {
+            text: Text::In(v),
+            value,
+            live: true,
+        });
         Ok(())
     }
     fn visit_str<E>(self, v: &str) -> std::result::Result<(), E> {
         let text = self.tape.own(v);
         let value = self.tape.nodes.len() as u32 + 1;
-        self.tape.push(Node::Key { text, value, live: true });
+        self.tape.push(Node::Key {
+            text,
+            value,
+            live: true,
+        });
         Ok(())
     }
 }
@@ -311,15 +347,22 @@ impl<'t, 'a> JsonRef<'t, 'a> {
     }
 
     fn at(&self, i: u32) -> Self {
-        JsonRef { tape: self.tape, at: i }
+        JsonRef {
+            tape: self.tape,
+            at: i,
+        }
     }
 
     /// Calls `f` with each live (key, value) of an object.
     fn entries(&self, f: &mut dyn FnMut(&'t str, Self) -> Result<bool>) -> Result<()> {
-        let Node::Object { end, .. } = self.node() else { return Ok(()) };
+        let Node::Object { end, .. } = self.node() else {
+            return Ok(());
+        };
         let mut i = self.at + 1;
         while i < end {
-            let Node::Key { text, value, live } = self.tape.nodes[i as usize] else { break };
+            let Node::Key { text, value, live } = self.tape.nodes[i as usize] else {
+                break;
+            };
             let next = self.tape.end_of(i + 1);
             if live && !f(self.tape.text(text), self.at(value))? {
                 return Ok(());
@@ -396,7 +439,9 @@ impl<'t, 'a> ValueSource for JsonRef<'t, 'a> {
         found
     }
     fn for_each_item(&self, f: &mut dyn FnMut(Self) -> Result<()>) -> Result<()> {
-        let Node::Array { len, .. } = self.node() else { return Ok(()) };
+        let Node::Array { len, .. } = self.node() else {
+            return Ok(());
+        };
         let mut i = self.at + 1;
         for _ in 0..len {
             f(self.at(i))?;
@@ -434,7 +479,11 @@ mod tests {
         assert_eq!(a.kind(), b.kind(), "{path}: kind");
         assert_eq!(a.as_bool(), b.as_bool(), "{path}");
         assert_eq!(a.as_i64(), ValueSource::as_i64(b), "{path}");
-        assert_eq!(a.as_f64().map(f64::to_bits), ValueSource::as_f64(b).map(f64::to_bits), "{path}");
+        assert_eq!(
+            a.as_f64().map(f64::to_bits),
+            ValueSource::as_f64(b).map(f64::to_bits),
+            "{path}"
+        );
         assert_eq!(a.as_str(), ValueSource::as_str(b), "{path}");
         assert_eq!(a.as_bytes(), b.as_bytes(), "{path}");
         assert_eq!(a.len(), ValueSource::len(b), "{path}");
@@ -471,7 +520,11 @@ mod tests {
             assert_eq!(entries[i].0, k, "{path}: key {i}");
             same(entries[i].1, y, &format!("{path}.{k}"));
             assert!(a.field(k).is_some(), "{path}: field {k}");
-            same(a.field(k).unwrap(), ValueSource::field(b, k).unwrap(), &format!("{path}.{k}"));
+            same(
+                a.field(k).unwrap(),
+                ValueSource::field(b, k).unwrap(),
+                &format!("{path}.{k}"),
+            );
             i += 1;
             Ok(())
         })
@@ -487,45 +540,104 @@ mod tests {
         match (got, want) {
             (Ok(root), Ok(v)) => same(tape.get(root), &v, text),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
-            (a, b) => panic!("{text}: tape {:?} vs serde_json {:?}", a.map(|_| ()), b.map(|_| ())),
+            (a, b) => panic!(
+                "{text}: tape {:?} vs serde_json {:?}",
+                a.map(|_| ()),
+                b.map(|_| ())
+            ),
         }
     }
 
     fn conformance(path: &str) -> String {
-        std::fs::read_to_string(format!("{}/../tests/conformance/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/../tests/conformance/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn behaves_like_serde_json_value() {
         for t in [
-            "null", "true", "false", "0", "-0", "-0.0", "1", "-1", "1.0", "1e5", "1E-5", "-1.5e300",
-            "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808",
-            "-9223372036854775808", "-9223372036854775809", "0.1", "123456789012345678901234567890",
-            "\"\"", "\"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\"", "\"plain é\"", "[]", "{}", "[1,[2,[3,{}]]]",
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "-0.0",
+            "1",
+            "-1",
+            "1.0",
+            "1e5",
+            "1E-5",
+            "-1.5e300",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "0.1",
+            "123456789012345678901234567890",
+            "\"\"",
+            "\"a\\\"b\\\\c\\n\\u00e9\\ud83d\\ude00\"",
+            "\"plain é\"",
+            "[]",
+            "{}",
+            "[1,[2,[3,{}]]]",
             r#"{"a":1,"b":{"c":[1,2,{"d":null}]},"e":"x"}"#,
-            r#"{"a":1,"a":2}"#, r#"{"a":1,"b":2,"a":3,"c":4,"b":5,"a":6}"#, r#"{"k\u0061":1,"ka":2}"#,
-            r#"{"only":{"x":1}}"#, r#"{"x":1,"x":{"y":2}}"#, "  [1, 2 ]  ", "\"aGVsbG8=\"", "\"aGVsbG8\"",
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1,"b":2,"a":3,"c":4,"b":5,"a":6}"#,
+            r#"{"k\u0061":1,"ka":2}"#,
+            r#"{"only":{"x":1}}"#,
+            r#"{"x":1,"x":{"y":2}}"#,
+            "  [1, 2 ]  ",
+            "\"aGVsbG8=\"",
+            "\"aGVsbG8\"",
             // errors: same messages as serde_json
-            "", "[", "{\"a\"}", "[1,]", "01", "1 2", "nul", "\"\\x\"", "{\"a\":1,}", "1e400", "[1e400]",
-            "\"\u{1}\"", "{1:2}",
+            "",
+            "[",
+            "{\"a\"}",
+            "[1,]",
+            "01",
+            "1 2",
+            "nul",
+            "\"\\x\"",
+            "{\"a\":1,}",
+            "1e400",
+            "[1e400]",
+            "\"\u{1}\"",
+            "{1:2}",
         ] {
             check_text(t);
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         check_text(&deep);
-        let wide: String = format!("{{{}}}", (0..100).map(|i| format!("\"k{}\":{i}", i % 70)).collect::<Vec<_>>().join(","));
+        let wide: String = format!(
+            "{{{}}}",
+            (0..100)
+                .map(|i| format!("\"k{}\":{i}", i % 70))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         check_text(&wide);
     }
 
     #[test]
     fn conformance_inputs_behave_like_serde_json_value() {
-        for line in conformance("avro/vectors.jsonl").lines().filter(|l| !l.trim().is_empty()) {
+        for line in conformance("avro/vectors.jsonl")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             let case: Json = serde_json::from_str(line).unwrap();
             if let Some(input) = case.get("input") {
                 check_text(&input.to_string());
             }
         }
-        for line in conformance("orders.jsonl").lines().filter(|l| !l.trim().is_empty()) {
+        for line in conformance("orders.jsonl")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             check_text(line);
         }
     }
@@ -540,9 +652,14 @@ mod tests {
             CompiledSchema::parse(&text).ok()
         };
         let mut n = 0;
-        for line in conformance("avro/vectors.jsonl").lines().filter(|l| !l.trim().is_empty()) {
+        for line in conformance("avro/vectors.jsonl")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             let case: Json = serde_json::from_str(line).unwrap();
-            let (Some(schema), Some(input)) = (schema_of(&case), case.get("input")) else { continue };
+            let (Some(schema), Some(input)) = (schema_of(&case), case.get("input")) else {
+                continue;
+            };
             let text = input.to_string();
             let mut tape = JsonTape::new();
             let root = tape.parse(text.as_bytes()).unwrap();

@@ -168,6 +168,17 @@ static void happy_path(void) {
             CHECK(rc == KPIPE_OK, "commit: %s", code_of(err));
             if (err) { kpipe_error_free(err); err = NULL; }
         }
+        /* a batch poll on the drained topic times out; bad arguments are an error to free */
+        kpipe_message *bmsgs[4];
+        kpipe_message_view bviews[4];
+        size_t got = 99;
+        rc = kpipe_consumer_poll_batch(cons, 100, 1, 4, bmsgs, bviews, &got, &err);
+        CHECK((rc == KPIPE_TIMEOUT && got == 0) || rc == KPIPE_OK, "poll_batch: %d", rc);
+        for (size_t i = 0; rc == KPIPE_OK && i < got; i++) kpipe_message_free(bmsgs[i]);
+        if (err) { kpipe_error_free(err); err = NULL; }
+        rc = kpipe_consumer_poll_batch(cons, 0, 1, 0, bmsgs, NULL, &got, &err);
+        CHECK(rc == KPIPE_ERROR && err && strcmp(kpipe_error_code(err), "input.invalid") == 0, "poll_batch max 0");
+        if (err) { kpipe_error_free(err); err = NULL; }
         /* a run step on an empty topic times out */
         kpipe_handling *h = NULL;
         rc = kpipe_consumer_next(cons, 100, &h, NULL, &err);
