@@ -497,8 +497,8 @@ func main() {
 		}
 	}
 	run := fmt.Sprintf("%d", time.Now().Unix())
-	fmt.Fprintf(os.Stderr, "kpipe-go %s vs confluent-kafka-go %s, N=%d, reps=%d, linger.ms=%d, GOMAXPROCS=%d, cores=%d, taskset: not used\n",
-		kpipe.Version(), func() string { _, s := kafka.LibraryVersion(); return s }(), *n, *reps, *linger, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(os.Stderr, "kpipe-go %s vs confluent-kafka-go %s, N=%d, reps=%d, linger.ms=%d, GOMAXPROCS=%d, cores=%d, pinning: %s\n",
+		kpipe.Version(), func() string { _, s := kafka.LibraryVersion(); return s }(), *n, *reps, *linger, runtime.GOMAXPROCS(0), runtime.NumCPU(), pinning())
 
 	// warm-up: each client produces and consumes `warm` records once, discarded
 	if *warm > 0 {
@@ -586,4 +586,12 @@ func table(rs []Result, reps int) {
 		ccm, _, _ := stats(cc)
 		fmt.Printf("| %s | %.0f | %.0f | %.2fx (%.2f-%.2f) | %.2f | %.2f |\n", phase, km, cm, m, lo, hi, kcm, ccm)
 	}
+}
+
+// pinning says how the run was isolated (bench/pin sets KPIPE_BENCH_PINNED).
+func pinning() string {
+	if p := os.Getenv("KPIPE_BENCH_PINNED"); p != "" {
+		return p
+	}
+	return "none (run through bench/pin for it)"
 }

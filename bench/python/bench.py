@@ -154,7 +154,10 @@ def kpipe_client(schema_text, linger):
     return client
 
 
-def kpipe_produce(client, topic, schema_text, records, keys, chunk=50_000):
+def kpipe_produce(client, topic, schema_text, records, keys, chunk=None):
+    # One send_many for everything by default, as confluent-kafka's side produces everything and
+    # flushes once: each blocking send_many ends by waiting out linger.ms for its last batch.
+    chunk = chunk or len(records)
     client.set_serializer(topic, key="string", value="avro", schema=schema_text)
     p = client.producer()
     ok = 0
@@ -286,7 +289,8 @@ def main():
     import kpipe
     print(f"# kpipe {kpipe.__version__}, confluent-kafka {confluent_kafka.version()[0]} "
           f"(librdkafka {confluent_kafka.libversion()[0]}), fastavro {fastavro.__version__}, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, taskset not used", flush=True)
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+          f"pinning: {os.environ.get('KPIPE_BENCH_PINNED', 'none (run through bench/pin for it)')}", flush=True)
     print(f"# generating {args.n} orders ...", flush=True)
     records = load(max(args.n, args.warmup))
     keys = [str(r["order_id"]) for r in records]
