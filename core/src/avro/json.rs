@@ -12,8 +12,8 @@ use super::plan::TemporalKind;
 use super::source::{Branch, Kind, ValueSource};
 use crate::error::Result;
 
-/// Standard alphabet, padding written; on input padding is optional.
-const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+/// Natural JSON's bytes: standard alphabet, padding written; on input padding is optional.
+pub(super) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
@@ -157,25 +157,8 @@ impl ValueBuilder for JsonBuilder {
         Ok(Json::String(String::from_utf8_lossy(&t).into_owned()))
     }
     fn temporal(&mut self, kind: TemporalKind, v: i64) -> Result<Json> {
-        use TemporalKind::*;
         let mut s = String::with_capacity(32);
-        let ok = match kind {
-            Date => logical::format_date(v, &mut s),
-            TimeMillis => {
-                logical::format_time(v.saturating_mul(1_000_000), 3, &mut s) && v < 86_400_000
-            }
-            TimeMicros => v
-                .checked_mul(1_000)
-                .is_some_and(|n| logical::format_time(n, 6, &mut s)),
-            TimestampMillis => logical::format_datetime(v as i128 * 1_000_000, 3, true, &mut s),
-            TimestampMicros => logical::format_datetime(v as i128 * 1_000, 6, true, &mut s),
-            TimestampNanos => logical::format_datetime(v as i128, 9, true, &mut s),
-            LocalTimestampMillis => {
-                logical::format_datetime(v as i128 * 1_000_000, 3, false, &mut s)
-            }
-            LocalTimestampMicros => logical::format_datetime(v as i128 * 1_000, 6, false, &mut s),
-            LocalTimestampNanos => logical::format_datetime(v as i128, 9, false, &mut s),
-        };
+        let ok = logical::format_temporal(kind, v, &mut s);
         // Values the text form cannot show (years outside 0000-9999, times outside a day) stay
         // numbers, which read back to the same bytes.
         Ok(if ok { Json::String(s) } else { Json::from(v) })

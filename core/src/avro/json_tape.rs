@@ -23,15 +23,9 @@ use std::fmt;
 use base64::Engine as _;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::json::B64;
 use super::source::{Branch, Kind, ValueSource};
 use crate::error::Result;
-
-/// Standard alphabet, padding optional on input (as natural JSON's `&Value` source decodes).
-pub(super) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
 
 /// A string of the tape: in the parsed text, or (it had escapes) in the tape's scratch.
 #[derive(Clone, Copy)]

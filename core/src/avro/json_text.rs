@@ -20,7 +20,7 @@ use base64::Engine as _;
 
 use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
 use super::json::JsonBuilder;
-use super::json_tape::B64;
+use super::json::B64;
 use super::logical;
 use super::plan::{CompiledSchema, TemporalKind};
 use crate::error::{Error, Result};
@@ -266,23 +266,8 @@ impl ValueBuilder for JsonTextBuilder {
         self.ser(String::from_utf8_lossy(&t).as_ref())
     }
     fn temporal(&mut self, kind: TemporalKind, v: i64) -> Result<JsonSpan> {
-        use TemporalKind::*;
         self.text.clear();
-        let s = &mut self.text;
-        // the same rules as JsonBuilder::temporal
-        let ok = match kind {
-            Date => logical::format_date(v, s),
-            TimeMillis => logical::format_time(v.saturating_mul(1_000_000), 3, s) && v < 86_400_000,
-            TimeMicros => v
-                .checked_mul(1_000)
-                .is_some_and(|n| logical::format_time(n, 6, s)),
-            TimestampMillis => logical::format_datetime(v as i128 * 1_000_000, 3, true, s),
-            TimestampMicros => logical::format_datetime(v as i128 * 1_000, 6, true, s),
-            TimestampNanos => logical::format_datetime(v as i128, 9, true, s),
-            LocalTimestampMillis => logical::format_datetime(v as i128 * 1_000_000, 3, false, s),
-            LocalTimestampMicros => logical::format_datetime(v as i128 * 1_000, 6, false, s),
-            LocalTimestampNanos => logical::format_datetime(v as i128, 9, false, s),
-        };
+        let ok = logical::format_temporal(kind, v, &mut self.text);
         if ok {
             self.text_value()
         } else {

@@ -403,6 +403,24 @@ pub(crate) fn parse_datetime(s: &str) -> Option<(i128, bool)> {
     Some((total, !offset.is_empty()))
 }
 
+/// The natural-JSON text of a date/time logical value given as its Avro number; false when the
+/// text form cannot show it (years outside 0000-9999, times outside a day): it then stays a
+/// number, which reads back to the same bytes.
+pub(crate) fn format_temporal(kind: super::plan::TemporalKind, v: i64, out: &mut String) -> bool {
+    use super::plan::TemporalKind::*;
+    match kind {
+        Date => format_date(v, out),
+        TimeMillis => format_time(v.saturating_mul(1_000_000), 3, out) && v < 86_400_000,
+        TimeMicros => v.checked_mul(1_000).is_some_and(|n| format_time(n, 6, out)),
+        TimestampMillis => format_datetime(v as i128 * 1_000_000, 3, true, out),
+        TimestampMicros => format_datetime(v as i128 * 1_000, 6, true, out),
+        TimestampNanos => format_datetime(v as i128, 9, true, out),
+        LocalTimestampMillis => format_datetime(v as i128 * 1_000_000, 3, false, out),
+        LocalTimestampMicros => format_datetime(v as i128 * 1_000, 6, false, out),
+        LocalTimestampNanos => format_datetime(v as i128, 9, false, out),
+    }
+}
+
 /// Writes a date as "YYYY-MM-DD"; None when the year is outside 0000..=9999.
 pub(crate) fn format_date(days: i64, out: &mut String) -> bool {
     let (y, m, d) = civil_from_days(days);
