@@ -32,23 +32,23 @@ deps:
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/requirements.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@dev/timed venv $(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 	@touch $@
 
 # Build everything first, so compile time is not charged to any test's timeouts.
 build:
-	cargo build --workspace --all-targets
+	@dev/timed build cargo build --workspace --all-targets
 
 # kpipe for Python, built from bindings-python (release, abi3) into the tools venv.
 python: venv
-	$(VENV)/bin/pip install -q --disable-pip-version-check ./bindings-python
+	@dev/timed python $(VENV)/bin/pip install -q --disable-pip-version-check ./bindings-python
 
 # The Go binding's static library (bindings-go/lib/libkpipe_capi.a, what cgo links).
 go-lib:
-	$(MAKE) -s -C bindings-go lib
+	@dev/timed go-lib $(MAKE) -s -C bindings-go lib
 
 stack:
-	dev/stack up
+	@dev/timed stack dev/stack up
 
 stack-down:
 	dev/stack down

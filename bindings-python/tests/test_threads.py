@@ -1,30 +1,103 @@
 """GIL and signals: blocked calls release the GIL and Ctrl-C interrupts them; objects are
 shared between threads."""
-import _thread
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
 import pytest
 
 import kpipe
-from conftest import consume, unique
+from conftest import base_config, consume, unique
+
+# A blocked call that misses its signal returns after this bound, which fails the test instead
+# of hanging the run.
+BOUND_S = 30
 
 
-def test_ctrl_c_interrupts_a_blocked_poll(client, topic):
+@pytest.fixture
+def sigint_handler():
+    """Python's own Ctrl-C handler, whatever the process started with: a background job of a
+    non-interactive shell starts with SIGINT ignored, and Python then installs no handler, so a
+    signal would be dropped and the test would wait for nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def send_sigint_after(delay):
+    """A real SIGINT to this process, as Ctrl-C or `kill -INT` delivers it."""
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_interrupts_a_blocked_poll(client, topic, sigint_handler):
     with client.consumer(group=unique("py.sig"), topics=[topic], start="latest") as c:
-        timer = threading.Timer(0.5, _thread.interrupt_main)
-        timer.start()
+        send_sigint_after(0.5)
         t0 = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            c.poll()  # no timeout: only the signal ends it
+            c.poll(BOUND_S)  # nothing arrives: only the signal ends it early
         assert time.monotonic() - t0 < 5
 
 
-def test_ctrl_c_interrupts_run(client, topic):
+def test_ctrl_c_interrupts_run(client, topic, sigint_handler):
     with client.consumer(group=unique("py.sig.run"), topics=[topic], start="latest") as c:
-        threading.Timer(0.5, _thread.interrupt_main).start()
+        send_sigint_after(0.5)
+        t0 = time.monotonic()
+        # run() has no bound of its own: a missed signal is caught by the suite's per-test
+        # limit (pytest-timeout), and test_sigint_from_outside_ends_a_blocked_process kills
+        # its child at BOUND_S
         with pytest.raises(KeyboardInterrupt):
             c.run(lambda m: None)
+        assert time.monotonic() - t0 < 5
+
+
+# A service as it runs: its own process, Ctrl-C from outside while it is blocked.
+CHILD = textwrap.dedent("""
+    import json, signal, sys
+    import kpipe
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the parent ignored
+    client = kpipe.Client.from_dict(json.loads(sys.argv[1]))
+    with client.consumer(group=sys.argv[2], topics=[sys.argv[3]], start="latest") as c:
+        print("ready", flush=True)
+        try:
+            if sys.argv[4] == "poll":
+                c.poll()  # no timeout at all
+            else:
+                c.run(lambda m: None)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+    print("returned without a signal", flush=True)
+""")
+
+
+@pytest.mark.parametrize("call", ["poll", "run"])
+def test_sigint_from_outside_ends_a_blocked_process(topic, call):
+    import json
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(base_config()),
+                             unique("py.sig.ext"), topic, call],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # inside the blocking call by now
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=BOUND_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the child did not answer SIGINT within {BOUND_S}s; stderr: {err[-2000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, out.strip()) == (130, "interrupted"), err[-2000:]
+    assert time.monotonic() - t0 < 5
 
 
 def test_poll_releases_the_gil(client, topic):

@@ -24,7 +24,7 @@ fn business() -> String {
 }
 
 fn offline() -> String {
-    env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:39092")
+    env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:30092")
 }
 
 /// A scratch folder (removed on drop).

@@ -21,7 +21,7 @@ pub fn clusters() -> Vec<Cluster> {
             bootstrap: env_or("KPIPE_ONLINE_BOOTSTRAP", "127.0.0.1:29092,127.0.0.1:29192,127.0.0.1:29292"),
             replication: 3,
         },
-        Cluster { name: "offline", bootstrap: env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:39092"), replication: 1 },
+        Cluster { name: "offline", bootstrap: env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:30092"), replication: 1 },
     ]
 }
 
