@@ -89,7 +89,7 @@ impl ClusterConsumer {
             cfg.set(k, v);
         }
         let inner: StreamConsumer =
-            cfg.create().map_err(|e| Error::ConfigInvalid { path: "consumer".into(), reason: e.to_string() })?;
+            cfg.create().map_err(|e| crate::error::config_error("consumer", &e))?;
         Ok(Self { inner })
     }
 
@@ -559,10 +559,9 @@ impl Consumer {
             track: mode != CommitMode::Auto,
             started: Arc::default(),
         };
-        let consumer: StreamConsumer<Ctx> = cfg.create_with_context(ctx.clone()).map_err(|e| Error::ConfigInvalid {
-            path: format!("clusters.{cluster}.properties"),
-            reason: e.to_string(),
-        })?;
+        let consumer: StreamConsumer<Ctx> = cfg
+            .create_with_context(ctx.clone())
+            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
         match &opts.subscription {
             Subscription::Topics(t) => {
                 let names: Vec<&str> = t.iter().map(String::as_str).collect();
