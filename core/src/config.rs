@@ -278,12 +278,16 @@ impl Config {
                 reason: "config file not found".into(),
             });
         }
-        Self::load(Figment::from(Yaml::file_exact(path)), path.parent())
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::ConfigInvalid { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+        check_duplicate_keys(&text)?;
+        Self::load(Figment::from(Yaml::string(&text)), path.parent())
     }
 
     /// Parses YAML text, then applies env overrides and secrets as [`Config::from_file`].
     /// Relative schema paths are relative to the current directory.
     pub fn from_yaml(text: &str) -> Result<Self> {
+        check_duplicate_keys(text)?;
         Self::load(Figment::from(Yaml::string(text)), None)
     }
 
@@ -415,6 +419,74 @@ fn read_schema(path: &Path, dir: Option<&Path>, key: impl Fn() -> String) -> Res
         reason: format!("invalid Avro schema in {}: {e}", full.display()),
     })?;
     Ok(text.into())
+}
+
+/// Refuses a mapping that repeats a key (`clusters:` twice), naming the key's full path:
+/// figment would silently keep the last one. Other YAML errors are left to figment.
+fn check_duplicate_keys(text: &str) -> Result<()> {
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    struct Walk<'a> {
+        path: &'a str,
+        dup: &'a std::cell::RefCell<Option<String>>,
+    }
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any YAML value")
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_none<E>(self) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                let path = format!("{}[{i}]", self.path);
+                if a.next_element_seed(Walk { path: &path, dup: self.dup })?.is_none() {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<serde_yaml::Value>()? {
+                let name = match &k {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                };
+                let path = if self.path.is_empty() { name.clone() } else { format!("{}.{name}", self.path) };
+                if !seen.insert(name) && self.dup.borrow().is_none() {
+                    *self.dup.borrow_mut() = Some(path.clone());
+                }
+                m.next_value_seed(Walk { path: &path, dup: self.dup })?;
+            }
+            Ok(())
+        }
+    }
+    let dup = std::cell::RefCell::new(None);
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        // a syntax error is reported by figment with its own position
+        if (Walk { path: "", dup: &dup }).deserialize(doc).is_err() {
+            return Ok(());
+        }
+    }
+    match dup.into_inner() {
+        Some(path) => Err(Error::ConfigInvalid { path, reason: "duplicated key (each key may appear once)".into() }),
+        None => Ok(()),
+    }
 }
 
 /// Replaces every string `${NAME}` by the env var NAME; collects the substituted values and
@@ -684,6 +756,16 @@ serializers:
             assert!(!text.contains("S3cr3t"), "secret leaked: {text}");
             assert!(e.to_string().starts_with(path), "{yaml}\n=> {e}");
         }
+    }
+
+    #[test]
+    fn duplicated_keys_are_refused_with_their_path() {
+        let e = err("clusters: { a: { bootstrap: x } }\nclusters: { b: { bootstrap: y } }");
+        assert!(e.to_string().starts_with("clusters: duplicated key"), "{e}");
+        let e = err("clusters:\n  a:\n    bootstrap: x\n    bootstrap: y\n");
+        assert!(e.to_string().starts_with("clusters.a.bootstrap: duplicated key"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nroutes:\n  - { topic: t, cluster: a, topic: u }\n");
+        assert!(e.to_string().starts_with("routes[0].topic: duplicated key"), "{e}");
     }
 
     #[test]
