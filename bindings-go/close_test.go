@@ -31,8 +31,15 @@ func TestClientCloseWakesBlockedPollAndRun(t *testing.T) {
 	pollDone := make(chan error, 1)
 	runDone := make(chan error, 1)
 	go func() {
-		_, err := polled.Poll(context.Background()) // nothing arrives: blocks until closed
-		pollDone <- err
+		for {
+			_, err := polled.Poll(context.Background()) // nothing arrives: blocks until closed
+			var ke *kpipe.Error
+			if errors.As(err, &ke) && ke.Retriable {
+				continue // the topic does not exist yet
+			}
+			pollDone <- err
+			return
+		}
 	}()
 	go func() {
 		runDone <- ran.Run(context.Background(), func(context.Context, *kpipe.Message) error { return nil })
