@@ -228,6 +228,12 @@ impl Client {
         Ok(())
     }
 
+    /// `process.forked` when used in a child forked after this client was created (closed or
+    /// not).
+    pub(crate) fn check_process(&self) -> Result<()> {
+        crate::runtime::check_pid(self.inner.pid)
+    }
+
     /// `closed` once [`close`](Self::close) began, `process.forked` in a forked child: what
     /// every binding call on a client checks first.
     pub fn ensure_open(&self) -> Result<()> {

@@ -668,6 +668,8 @@ impl Consumer {
     /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close): a record already received stays readable).
     pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        // a record of the parent used in a forked child: its registry client is the parent's
+        self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
@@ -678,6 +680,7 @@ impl Consumer {
     /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close)).
     pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
