@@ -72,3 +72,15 @@ def test_lazy_value_decoding_with_the_registry_down_releases_the_gil(config, top
                 took = time.monotonic() - t0
             assert took < 15, took
             assert t.ticks > 200, f"another thread ran only {t.ticks} times in {took:.1f} s"
+
+
+def test_ctrl_c_interrupts_a_send_waiting_for_the_registry(topic):
+    import _thread
+    with kpipe.Client.from_dict(base_config(registry=unreachable_registry())) as c:
+        c.set_serializer(topic, value="avro", schema=SCHEMA)
+        threading.Timer(0.5, _thread.interrupt_main).start()
+        t0 = time.monotonic()
+        # bounded: without the signal the call ends with RegistryError at the 3 s deadline
+        with pytest.raises(KeyboardInterrupt):
+            c.producer().send(topic, {"n": 1})
+        assert time.monotonic() - t0 < 2.5
