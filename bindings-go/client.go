@@ -60,8 +60,11 @@ func (c *Client) with(f func(p *C.kpipe_client) error) error {
 	return f(c.ptr)
 }
 
-// Close flushes (up to producer.delivery_timeout_ms) and frees the client. Idempotent. Close
-// the client's consumers first: they share its producers (dead letters).
+// Close closes everything the client created, then frees it. Idempotent. In order: its
+// consumers commit what was handled and leave their groups (a goroutine blocked in Poll gets
+// ErrClosed, Run returns nil), sends in progress finish, producers flush (all within
+// producer.delivery_timeout_ms). Every later call on the client or its consumers fails
+// ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

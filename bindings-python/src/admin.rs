@@ -60,6 +60,7 @@ impl Admin {
         cluster: Option<&str>,
         topics: &[String],
     ) -> PyResult<Offsets> {
+        self.client.ensure_open().py_err()?;
         let name = match (cluster, topics.first()) {
             (Some(c), _) => c.to_string(),
             (None, Some(t)) => self.client.cluster_for(t).py_err()?.to_string(),

@@ -101,26 +101,14 @@ impl Message {
     #[getter]
     fn key(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.key
-            .get_or_try_init(py, || {
-                let mut b = PyBuilder::new(py)?;
-                let v = now(self.consumer.decode_key(&self.msg, &mut b))
-                    .py_err()?
-                    .py_err()?;
-                Ok::<_, PyErr>(v.map(|v| v.unbind()).unwrap_or_else(|| py.None()))
-            })
+            .get_or_try_init(py, || self.decode(py, true))
             .map(|v| v.clone_ref(py))
     }
     /// The decoded value (None for a tombstone).
     #[getter]
     fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.value
-            .get_or_try_init(py, || {
-                let mut b = PyBuilder::new(py)?;
-                let v = now(self.consumer.decode_value(&self.msg, &mut b))
-                    .py_err()?
-                    .py_err()?;
-                Ok::<_, PyErr>(v.map(|v| v.unbind()).unwrap_or_else(|| py.None()))
-            })
+            .get_or_try_init(py, || self.decode(py, false))
             .map(|v| v.clone_ref(py))
     }
     fn __repr__(&self) -> String {
@@ -130,6 +118,41 @@ impl Message {
         )
     }
 }
+
+impl Message {
+    /// Decodes with the GIL held when the writer schema is cached; otherwise fetches it first
+    /// with the GIL released (a decode to JSON on the runtime, which caches the schema or
+    /// returns the registry's error) and Ctrl-C answered, then decodes.
+    fn decode(&self, py: Python<'_>, is_key: bool) -> PyResult<Py<PyAny>> {
+        for _ in 0..2 {
+            let mut b = PyBuilder::new(py)?;
+            let got = if is_key {
+                now(self.consumer.decode_key(&self.msg, &mut b))
+            } else {
+                now(self.consumer.decode_value(&self.msg, &mut b))
+            };
+            if let Some(v) = got.py_err()? {
+                let v = v.py_err()?;
+                return Ok(v.map(|v| v.unbind()).unwrap_or_else(|| py.None()));
+            }
+            let (c, m) = (self.consumer.clone(), self.msg.clone());
+            wait(py, async move {
+                let mut j = kpipe::avro::JsonBuilder;
+                if is_key {
+                    c.decode_key(&m, &mut j).await.map(|_| ())
+                } else {
+                    c.decode_value(&m, &mut j).await.map(|_| ())
+                }
+            })?
+            .py_err()?;
+        }
+        Err(error::coded(
+            "registry.unavailable",
+            "the writer schema could not be kept in the cache".into(),
+        ))
+    }
+}
+
 
 /// A group consumer (see Client.consumer). Iterate it, `poll()` it, `run(handler)` it, or
 /// `async for msg in consumer.stream()`. Thread-safe; `close()` is idempotent.
@@ -326,10 +349,13 @@ impl Consumer {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Message>> {
+        // a closed consumer raises ClosedError, as every call on it does
+        self.inner.cluster().py_err()?;
         self.ack_last();
         match self.next_record(py, None) {
             Ok(m) => Ok(m.map(|m| self.hand_out(m))),
-            // iteration ends when the consumer is closed
+            // closed meanwhile (consumer.close() or client.close() from another thread): the
+            // loop ends, as it would after stop()
             Err(e)
                 if e.value(py)
                     .getattr("code")
@@ -378,6 +404,8 @@ impl Consumer {
     /// ...     charge(msg.value)          # raise to retry / dead-letter
     /// >>> consumer.run(handle)
     fn run(&self, py: Python<'_>, handler: Py<PyAny>) -> PyResult<()> {
+        // ClosedError on a closed consumer; closed while running, run returns (like stop())
+        self.inner.cluster().py_err()?;
         self.ack_last();
         // records fetched by an earlier poll but not handed out: rewind to them, so the run
         // loop reads (and handles, retries, dead-letters) them itself
@@ -537,6 +565,7 @@ impl MessageStream {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let fut = event_loop.call_method0("create_future")?;
         let consumer = self.consumer.bind(py).get();
+        consumer.inner.cluster().py_err()?;
         consumer.ack_last();
         if let Some(m) = lock(&consumer.buf).pop_front() {
             fut.call_method1("set_result", (consumer.hand_out(m),))?;

@@ -109,6 +109,7 @@ impl Client {
         schema: Option<&Bound<'_, PyAny>>,
         key_schema: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        self.inner.ensure_open().py_err()?;
         let serde = kpipe::TopicSerde {
             key: serde_of(key, key_schema, "key")?,
             value: serde_of(value, schema, "value")?,
@@ -119,12 +120,14 @@ impl Client {
 
     /// The cluster `topic` routes to (ConfigError `route.no_cluster` when none).
     fn cluster_for(&self, topic: &str) -> PyResult<String> {
+        self.inner.ensure_open().py_err()?;
         self.inner.cluster_for(topic).map(str::to_string).py_err()
     }
 
-    /// A producer sharing this client's connections and caches.
-    fn producer(&self) -> producer::Producer {
-        producer::Producer::new(self.inner.clone())
+    /// A producer sharing this client's connections and caches (ClosedError once closed).
+    fn producer(&self) -> PyResult<producer::Producer> {
+        self.inner.ensure_open().py_err()?;
+        Ok(producer::Producer::new(self.inner.clone()))
     }
 
     /// A group consumer. `topics`: a name or a list (all routed to one cluster). `start`:
@@ -150,10 +153,11 @@ impl Client {
 
     /// Offsets tools (time lookups, export/import, reset, migration) as the core offers them.
     #[getter]
-    fn admin(&self) -> admin::Admin {
-        admin::Admin {
+    fn admin(&self) -> PyResult<admin::Admin> {
+        self.inner.ensure_open().py_err()?;
+        Ok(admin::Admin {
             client: self.inner.clone(),
-        }
+        })
     }
 
     /// Waits until every record queued so far is delivered (KafkaError kafka.timeout after
@@ -167,7 +171,9 @@ impl Client {
         .py_err()
     }
 
-    /// Flushes and closes; idempotent. Later calls raise ClosedError.
+    /// Closes everything the client created: its consumers commit and leave (a thread
+    /// blocked in their poll/run returns), sends already accepted (also un-awaited
+    /// send_async) are delivered, producers flush. Idempotent. Later calls raise ClosedError.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let c = self.inner.clone();
         py.detach(|| runtime::guarded(|| c.close())).py_err()
@@ -261,6 +267,7 @@ fn _kpipe(py: Python<'_>, m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<admin::Admin>()?;
     m.add_class::<admin::MigrationPlan>()?;
     m.add_function(wrap_pyfunction!(runtime::_resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_flush_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(consumer::_deliver, m)?)?;
     error::register(py, m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -96,7 +96,9 @@ impl Producer {
     }
 }
 
-/// Serializes one key or value into `out` (false: None, nothing to send).
+/// Serializes one key or value into `out` (false: None, nothing to send). When the writer
+/// schema is not cached, fetches it with the GIL released (bounded by the registry deadline)
+/// and tries again.
 pub(crate) fn serialize(
     client: &kpipe::Client,
     topic: &str,
@@ -105,23 +107,69 @@ pub(crate) fn serialize(
     obj: &Bound<'_, PyAny>,
     out: &mut Vec<u8>,
 ) -> kpipe::Result<bool> {
+    for _ in 0..2 {
+        if let Some(done) = serialize_once(client, topic, is_key, serde, obj, out)? {
+            return Ok(done);
+        }
+        let (c, t, s) = (client.clone(), topic.to_string(), serde.clone());
+        obj.py().detach(|| {
+            kpipe::runtime::block_on(async move { c.warm_writers(&t, &s).await })
+        })??;
+    }
+    Err(uncached())
+}
+
+/// [`serialize`] for a blocking call: the registry wait also answers Ctrl-C.
+pub(crate) fn serialize_py(
+    client: &kpipe::Client,
+    topic: &str,
+    is_key: bool,
+    serde: &TopicSerde,
+    obj: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+) -> PyResult<bool> {
+    for _ in 0..2 {
+        if let Some(done) = serialize_once(client, topic, is_key, serde, obj, out).py_err()? {
+            return Ok(done);
+        }
+        let (c, t, s) = (client.clone(), topic.to_string(), serde.clone());
+        wait(obj.py(), async move { c.warm_writers(&t, &s).await })?.py_err()?;
+    }
+    Err(uncached()).py_err()
+}
+
+fn uncached() -> kpipe::Error {
+    kpipe::Error::RegistryUnavailable {
+        reason: "the writer schema could not be kept in the cache".into(),
+    }
+}
+
+/// One attempt with the GIL held; None when it would wait for the registry.
+fn serialize_once(
+    client: &kpipe::Client,
+    topic: &str,
+    is_key: bool,
+    serde: &TopicSerde,
+    obj: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+) -> kpipe::Result<Option<bool>> {
     if obj.is_none() {
-        return Ok(false);
+        return Ok(Some(false));
     }
     let s = if is_key { &serde.key } else { &serde.value };
     if !matches!(s, Serde::Avro { .. }) {
         // text and bytes as themselves for the bytes/string/json serializers
         if let Some(text) = str_of(obj) {
             let d: Data<'_, PyValue<'_>> = Data::Str(text);
-            return now(client.serialize_for(topic, is_key, serde, &d, out))?;
+            return now(client.serialize_for(topic, is_key, serde, &d, out))?.transpose();
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
             let d: Data<'_, PyValue<'_>> = Data::Bytes(b.as_bytes());
-            return now(client.serialize_for(topic, is_key, serde, &d, out))?;
+            return now(client.serialize_for(topic, is_key, serde, &d, out))?.transpose();
         }
     }
     let d = Data::Value(PyValue::new(obj.clone()));
-    now(client.serialize_for(topic, is_key, serde, &d, out))?
+    now(client.serialize_for(topic, is_key, serde, &d, out))?.transpose()
 }
 
 /// Headers from a dict or a list of (name, value) pairs; values bytes, str or None.
@@ -200,14 +248,15 @@ impl Producer {
         headers: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<RecordMetadata> {
+        let accepted = self.client.begin_send().py_err()?;
         let serde = self.client.topic_serde(topic);
         self.warm(py, topic, &serde)?;
         let (mut kb, mut vb) = (Vec::new(), Vec::new());
         let has_k = match key {
-            Some(k) => serialize(&self.client, topic, true, &serde, k, &mut kb).py_err()?,
+            Some(k) => serialize_py(&self.client, topic, true, &serde, k, &mut kb)?,
             None => false,
         };
-        let has_v = serialize(&self.client, topic, false, &serde, value, &mut vb).py_err()?;
+        let has_v = serialize_py(&self.client, topic, false, &serde, value, &mut vb)?;
         let hdrs = headers_of(headers)?;
         let ts = timestamp
             .filter(|t| !t.is_none())
@@ -215,6 +264,7 @@ impl Producer {
             .transpose()?;
         let (c, t) = (self.client.clone(), topic.to_string());
         let d = wait(py, async move {
+            let _accepted = accepted;
             let hv = hdr_refs(&hdrs);
             c.send_raw(
                 &t,
@@ -245,6 +295,7 @@ impl Producer {
         keys: Option<&Bound<'py, PyAny>>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let accepted = self.client.begin_send().py_err()?;
         let serde = self.client.topic_serde(topic);
         self.warm(py, topic, &serde)?;
         let values: Vec<Bound<'py, PyAny>> = values.try_iter()?.collect::<PyResult<_>>()?;
@@ -271,6 +322,7 @@ impl Producer {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Slice>();
         let (c, t) = (self.client.clone(), topic.to_string());
         let driver = handle.spawn(async move {
+            let _accepted = accepted;
             let hv = hdr_refs(&hdrs);
             let mut waits = Vec::new();
             while let Some((arena, spans)) = rx.recv().await {
@@ -357,6 +409,8 @@ impl Producer {
         timestamp: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        // accepted now: close() and the exit hook wait for it, awaited or not
+        let accepted = self.client.begin_send().py_err()?;
         let fut = event_loop.call_method0("create_future")?;
         let hdrs = headers_of(headers)?;
         let ts = timestamp
@@ -370,6 +424,7 @@ impl Producer {
         let (lp, f) = (event_loop.clone().unbind(), fut.clone().unbind());
         let handle = kpipe::runtime::handle().py_err()?;
         handle.spawn(async move {
+            let _accepted = accepted;
             let r: kpipe::Result<Delivery> = async {
                 c.warm_writers(&t, &serde).await?;
                 let (mut kb, mut vb) = (Vec::new(), Vec::new());

@@ -48,19 +48,39 @@ pub fn guarded<T>(f: impl FnOnce() -> kpipe::Result<T>) -> kpipe::Result<T> {
 }
 
 /// Runs a core future that is expected to finish without waiting (a cache hit: serializing
-/// or decoding once the schema is cached) on the calling thread, GIL held; if it does need to
-/// wait (a registry call), finishes it with `block_on`.
-pub fn now<F: Future>(fut: F) -> kpipe::Result<F::Output> {
+/// or decoding once the schema is cached) on the calling thread, GIL held. `None` when it
+/// would have to wait (a registry call): the caller then fetches what is missing with
+/// [`wait`] (GIL released, Ctrl-C answered) and tries again, so no network wait ever holds
+/// the GIL.
+pub fn now<F: Future>(fut: F) -> kpipe::Result<Option<F::Output>> {
     let handle = kpipe::runtime::handle()?;
-    let mut fut = Box::pin(fut);
-    {
-        let _ctx = handle.enter();
-        let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return Ok(v);
-        }
+    let mut fut = std::pin::pin!(fut);
+    let _ctx = handle.enter();
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Ok(Some(v)),
+        Poll::Pending => Ok(None),
     }
-    kpipe::runtime::block_on(fut)
+}
+
+/// At interpreter exit (atexit hook of the kpipe package): waits for sends already accepted
+/// (un-awaited send_async included) and flushes every live client, within `timeout` seconds
+/// in all, GIL released; prints on stderr how many records were left undelivered. Returns
+/// that number.
+#[pyfunction]
+#[pyo3(signature = (timeout=30.0))]
+pub fn _flush_at_exit(py: Python<'_>, timeout: f64) -> usize {
+    let bound = Duration::from_secs_f64(timeout.max(0.0));
+    let left = py.detach(|| {
+        std::panic::catch_unwind(|| kpipe::client::flush_all(bound)).unwrap_or(0)
+    });
+    if left > 0 {
+        eprintln!(
+            "kpipe: {left} accepted records were not delivered before the process exited \
+             (flush or close the client, or await send_async, before exit)"
+        );
+    }
+    left
 }
 
 /// Schedules `_resolve(fut, ok, value)` on `loop` from any thread (a closed loop is ignored).

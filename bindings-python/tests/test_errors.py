@@ -107,3 +107,21 @@ def test_consumer_topics_on_two_clusters(client):
     with pytest.raises(kpipe.ConfigError) as e:
         client.consumer(group=unique("g"), topics=["orders.a", "payments.b"])
     assert e.value.code == "config.invalid"
+
+
+@pytest.mark.parametrize("prop", ["sasl.passwd", "linger.ms", "sasl.password"])
+def test_a_secret_in_a_rejected_property_never_shows(monkeypatch, prop):
+    # a ${VAR} secret under a key librdkafka rejects (unknown name, bad value): refused at load,
+    # naming the key, without the secret anywhere in the error
+    monkeypatch.setenv("KPIPE_PY_TEST_PW", "S3cr3t-Pa55word")
+    props = {prop: "${KPIPE_PY_TEST_PW}"}
+    if prop == "sasl.password":
+        props["security.protocol"] = "${KPIPE_PY_TEST_PW}"  # invalid value, same secret
+    yaml = ("clusters:\n  business:\n    bootstrap: 127.0.0.1:1\n    properties:\n"
+            + "".join(f"      {k}: '{v}'\n" for k, v in props.items()))
+    with pytest.raises(kpipe.ConfigError) as e:
+        kpipe.Client.from_yaml(yaml)
+    text = f"{e.value} {e.value!r} {e.value.message} {e.value.args}"
+    assert "S3cr3t" not in text, text
+    assert e.value.code == "config.invalid"
+    assert e.value.message.startswith("clusters.business.properties."), e.value.message

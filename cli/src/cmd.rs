@@ -70,13 +70,24 @@ impl Ctx {
 /// is not JSON is an `input.invalid` for that line (the caller reports it and goes on); a read
 /// error ends the input.
 fn json_lines(stdin: &std::io::Stdin) -> impl Iterator<Item = Result<(usize, Result<Value>)>> + '_ {
-    stdin.lock().lines().enumerate().filter_map(|(i, line)| match line {
+    // Raw bytes, not `lines()`: a line that is not UTF-8 is one bad line (reported with its
+    // number like a JSON error), not the end of the input.
+    stdin.lock().split(b'\n').enumerate().filter_map(|(i, line)| match line {
         Err(e) => Some(Err(Error::InputInvalid { what: "stdin".into(), reason: e.to_string() })),
-        Ok(l) if l.trim().is_empty() => None,
-        Ok(l) => Some(Ok((
-            i + 1,
-            serde_json::from_str(&l).map_err(|e| Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() }),
-        ))),
+        Ok(bytes) => {
+            let bytes = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
+            match std::str::from_utf8(bytes) {
+                Err(e) => Some(Ok((
+                    i + 1,
+                    Err(Error::InputInvalid { what: "line".into(), reason: format!("not valid UTF-8 ({e})") }),
+                ))),
+                Ok(l) if l.trim().is_empty() => None,
+                Ok(l) => Some(Ok((
+                    i + 1,
+                    serde_json::from_str(l).map_err(|e| Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() }),
+                ))),
+            }
+        }
     })
 }
 
@@ -383,19 +394,37 @@ async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
         if window.len() >= WINDOW {
             if let Some(f) = window.pop_front() {
                 let lineno = f.lineno;
-                report(lineno, &f.finish().await?);
-                ok += 1;
+                match f.finish().await {
+                    Ok(d) => {
+                        report(lineno, &d);
+                        ok += 1;
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        out::report_line(lineno, &e, ctx.json);
+                    }
+                }
             }
         }
     }
+    // A failed send is one bad line, like a bad value: the rest still go, the summary counts it.
     while let Some(f) = window.pop_front() {
         let lineno = f.lineno;
-        report(lineno, &f.finish().await?);
-        ok += 1;
+        match f.finish().await {
+            Ok(d) => {
+                report(lineno, &d);
+                ok += 1;
+            }
+            Err(e) => {
+                failed += 1;
+                out::report_line(lineno, &e, ctx.json);
+            }
+        }
     }
     if !ctx.json {
+        let failed_note = if failed > 0 { format!(", {failed} lines failed") } else { String::new() };
         eprintln!(
-            "produced {ok} records to {} on {cluster} (schema id {}, subject {})",
+            "produced {ok} records to {} on {cluster} (schema id {}, subject {}){failed_note}",
             a.topic, fixed.id, fixed.subject
         );
     }

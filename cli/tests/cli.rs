@@ -286,6 +286,48 @@ fn topics_consume_from_time_and_unknown_topic() {
 }
 
 #[test]
+fn a_secret_in_a_rejected_property_never_shows() {
+    let d = workdir();
+    std::fs::write(
+        d.join("kpipe.yaml"),
+        "clusters:\n  business: { bootstrap: \"127.0.0.1:1\", properties: { sasl.passwd: '${KPIPE_CLI_TEST_PW}' } }\n",
+    )
+    .unwrap();
+    let out = kpipe(&d).env("KPIPE_CLI_TEST_PW", "S3cr3t-Pa55word").args(["topics", "list"]).assert().code(3).get_output().clone();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("S3cr3t"), "secret leaked: {text}");
+    assert!(text.contains("clusters.business.properties.sasl.passwd"), "{text}");
+}
+
+#[test]
+fn produce_reports_a_non_utf8_line_and_sends_the_rest() {
+    let d = workdir();
+    let t = unique("kpipe.it.cli.utf8");
+    ensure_topic(&business(), &t, 1);
+    let mut input: Vec<u8> = Vec::new();
+    for i in 1..=600 {
+        if i == 300 {
+            input.extend_from_slice(b"\xff\xfe not utf-8\n");
+        } else {
+            input.extend_from_slice(format!("{{\"id\":{i},\"city\":\"c{i}\"}}\n").as_bytes());
+        }
+    }
+    kpipe(&d)
+        .args(["produce", &t, "--schema", "v1.avsc"])
+        .write_stdin(input)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 300: error[input.invalid]"))
+        .stderr(predicate::str::contains("not valid UTF-8"))
+        .stderr(predicate::str::contains("produced 599 records"))
+        .stderr(predicate::str::contains("1 lines failed"));
+    let out = kpipe(&d).args(["consume", &t, "--idle-ms", "3000"]).assert().success().get_output().stdout.clone();
+    let ids: Vec<i64> = stdout_json_lines(&out).iter().map(|l| l["value"]["id"].as_i64().unwrap()).collect();
+    let want: Vec<i64> = (1..=600).filter(|i| *i != 300).collect();
+    assert_eq!(ids, want, "every good line, before and after the bad one, in order");
+}
+
+#[test]
 fn produce_avro_then_consume_decoded_and_schema_commands() {
     let d = workdir();
     let t = unique("kpipe.it.cli.produce");

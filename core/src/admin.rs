@@ -7,7 +7,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Admin operations against one cluster.
 pub struct ClusterAdmin {
@@ -19,7 +19,7 @@ impl ClusterAdmin {
         let inner = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .create()
-            .map_err(|e| Error::ConfigInvalid { path: "bootstrap".into(), reason: e.to_string() })?;
+            .map_err(|e| crate::error::config_error("bootstrap", &e))?;
         Ok(Self { inner })
     }
 

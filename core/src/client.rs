@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use crate::avro::ValueSource;
@@ -66,7 +66,82 @@ struct Inner {
     config_serdes: TopicTable<TopicSerde>,
     /// Reused encode buffers (key, value).
     buffers: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Set when `close` begins: no new send is accepted ([`Client::begin_send`]).
+    closing: AtomicBool,
+    /// Set once accepted sends are queued: every call fails `closed`.
     closed: AtomicBool,
+    /// Sends accepted and not finished yet (see [`SendGuard`]); `close` waits for them.
+    inflight: AtomicUsize,
+    /// The consumers this client created, closed by `close` (weak: a dropped one is gone).
+    consumers: Mutex<Vec<crate::consumer::ConsumerCloser>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.pid != crate::runtime::current_pid() {
+            // dropped in a forked child: librdkafka producers would join threads (and flush
+            // to sockets) of the parent; leak them so the child exits cleanly
+            let producers = std::mem::take(self.producers.get_mut().unwrap_or_else(|p| p.into_inner()));
+            std::mem::forget(producers);
+            if let Some(codec) = self.codec.take() {
+                std::mem::forget(codec);
+            }
+        }
+    }
+}
+
+/// Every live client of the process (weak), for [`flush_all`] at interpreter exit.
+static LIVE: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// One accepted send: while it lives, `close` (and [`flush_all`]) wait for it before flushing,
+/// so a record accepted before `close` is delivered, not failed with `closed`.
+pub struct SendGuard {
+    inner: Arc<Inner>,
+}
+
+impl Drop for SendGuard {
+    fn drop(&mut self) {
+        self.inner.inflight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for SendGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendGuard")
+    }
+}
+
+/// Waits until no accepted send of `inner` is left (or `deadline`); the number left.
+fn drain(inner: &Inner, deadline: std::time::Instant) -> usize {
+    loop {
+        let n = inner.inflight.load(Ordering::Acquire);
+        if n == 0 || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// At process exit: for every live client, waits for accepted sends and flushes, all within
+/// `timeout`. Returns how many records were still not delivered (accepted sends not queued
+/// plus records queued in librdkafka), so the caller can report them. Clients created in
+/// another process (before a fork) are skipped.
+pub fn flush_all(timeout: Duration) -> usize {
+    let deadline = std::time::Instant::now() + timeout;
+    let live: Vec<Arc<Inner>> = LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+    let mut left = 0;
+    for inner in live {
+        if inner.pid != crate::runtime::current_pid() || inner.closed.load(Ordering::Acquire) {
+            continue;
+        }
+        left += drain(&inner, deadline);
+        let producers: Vec<_> = inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for p in producers {
+            let _ = p.flush(deadline.saturating_duration_since(std::time::Instant::now()));
+            left += p.in_flight().max(0) as usize;
+        }
+    }
+    left
 }
 
 /// The kpipe client. Cheap to clone; clones share producers, caches and the closed state.
@@ -90,7 +165,7 @@ impl Client {
             Some(r) => Some(Arc::new(AvroCodec::new(RegistryClient::from_config(r)?, config.schemas.clone()))),
             None => None,
         };
-        Ok(Client {
+        let client = Client {
             inner: Arc::new(Inner {
                 pid: crate::runtime::current_pid(),
                 config,
@@ -100,9 +175,16 @@ impl Client {
                 serdes: RwLock::default(),
                 config_serdes,
                 buffers: Mutex::default(),
+                closing: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
+                inflight: AtomicUsize::new(0),
+                consumers: Mutex::default(),
             }),
-        })
+        };
+        let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&client.inner));
+        Ok(client)
     }
 
     /// Reads kpipe.yaml (with env overrides) and builds a client.
@@ -139,10 +221,50 @@ impl Client {
     }
 
     fn check(&self) -> Result<()> {
+        crate::runtime::check_pid(self.inner.pid)?;
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed { what: "client".into() });
         }
+        Ok(())
+    }
+
+    /// `process.forked` when used in a child forked after this client was created (closed or
+    /// not).
+    pub(crate) fn check_process(&self) -> Result<()> {
         crate::runtime::check_pid(self.inner.pid)
+    }
+
+    /// `closed` once [`close`](Self::close) began, `process.forked` in a forked child: what
+    /// every binding call on a client checks first.
+    pub fn ensure_open(&self) -> Result<()> {
+        self.check()?;
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(Error::Closed { what: "client".into() });
+        }
+        Ok(())
+    }
+
+    /// Accepts one send: `closed` once `close` began; otherwise `close` waits (up to the
+    /// delivery timeout) until the returned guard is dropped. Bindings take it when the call
+    /// is made (before handing the work to the runtime), so an accepted record is delivered
+    /// or reported, never failed by a later `close`.
+    /// Counts a send made straight on the core (Rust, the C ABI) for `close` to wait for;
+    /// unlike [`begin_send`](Self::begin_send) it is accepted while `close` drains.
+    fn track(&self) -> Result<SendGuard> {
+        self.check()?;
+        self.inner.inflight.fetch_add(1, Ordering::AcqRel);
+        Ok(SendGuard { inner: self.inner.clone() })
+    }
+
+    pub fn begin_send(&self) -> Result<SendGuard> {
+        self.ensure_open()?;
+        self.inner.inflight.fetch_add(1, Ordering::AcqRel);
+        // re-check: a close that began meanwhile may already have drained
+        if self.inner.closed.load(Ordering::Acquire) {
+            self.inner.inflight.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::Closed { what: "client".into() });
+        }
+        Ok(SendGuard { inner: self.inner.clone() })
     }
 
     /// The shared producer of `cluster`, created on first use.
@@ -182,6 +304,7 @@ impl Client {
 
     /// Sends one record (see [`Outgoing`]) and waits for its acknowledgement.
     pub async fn send_record<K: ValueSource, V: ValueSource>(&self, rec: Outgoing<'_, K, V>) -> Result<Delivery> {
+        let _accepted = self.track()?;
         let producer = self.producer_for(rec.topic)?;
         let owned;
         let serde = match rec.serde {
@@ -211,7 +334,7 @@ impl Client {
         &self,
         records: impl IntoIterator<Item = Outgoing<'a, K, V>>,
     ) -> Result<Vec<Result<Delivery>>> {
-        self.check()?;
+        let _accepted = self.track()?;
         let records = records.into_iter();
         let mut bufs = self.take_buffers();
         let mut batch = DeliveryBatch::new();
@@ -276,6 +399,7 @@ impl Client {
         headers: &[(&str, &[u8])],
         timestamp_ms: Option<i64>,
     ) -> Result<Delivery> {
+        let _accepted = self.track()?;
         let producer = self.producer_for(topic)?;
         let mut batch = DeliveryBatch::new();
         producer.enqueue(&mut batch, topic, key, value, headers, timestamp_ms).await?;
@@ -361,24 +485,44 @@ impl Client {
 
     /// A group consumer (see [`ConsumerOptions`]).
     pub fn consumer(&self, opts: ConsumerOptions) -> Result<Consumer> {
-        self.check()?;
-        Consumer::new(self.clone(), opts)
+        self.ensure_open()?;
+        let c = Consumer::new(self.clone(), opts)?;
+        let mut list = self.inner.consumers.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|c| c.is_live());
+        list.push(c.closer());
+        Ok(c)
     }
 
-    /// Flushes (up to `producer.delivery_timeout_ms`) and closes. Idempotent; afterwards every
-    /// call fails `closed`. Returns the flush error, if any.
+    /// Closes everything this client created, in this order: (1) no new call is accepted
+    /// (`closed`); (2) its consumers commit what was handled and leave their groups, which
+    /// wakes a `recv`/`run` blocked in another thread; (3) sends accepted before are queued
+    /// (waiting for them, up to `producer.delivery_timeout_ms`); (4) producers flush within
+    /// the same bound. Idempotent; returns the first error (commit or flush), if any.
     pub fn close(&self) -> Result<()> {
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
+        crate::runtime::check_pid(self.inner.pid)?;
+        if self.inner.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        crate::runtime::check_pid(self.inner.pid)?;
-        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
         let timeout = Duration::from_millis(self.inner.config.producer.delivery_timeout_ms);
+        let deadline = std::time::Instant::now() + timeout;
         let mut result = Ok(());
-        for p in producers {
-            if let Err(e) = p.flush(timeout) {
-                result = Err(e);
+        let consumers = std::mem::take(&mut *self.inner.consumers.lock().unwrap_or_else(|p| p.into_inner()));
+        for c in consumers {
+            if let Err(e) = c.close() {
+                result = result.and(Err(e));
             }
+        }
+        let left = drain(&self.inner, deadline);
+        self.inner.closed.store(true, Ordering::Release);
+        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
+        for p in producers {
+            if let Err(e) = p.flush(deadline.saturating_duration_since(std::time::Instant::now())) {
+                result = result.and(Err(e));
+            }
+        }
+        if left > 0 {
+            tracing::warn!(left, "client closed with sends still being prepared");
+            result = result.and(Err(Error::KafkaTimeout { reason: format!("{left} accepted sends were not queued before close's deadline") }));
         }
         result
     }

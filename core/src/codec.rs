@@ -3,6 +3,7 @@
 //! compiled schema of an id. After the first call per schema nothing here makes an HTTP call.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::avro::{self, CompiledSchema, SubjectStrategy, ValueBuilder, ValueSource};
@@ -74,11 +75,132 @@ pub struct AvroCodec {
     /// topic -> [value, key] -> caller's schema text -> writer. Nested so the hot path looks up
     /// borrowed `&str`s without allocating; the text is the caller's, unnormalised.
     writers: Mutex<WriterCache>,
+    /// Re-verification of cached writer ids (see [`AvroCodec::writer`]).
+    verify: Verify,
+}
+
+/// When cached writer ids were last confirmed by the registry.
+struct Verify {
+    created: std::time::Instant,
+    /// The registry's failure epoch at the last confirmation.
+    epoch: AtomicU64,
+    /// When the periodic check is due, in ms since `created`.
+    due_ms: AtomicU64,
+    /// After a check that could not reach the registry: no new check before this (ms since
+    /// `created`), so a registry that is down costs one attempt per few seconds, not one per
+    /// record.
+    retry_after_ms: AtomicU64,
+    /// One check at a time; the others wait for its outcome.
+    running: tokio::sync::Mutex<()>,
 }
 
 impl AvroCodec {
     pub fn new(registry: RegistryClient, settings: CodecSettings) -> Self {
-        Self { registry, settings, by_id: Mutex::default(), writers: Mutex::default() }
+        let epoch = AtomicU64::new(registry.failure_epoch());
+        let due_ms = AtomicU64::new(interval_ms(&registry));
+        let verify = Verify {
+            created: std::time::Instant::now(),
+            epoch,
+            due_ms,
+            retry_after_ms: AtomicU64::new(0),
+            running: tokio::sync::Mutex::new(()),
+        };
+        Self { registry, settings, by_id: Mutex::default(), writers: Mutex::default(), verify }
+    }
+
+    fn check_due(&self) -> bool {
+        let v = &self.verify;
+        let now = v.created.elapsed().as_millis() as u64;
+        if now < v.retry_after_ms.load(Ordering::Acquire) {
+            return false;
+        }
+        if self.registry.failure_epoch() != v.epoch.load(Ordering::Acquire) {
+            return true;
+        }
+        interval_ms(&self.registry) != u64::MAX && now >= v.due_ms.load(Ordering::Acquire)
+    }
+
+    /// Before a cached writer id is used again after a registry failure (or every
+    /// `registry.verify_interval_ms`), asks the registry what each cached id names now. An id
+    /// it no longer has, or that now names another schema (a registry restarted without its
+    /// storage hands ids out again), is dropped from every cache, and a send that would have
+    /// written it fails `registry.not_found` instead of writing an id that means something
+    /// else (the next send resolves the schema afresh). A registry that cannot be asked keeps
+    /// the cache in use (cached schemas keep flowing while it is down).
+    async fn verify_writers(&self, topic: &str, is_key: bool) -> Result<()> {
+        if !self.check_due() {
+            return Ok(());
+        }
+        let _one = self.verify.running.lock().await;
+        if !self.check_due() {
+            return Ok(()); // checked meanwhile by another caller
+        }
+        let mut cached: Vec<(u32, Arc<CompiledSchema>)> = Vec::new();
+        for sides in self.lock_writers().values() {
+            for side in sides {
+                for w in side.by_text.values().chain(side.last.iter().map(|(_, w)| w)) {
+                    if !cached.iter().any(|(id, _)| *id == w.id) {
+                        cached.push((w.id, w.schema.clone()));
+                    }
+                }
+            }
+        }
+        let mut stale: Vec<(u32, &'static str)> = Vec::new();
+        for (id, schema) in &cached {
+            match self.registry.schema_now(*id).await {
+                Ok(Some(text)) => {
+                    let same = CompiledSchema::parse(&text).map(|s| s.canonical_form() == schema.canonical_form()).unwrap_or(false);
+                    if !same {
+                        stale.push((*id, "now names another schema"));
+                    }
+                }
+                Ok(None) => stale.push((*id, "is no longer known to it")),
+                Err(e) => {
+                    // not reachable (yet): keep writing with the cache, ask again soon
+                    tracing::debug!(target: "kpipe::registry", code = e.code(), "cannot re-check cached schema ids");
+                    let soon = (self.verify.created.elapsed().as_millis() as u64).saturating_add(interval_ms(&self.registry).min(5_000));
+                    self.verify.retry_after_ms.store(soon, Ordering::Release);
+                    return Ok(());
+                }
+            }
+        }
+        self.verify.epoch.store(self.registry.failure_epoch(), Ordering::Release);
+        self.verify.retry_after_ms.store(0, Ordering::Release);
+        let next = (self.verify.created.elapsed().as_millis() as u64).saturating_add(interval_ms(&self.registry));
+        self.verify.due_ms.store(next, Ordering::Release);
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let mut mine = None;
+        {
+            let mut writers = self.lock_writers();
+            for (t, sides) in writers.iter_mut() {
+                for (k, side) in sides.iter_mut().enumerate() {
+                    let hit = |w: &WriterSchema| stale.iter().find(|(id, _)| *id == w.id).map(|(id, why)| (w.subject.clone(), *id, *why));
+                    if t == topic && k == is_key as usize {
+                        mine = side.last.as_ref().and_then(|(_, w)| hit(w)).or_else(|| side.by_text.values().find_map(hit));
+                    }
+                    side.by_text.retain(|_, w| hit(w).is_none());
+                    if side.last.as_ref().is_some_and(|(_, w)| hit(w).is_some()) {
+                        side.last = None;
+                    }
+                }
+            }
+        }
+        for (id, why) in &stale {
+            tracing::error!(target: "kpipe::registry", id, why, "a cached schema id changed meaning in the registry; dropped from the cache");
+            self.lock_by_id().remove(id);
+            self.registry.forget_id(*id);
+        }
+        match mine {
+            Some((subject, id, why)) => Err(Error::RegistryNotFound {
+                what: format!(
+                    "schema id {id} cached for subject {subject} {why} in the registry (it lost or reassigned ids); \
+                     not writing records with it (the next send resolves the schema again)"
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn registry(&self) -> &RegistryClient {
@@ -93,6 +215,7 @@ impl AvroCodec {
     /// `use_latest`, the subject's latest version; then `schema_text` only names the subject
     /// for the record strategies and may be None for the topic strategy).
     pub async fn writer(&self, topic: &str, is_key: bool, schema_text: Option<&str>) -> Result<WriterSchema> {
+        self.verify_writers(topic, is_key).await?;
         // With use_latest the latest version is resolved once per process, as Confluent's
         // serializers do by default; "" keys the case without a caller schema.
         let cache_text = schema_text.unwrap_or("");
@@ -127,6 +250,7 @@ impl AvroCodec {
     /// [`writer`](Self::writer) for a schema text the caller shares as an `Arc<str>` for many
     /// records: found by pointer after the first call.
     pub async fn writer_shared(&self, topic: &str, is_key: bool, schema_text: &Arc<str>) -> Result<WriterSchema> {
+        self.verify_writers(topic, is_key).await?;
         let last = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].last.clone());
         if let Some((text, w)) = last {
             if Arc::ptr_eq(&text, schema_text) {
@@ -207,5 +331,13 @@ impl AvroCodec {
 
     fn lock_writers(&self) -> std::sync::MutexGuard<'_, WriterCache> {
         self.writers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The periodic check interval in ms (`u64::MAX`: off).
+fn interval_ms(registry: &RegistryClient) -> u64 {
+    match registry.verify_interval().as_millis() as u64 {
+        0 => u64::MAX,
+        ms => ms,
     }
 }

@@ -39,6 +39,68 @@ pub struct Config {
     pub producer: ProducerConfig,
     #[serde(default)]
     pub consumer: ConsumerConfig,
+    /// Values that must never be shown (env substitutions, secret-like keys).
+    #[serde(skip)]
+    pub secrets: Redactor,
+}
+
+/// The values of a config that must never appear in a message: every `${NAME}` substitution
+/// and every value under a secret-like key (see [`is_secret_key`]). `Debug` shows a count.
+#[derive(Clone, Default)]
+pub struct Redactor(Arc<Vec<String>>);
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} values)", self.0.len())
+    }
+}
+
+impl Redactor {
+    /// `text` with every secret value replaced by `***` (longest first, so a secret that
+    /// contains another is hidden whole).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for v in self.0.iter() {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    /// [`redact`](Self::redact) applied to an error's text fields (the code stays).
+    pub fn redact_error(&self, e: Error) -> Error {
+        if self.0.is_empty() {
+            return e;
+        }
+        match e {
+            Error::ConfigInvalid { path, reason } => Error::ConfigInvalid { path: self.redact(&path), reason: self.redact(&reason) },
+            other => other,
+        }
+    }
+
+    fn from_values(mut values: Vec<String>) -> Self {
+        // Empty or one-character values would garble every message; they are no secret anyway.
+        values.retain(|v| v.chars().count() > 1);
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        Redactor(Arc::new(values))
+    }
+}
+
+/// Whether a key (its last segment, e.g. a librdkafka property) holds a secret: passwords,
+/// secrets, tokens, credentials, private keys, SASL settings (but the mechanism name) and
+/// `ssl.key*` / keystore material.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    const WORDS: &[&str] = &["password", "passwd", "secret", "token", "credential", "apikey", "api_key", "private"];
+    if WORDS.iter().any(|w| k.contains(w)) {
+        return true;
+    }
+    if k.starts_with("sasl.") {
+        return !matches!(k.as_str(), "sasl.mechanism" | "sasl.mechanisms");
+    }
+    k.starts_with("ssl.key") || k.starts_with("ssl.keystore")
 }
 
 /// One Kafka cluster.
@@ -63,6 +125,45 @@ impl std::fmt::Debug for ClusterConfig {
 }
 
 impl ClusterConfig {
+    /// Checks every property with librdkafka itself (unknown names, bad values), together
+    /// with the `producer:` settings kpipe sets, so a bad one fails at load naming its key,
+    /// not at first use. The value never appears in the message.
+    fn check_properties(&self, cluster: &str, producer: &ProducerConfig) -> Result<()> {
+        let mut cfg = rdkafka::ClientConfig::new();
+        cfg.set("bootstrap.servers", &self.bootstrap)
+            .set("enable.idempotence", producer.idempotence.to_string())
+            .set("acks", producer.acks.0.as_str())
+            .set("delivery.timeout.ms", producer.delivery_timeout_ms.to_string())
+            .set("linger.ms", producer.linger_ms.to_string());
+        for (k, v) in &self.properties {
+            cfg.set(k, v.0.as_str());
+        }
+        match cfg.create_native_config() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let key = match &e {
+                    rdkafka::error::KafkaError::ClientConfig(_, _, key, _) => key.clone(),
+                    _ => String::new(),
+                };
+                let path = if self.properties.contains_key(&key) || key.is_empty() {
+                    format!("clusters.{cluster}.properties")
+                } else {
+                    // one of the settings kpipe derives from its own keys
+                    let own = match key.as_str() {
+                        "bootstrap.servers" => format!("clusters.{cluster}.bootstrap"),
+                        "enable.idempotence" => "producer.idempotence".into(),
+                        other => format!("producer.{}", other.replace('.', "_")),
+                    };
+                    return Err(match crate::error::config_error("producer", &e) {
+                        Error::ConfigInvalid { reason, .. } => Error::ConfigInvalid { path: own, reason },
+                        other => other,
+                    });
+                };
+                Err(crate::error::config_error(&path, &e))
+            }
+        }
+    }
+
     /// The properties as librdkafka wants them: strings.
     pub fn rdkafka_properties(&self) -> Vec<(String, String)> {
         self.properties.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()
@@ -70,7 +171,7 @@ impl ClusterConfig {
 }
 
 /// A YAML scalar kept as the string librdkafka expects (`linger.ms: 5` -> "5").
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scalar(pub String);
 
 impl<'de> Deserialize<'de> for Scalar {
@@ -126,7 +227,8 @@ fn bytes_serde() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerConfig {
-    pub acks: String,
+    /// `all`, `-1`, `0` or `1`; written as a string or an integer (`acks: 1`).
+    pub acks: Scalar,
     pub idempotence: bool,
     pub delivery_timeout_ms: u64,
     pub linger_ms: u64,
@@ -134,7 +236,7 @@ pub struct ProducerConfig {
 
 impl Default for ProducerConfig {
     fn default() -> Self {
-        Self { acks: "all".into(), idempotence: true, delivery_timeout_ms: 120_000, linger_ms: 5 }
+        Self { acks: Scalar("all".into()), idempotence: true, delivery_timeout_ms: 120_000, linger_ms: 5 }
     }
 }
 
@@ -176,12 +278,16 @@ impl Config {
                 reason: "config file not found".into(),
             });
         }
-        Self::load(Figment::from(Yaml::file_exact(path)), path.parent())
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::ConfigInvalid { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+        check_duplicate_keys(&text)?;
+        Self::load(Figment::from(Yaml::string(&text)), path.parent())
     }
 
     /// Parses YAML text, then applies env overrides and secrets as [`Config::from_file`].
     /// Relative schema paths are relative to the current directory.
     pub fn from_yaml(text: &str) -> Result<Self> {
+        check_duplicate_keys(text)?;
         Self::load(Figment::from(Yaml::string(text)), None)
     }
 
@@ -191,12 +297,17 @@ impl Config {
         // (e.g. the dev stack's KPIPE_REGISTRY_URL) are not config keys and are left alone.
         let figment = base.merge(Env::prefixed("KPIPE_").filter(|k| k.as_str().contains("__")).split("__"));
         let mut value: figment::value::Value = figment.extract().map_err(config_error)?;
-        substitute_env(&mut value, &mut Vec::new())?;
+        let mut secrets = Vec::new();
+        substitute_env(&mut value, &mut Vec::new(), &mut secrets)?;
+        let secrets = Redactor::from_values(secrets);
+        // From here on every message passes the redactor: a `${SECRET}` put under the wrong
+        // key (or given a wrong type) must not come back in the error text.
         let mut config: Config = Figment::from(figment::providers::Serialized::defaults(value))
             .extract()
-            .map_err(config_error)?;
-        config.read_schemas(dir)?;
-        config.validate()?;
+            .map_err(|e| secrets.redact_error(config_error(e)))?;
+        config.secrets = secrets.clone();
+        config.read_schemas(dir).map_err(|e| secrets.redact_error(e))?;
+        config.validate().map_err(|e| secrets.redact_error(e))?;
         Ok(config)
     }
 
@@ -211,6 +322,15 @@ impl Config {
                     reason: "missing bootstrap servers".into(),
                 });
             }
+        }
+        if !matches!(self.producer.acks.0.as_str(), "all" | "-1" | "0" | "1") {
+            return Err(Error::ConfigInvalid {
+                path: "producer.acks".into(),
+                reason: format!("unknown acks {:?} (expected all, -1, 0 or 1)", self.producer.acks.0),
+            });
+        }
+        for (name, c) in &self.clusters {
+            c.check_properties(name, &self.producer)?;
         }
         if self.consumer.max_attempts == 0 {
             return Err(Error::ConfigInvalid { path: "consumer.max_attempts".into(), reason: "must be at least 1".into() });
@@ -301,14 +421,87 @@ fn read_schema(path: &Path, dir: Option<&Path>, key: impl Fn() -> String) -> Res
     Ok(text.into())
 }
 
-/// Replaces every string `${NAME}` by the env var NAME.
-fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>) -> Result<()> {
+/// Refuses a mapping that repeats a key (`clusters:` twice), naming the key's full path:
+/// figment would silently keep the last one. Other YAML errors are left to figment.
+fn check_duplicate_keys(text: &str) -> Result<()> {
+    use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+    struct Walk<'a> {
+        path: &'a str,
+        dup: &'a std::cell::RefCell<Option<String>>,
+    }
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any YAML value")
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_none<E>(self) -> std::result::Result<(), E> { Ok(()) }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                let path = format!("{}[{i}]", self.path);
+                if a.next_element_seed(Walk { path: &path, dup: self.dup })?.is_none() {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<serde_yaml::Value>()? {
+                let name = match &k {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                };
+                let path = if self.path.is_empty() { name.clone() } else { format!("{}.{name}", self.path) };
+                if !seen.insert(name) && self.dup.borrow().is_none() {
+                    *self.dup.borrow_mut() = Some(path.clone());
+                }
+                m.next_value_seed(Walk { path: &path, dup: self.dup })?;
+            }
+            Ok(())
+        }
+    }
+    let dup = std::cell::RefCell::new(None);
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        // a syntax error is reported by figment with its own position
+        if (Walk { path: "", dup: &dup }).deserialize(doc).is_err() {
+            return Ok(());
+        }
+    }
+    match dup.into_inner() {
+        Some(path) => Err(Error::ConfigInvalid { path, reason: "duplicated key (each key may appear once)".into() }),
+        None => Ok(()),
+    }
+}
+
+/// Replaces every string `${NAME}` by the env var NAME; collects the substituted values and
+/// the values of secret-like keys into `secrets`.
+fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>, secrets: &mut Vec<String>) -> Result<()> {
     use figment::value::Value as V;
+    let secret_key = path.last().is_some_and(|k| is_secret_key(k));
     match value {
         V::String(_, s) => {
             if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
                 match std::env::var(name) {
-                    Ok(v) => *s = v,
+                    Ok(v) => {
+                        *s = v;
+                        secrets.push(s.clone());
+                    }
                     Err(_) => {
                         return Err(Error::ConfigInvalid {
                             path: path.join("."),
@@ -316,12 +509,19 @@ fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>) -> 
                         })
                     }
                 }
+            } else if secret_key {
+                secrets.push(s.clone());
+            }
+        }
+        V::Num(_, n) if secret_key => {
+            if let Some(i) = n.to_i128() {
+                secrets.push(i.to_string());
             }
         }
         V::Dict(_, d) => {
             for (k, v) in d.iter_mut() {
                 path.push(k.clone());
-                substitute_env(v, path)?;
+                substitute_env(v, path, secrets)?;
                 path.pop();
             }
         }
@@ -329,7 +529,7 @@ fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>) -> 
             for (i, v) in a.iter_mut().enumerate() {
                 let last = path.pop().unwrap_or_default();
                 path.push(format!("{last}[{i}]"));
-                substitute_env(v, path)?;
+                substitute_env(v, path, secrets)?;
                 path.pop();
                 path.push(last);
             }
@@ -533,7 +733,50 @@ serializers:
         assert_eq!(c.consumer.max_attempts, 7);
         assert_eq!(c.clusters["a"].rdkafka_properties()[0].1, "s3cret");
         assert!(!format!("{c:?}").contains("s3cret"), "secrets must not show in Debug");
+        assert!(!format!("{:?}", c.secrets).contains("s3cret"));
         let e = err("clusters: { a: { bootstrap: '${KPIPE_TEST_UNSET_VAR}' } }");
         assert!(e.to_string().starts_with("clusters.a.bootstrap: env var KPIPE_TEST_UNSET_VAR is not set"), "{e}");
+    }
+
+    #[test]
+    fn a_secret_in_a_rejected_property_never_shows() {
+        std::env::set_var("KPIPE_TEST_LEAK_PW", "S3cr3t-Pa55word");
+        let cases = [
+            // unknown property, invalid value, a secret-like key, a wrong type elsewhere (not
+            // max_attempts: another test sets its env override meanwhile)
+            ("clusters: { a: { bootstrap: x, properties: { sasl.passwd: '${KPIPE_TEST_LEAK_PW}' } } }", "clusters.a.properties.sasl.passwd"),
+            ("clusters: { a: { bootstrap: x, properties: { linger.ms: '${KPIPE_TEST_LEAK_PW}' } } }", "clusters.a.properties.linger.ms"),
+            ("clusters: { a: { bootstrap: x, properties: { security.protocol: 'S3cr3t-Pa55word', sasl.password: 'S3cr3t-Pa55word' } } }", "clusters.a.properties.security.protocol"),
+            ("clusters: { a: { bootstrap: x } }\nconsumer: { backoff_ms: '${KPIPE_TEST_LEAK_PW}' }", "consumer.backoff_ms"),
+        ];
+        for (yaml, path) in cases {
+            let e = err(yaml);
+            assert_eq!(e.code(), "config.invalid", "{yaml}");
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("S3cr3t"), "secret leaked: {text}");
+            assert!(e.to_string().starts_with(path), "{yaml}\n=> {e}");
+        }
+    }
+
+    #[test]
+    fn duplicated_keys_are_refused_with_their_path() {
+        let e = err("clusters: { a: { bootstrap: x } }\nclusters: { b: { bootstrap: y } }");
+        assert!(e.to_string().starts_with("clusters: duplicated key"), "{e}");
+        let e = err("clusters:\n  a:\n    bootstrap: x\n    bootstrap: y\n");
+        assert!(e.to_string().starts_with("clusters.a.bootstrap: duplicated key"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nroutes:\n  - { topic: t, cluster: a, topic: u }\n");
+        assert!(e.to_string().starts_with("routes[0].topic: duplicated key"), "{e}");
+    }
+
+    #[test]
+    fn librdkafka_properties_and_acks_are_checked_at_load() {
+        let e = err("clusters: { a: { bootstrap: x, properties: { no.such.prop: 1 } } }");
+        assert!(e.to_string().starts_with("clusters.a.properties.no.such.prop:"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nproducer: { acks: banana }");
+        assert!(e.to_string().starts_with("producer.acks: unknown acks \"banana\""), "{e}");
+        for acks in ["1", "0", "-1", "all", "'1'"] {
+            let c = Config::from_yaml(&format!("clusters: {{ a: {{ bootstrap: x }} }}\nproducer: {{ acks: {acks} }}")).unwrap();
+            assert_eq!(c.producer.acks.0, acks.trim_matches('\''));
+        }
     }
 }

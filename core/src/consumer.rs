@@ -89,7 +89,7 @@ impl ClusterConsumer {
             cfg.set(k, v);
         }
         let inner: StreamConsumer =
-            cfg.create().map_err(|e| Error::ConfigInvalid { path: "consumer".into(), reason: e.to_string() })?;
+            cfg.create().map_err(|e| crate::error::config_error("consumer", &e))?;
         Ok(Self { inner })
     }
 
@@ -478,8 +478,9 @@ pub(crate) struct Inner {
 /// A group consumer on one cluster. Cheap to share behind `Arc`; `close()` is idempotent and
 /// every call after it fails with `closed`.
 pub struct Consumer {
-    state: RwLock<Option<Arc<Inner>>>,
-    stop: AtomicBool,
+    // shared with the client's list of its consumers, so `Client::close` can close them
+    state: Arc<RwLock<Option<Arc<Inner>>>>,
+    stop: Arc<AtomicBool>,
     /// What decoding needs, kept outside `state` so records stay decodable after `close`.
     decoder: Decoder,
 }
@@ -559,10 +560,9 @@ impl Consumer {
             track: mode != CommitMode::Auto,
             started: Arc::default(),
         };
-        let consumer: StreamConsumer<Ctx> = cfg.create_with_context(ctx.clone()).map_err(|e| Error::ConfigInvalid {
-            path: format!("clusters.{cluster}.properties"),
-            reason: e.to_string(),
-        })?;
+        let consumer: StreamConsumer<Ctx> = cfg
+            .create_with_context(ctx.clone())
+            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
         match &opts.subscription {
             Subscription::Topics(t) => {
                 let names: Vec<&str> = t.iter().map(String::as_str).collect();
@@ -577,7 +577,7 @@ impl Consumer {
         let commit_interval_ms = config.consumer.commit_interval_ms;
         let (decode_client, decode_serde) = (client.clone(), opts.serde);
         Ok(Consumer {
-            state: RwLock::new(Some(Arc::new(Inner {
+            state: Arc::new(RwLock::new(Some(Arc::new(Inner {
                 client,
                 cluster,
                 group: opts.group,
@@ -588,8 +588,8 @@ impl Consumer {
                 created: Instant::now(),
                 names: Mutex::default(),
                 pid: crate::runtime::current_pid(),
-            }))),
-            stop: AtomicBool::new(false),
+            })))),
+            stop: Arc::new(AtomicBool::new(false)),
             decoder: Decoder { client: decode_client, serde: decode_serde },
         })
     }
@@ -668,6 +668,8 @@ impl Consumer {
     /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close): a record already received stays readable).
     pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        // a record of the parent used in a forked child: its registry client is the parent's
+        self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
@@ -678,6 +680,7 @@ impl Consumer {
     /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close)).
     pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+        self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
@@ -825,25 +828,67 @@ impl Consumer {
         Ok(self.inner()?.ctx.stats.latest())
     }
 
-    /// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`.
+    /// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`;
+    /// a `recv`/`run` blocked in another thread returns within its wait slice (`closed` /
+    /// `Ok`).
     pub fn close(&self) -> Result<()> {
-        let taken = self.state.write().unwrap_or_else(|p| p.into_inner()).take();
-        self.stop.store(true, Ordering::SeqCst);
-        let Some(inner) = taken else { return Ok(()) };
-        crate::runtime::check_pid(inner.pid)?;
-        let r = if inner.mode == CommitMode::Auto { Ok(()) } else { inner.commit_now(RdCommit::Sync) };
-        // Unsubscribing revokes the partitions (the revoke callback flushes commits again,
-        // harmlessly); dropping the last Arc closes the librdkafka consumer.
-        inner.consumer.unsubscribe();
-        tracing::info!(cluster = %inner.cluster, group = %inner.group, "consumer closed");
-        r
+        close_state(&self.state, &self.stop)
     }
+
+    /// What the client keeps to close this consumer when it closes (no strong reference).
+    pub(crate) fn closer(&self) -> ConsumerCloser {
+        ConsumerCloser { state: Arc::downgrade(&self.state), stop: Arc::downgrade(&self.stop) }
+    }
+}
+
+/// A weak handle on a consumer's state: [`Client::close`] closes its consumers through it.
+pub(crate) struct ConsumerCloser {
+    state: std::sync::Weak<RwLock<Option<Arc<Inner>>>>,
+    stop: std::sync::Weak<AtomicBool>,
+}
+
+impl ConsumerCloser {
+    /// False once the consumer was dropped or closed.
+    pub(crate) fn is_live(&self) -> bool {
+        self.state.upgrade().is_some_and(|s| s.read().unwrap_or_else(|p| p.into_inner()).is_some())
+    }
+
+    pub(crate) fn close(&self) -> Result<()> {
+        match (self.state.upgrade(), self.stop.upgrade()) {
+            (Some(state), Some(stop)) => close_state(&state, &stop),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn close_state(state: &RwLock<Option<Arc<Inner>>>, stop: &AtomicBool) -> Result<()> {
+    let taken = state.write().unwrap_or_else(|p| p.into_inner()).take();
+    stop.store(true, Ordering::SeqCst);
+    let Some(inner) = taken else { return Ok(()) };
+    crate::runtime::check_pid(inner.pid)?;
+    let r = if inner.mode == CommitMode::Auto { Ok(()) } else { inner.commit_now(RdCommit::Sync) };
+    // Unsubscribing revokes the partitions (the revoke callback flushes commits again,
+    // harmlessly); dropping the last Arc closes the librdkafka consumer.
+    inner.consumer.unsubscribe();
+    tracing::info!(cluster = %inner.cluster, group = %inner.group, "consumer closed");
+    r
 }
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        if crate::runtime::current_pid() == self.state.read().map(|g| g.as_ref().map(|i| i.pid).unwrap_or(0)).unwrap_or(0) {
-            let _ = self.close();
+        let pid = self.state.read().map(|g| g.as_ref().map(|i| i.pid)).unwrap_or(None);
+        match pid {
+            Some(pid) if pid == crate::runtime::current_pid() => {
+                let _ = self.close();
+            }
+            // created before a fork: destroying the librdkafka handle here would wait for
+            // threads that exist only in the parent (a hang at the child's exit); leak it
+            Some(_) => {
+                if let Some(inner) = self.state.write().unwrap_or_else(|p| p.into_inner()).take() {
+                    std::mem::forget(inner);
+                }
+            }
+            None => {}
         }
     }
 }

@@ -209,10 +209,27 @@ impl Error {
     }
 }
 
+/// A librdkafka configuration error as `config.invalid` under `path`, naming the property but
+/// never its value (rdkafka's own Display text ends with the value, which may be a secret;
+/// librdkafka's description may quote it too).
+pub(crate) fn config_error(path: &str, err: &rdkafka::error::KafkaError) -> Error {
+    match err {
+        rdkafka::error::KafkaError::ClientConfig(_, desc, key, value) => {
+            let desc = if value.is_empty() { desc.clone() } else { desc.replace(value.as_str(), "***") };
+            Error::ConfigInvalid { path: format!("{path}.{key}"), reason: desc }
+        }
+        other => Error::ConfigInvalid { path: path.into(), reason: other.to_string() },
+    }
+}
+
 /// Maps librdkafka's errors to kpipe codes by their nature.
 impl From<rdkafka::error::KafkaError> for Error {
     fn from(err: rdkafka::error::KafkaError) -> Self {
         use rdkafka::types::RDKafkaErrorCode as C;
+        if let rdkafka::error::KafkaError::ClientConfig(..) = &err {
+            // rdkafka's Display appends the property's value, which may be a password
+            return config_error("properties", &err);
+        }
         let reason = err.to_string();
         let Some(code) = err.rdkafka_error_code() else {
             return Error::KafkaFatal { reason };

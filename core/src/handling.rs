@@ -135,7 +135,12 @@ impl Consumer {
 
     /// Ends a run: with `commit: after-handle`, commits what was handled and waits for it.
     pub fn finish_run(&self) -> Result<()> {
-        let inner = self.inner()?;
+        let inner = match self.inner() {
+            Ok(i) => i,
+            // closed while running (consumer or client close): close already committed
+            Err(Error::Closed { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         if inner.mode == CommitMode::AfterHandle {
             inner.commit_now(rdkafka::consumer::CommitMode::Sync)?;
         }

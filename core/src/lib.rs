@@ -28,7 +28,7 @@ pub mod retry;
 pub mod runtime;
 pub mod stats;
 
-pub use client::{Client, Outgoing};
+pub use client::{Client, Outgoing, SendGuard};
 pub use consumer::{Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription};
 pub use producer::{Data, Serde, TopicSerde};
 pub use handling::{Handling, Outcome};

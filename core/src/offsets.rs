@@ -183,7 +183,7 @@ impl Offsets {
             bootstrap: bootstrap.to_string(),
             meta: make_config(cluster, bootstrap, &properties, None)
                 .create()
-                .map_err(|e| Error::ConfigInvalid { path: format!("clusters.{cluster}"), reason: e.to_string() })?,
+                .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?,
             properties,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -211,7 +211,7 @@ impl Offsets {
 
     fn group_consumer(&self, group: &str) -> Result<BaseConsumer> {
         make_config(&self.inner.cluster, &self.inner.bootstrap, &self.inner.properties, Some(group)).create().map_err(
-            |e| Error::ConfigInvalid { path: format!("clusters.{}", self.inner.cluster), reason: e.to_string() },
+            |e| crate::error::config_error(&format!("clusters.{}.properties", self.inner.cluster), &e),
         )
     }
 
@@ -223,10 +223,7 @@ impl Offsets {
                 cfg.set(k, v);
             }
         }
-        cfg.create().map_err(|e| Error::ConfigInvalid {
-            path: format!("clusters.{}", self.inner.cluster),
-            reason: e.to_string(),
-        })
+        cfg.create().map_err(|e| crate::error::config_error(&format!("clusters.{}.properties", self.inner.cluster), &e))
     }
 
     // ---- topics ------------------------------------------------------------------------------

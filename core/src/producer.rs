@@ -450,7 +450,7 @@ impl ClusterProducer {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &cc.bootstrap)
             .set("enable.idempotence", pc.idempotence.to_string())
-            .set("acks", &pc.acks)
+            .set("acks", &pc.acks.0)
             .set("delivery.timeout.ms", pc.delivery_timeout_ms.to_string())
             .set("linger.ms", pc.linger_ms.to_string())
             .set("client.id", format!("kpipe-{cluster}"));
@@ -458,12 +458,10 @@ impl ClusterProducer {
             cfg.set(k, v);
         }
         let context = StatsContext::new(cluster);
-        // librdkafka's message names the bad property but never echoes its value.
-        let inner: ThreadedProducer<ProducerCtx> =
-            cfg.create_with_context(ProducerCtx { stats: context.clone() }).map_err(|e| Error::ConfigInvalid {
-                path: format!("clusters.{cluster}.properties"),
-                reason: e.to_string(),
-            })?;
+        // named by property, never by value (which may be a secret)
+        let inner: ThreadedProducer<ProducerCtx> = cfg
+            .create_with_context(ProducerCtx { stats: context.clone() })
+            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
         Ok(Self { cluster: cluster.into(), inner, context })
     }
 

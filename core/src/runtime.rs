@@ -4,13 +4,14 @@
 //!
 //! librdkafka is not fork-safe: its background threads do not survive `fork()`, and a handle
 //! created in the parent is unusable (and may deadlock) in the child. PHP-FPM and Python's
-//! multiprocessing fork. kpipe records the process id when the runtime and each client are
-//! created; any later call from a different process id fails with the typed error
-//! `process.forked` (fatal) instead of hanging. kpipe does not rebuild state silently after a
-//! fork: the child must create its own clients (the usual "create after fork" rule). The
-//! runtime itself is per process; a child that forked after it was built gets the same error
-//! from [`block_on`], so bindings should create clients lazily in the worker. The current pid
-//! is tracked by a `pthread_atfork` child handler ([`current_pid`]), so the check on every send
+//! multiprocessing fork. kpipe records the process id when each client is created; any later
+//! call on it from a different process id fails with the typed error `process.forked` (fatal)
+//! instead of hanging, and dropping it there leaks its librdkafka handles instead of joining
+//! threads that do not exist in the child, so a child can always exit. kpipe does not rebuild
+//! a parent's clients after a fork: the child creates its own (the usual "create after fork"
+//! rule), and gets a fresh runtime for them: the runtime is per process (the parent's, whose
+//! worker threads did not survive the fork, is left alone, never dropped). The current pid is
+//! tracked by a `pthread_atfork` child handler ([`current_pid`]), so the check on every send
 //! and receive is an atomic load.
 
 use std::future::Future;
@@ -25,6 +26,10 @@ struct Shared {
 }
 
 static RUNTIME: OnceLock<std::result::Result<Shared, String>> = OnceLock::new();
+
+/// The runtime of a forked child (built on first use there); replaced, never dropped, when
+/// that child forks again.
+static CHILD_RUNTIME: std::sync::Mutex<Option<Shared>> = std::sync::Mutex::new(None);
 
 /// The current process id, kept up to date by a `pthread_atfork` child handler, so checking
 /// it costs an atomic load instead of a `getpid` system call on every send and receive.
@@ -67,24 +72,39 @@ pub fn check_pid(created_in: u32) -> Result<()> {
 /// says otherwise).
 pub fn handle() -> Result<tokio::runtime::Handle> {
     let shared = RUNTIME
-        .get_or_init(|| {
-            let threads = std::env::var("KPIPE_WORKER_THREADS")
-                .ok()
-                .and_then(|v| v.parse::<usize>().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(2);
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(threads)
-                .thread_name("kpipe-rt")
-                .enable_all()
-                .build()
-                .map(|rt| Shared { pid: current_pid(), rt })
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(build)
         .as_ref()
         .map_err(|e| Error::Internal { reason: format!("cannot start the kpipe runtime: {e}") })?;
-    check_pid(shared.pid)?;
-    Ok(shared.rt.handle().clone())
+    if shared.pid == current_pid() {
+        return Ok(shared.rt.handle().clone());
+    }
+    // a forked child: its own runtime
+    let mut child = CHILD_RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = child.as_ref().filter(|c| c.pid == current_pid()) {
+        return Ok(c.rt.handle().clone());
+    }
+    let fresh = build().map_err(|e| Error::Internal { reason: format!("cannot start the kpipe runtime: {e}") })?;
+    let handle = fresh.rt.handle().clone();
+    if let Some(stale) = child.replace(fresh) {
+        // the runtime of the process this child forked from: its threads are gone here
+        std::mem::forget(stale);
+    }
+    Ok(handle)
+}
+
+fn build() -> std::result::Result<Shared, String> {
+    let threads = std::env::var("KPIPE_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(2);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("kpipe-rt")
+        .enable_all()
+        .build()
+        .map(|rt| Shared { pid: current_pid(), rt })
+        .map_err(|e| e.to_string())
 }
 
 /// Runs `fut` to completion on the kpipe runtime, blocking the calling thread. Callable from

@@ -39,6 +39,25 @@ from kpipe._kpipe import (
     __version__,
 )
 
+# At interpreter exit, records accepted by any send (un-awaited send_async futures included)
+# are delivered before the process ends, within KPIPE_EXIT_TIMEOUT seconds (default 30); what
+# is still undelivered then is reported on stderr. Never silently dropped.
+import atexit as _atexit
+import os as _os
+
+from kpipe._kpipe import _flush_at_exit
+
+
+def _at_exit():
+    try:
+        timeout = float(_os.environ.get("KPIPE_EXIT_TIMEOUT", "30"))
+    except ValueError:
+        timeout = 30.0
+    _flush_at_exit(timeout)
+
+
+_atexit.register(_at_exit)
+
 __all__ = [
     "Admin",
     "Client",

@@ -68,7 +68,8 @@ pub(crate) fn describe_value<S: ValueSource>(v: &S) -> String {
                 format!("string {}...", quote(&cut))
             }
             Some(s) => format!("string {}", quote(&s)),
-            None => "string".into(),
+            // a Python str with a lone surrogate has no UTF-8 form
+            None => "string that is not valid UTF-8 (a lone surrogate?)".into(),
         },
         Kind::Bytes => format!(
             "bytes ({} bytes)",

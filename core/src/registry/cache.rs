@@ -69,6 +69,11 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
         self.lock().retain(|k, _| !pred(k));
     }
 
+    /// Forgets every finished entry whose value matches.
+    pub(crate) fn remove_where_value(&self, mut pred: impl FnMut(&V) -> bool) {
+        self.lock().retain(|_, slot| !matches!(slot, Slot::Ready(v) if pred(v)));
+    }
+
     /// The cached value of `key`, or the result of `fetch` run once for all concurrent callers.
     pub(crate) async fn get_or_fetch<Q, F, Fut>(&self, key: &Q, make_key: impl Fn() -> K, fetch: F) -> Result<(V, Origin)>
     where

@@ -175,12 +175,21 @@ pub struct RegistryConfig {
     /// How long `latest(subject)` answers are cached; 0 (default) means not cached.
     #[serde(default)]
     pub latest_ttl_ms: u64,
+    /// How often a producer re-checks that the schema ids it has cached still name the same
+    /// schemas in the registry (also right after any failed registry call); 0 turns the
+    /// periodic check off (the check after a failure stays). Default 30 000.
+    #[serde(default = "default_verify_interval_ms")]
+    pub verify_interval_ms: u64,
     #[serde(default)]
     pub tls: TlsConfig,
 }
 
 fn default_timeout_ms() -> u64 {
     10_000
+}
+
+fn default_verify_interval_ms() -> u64 {
+    30_000
 }
 
 impl RegistryConfig {
@@ -194,6 +203,7 @@ impl RegistryConfig {
             retry: RetryConfig::default(),
             cache_dir: None,
             latest_ttl_ms: 0,
+            verify_interval_ms: default_verify_interval_ms(),
             tls: TlsConfig::default(),
         }
     }

@@ -139,6 +139,7 @@ struct Inner {
     disk: Option<DiskCache>,
     /// The first base URL, without credentials.
     base: String,
+    verify_interval: Duration,
 }
 
 impl fmt::Debug for RegistryClient {
@@ -194,8 +195,41 @@ impl RegistryClient {
                 latest_ttl: Duration::from_millis(cfg.latest_ttl_ms),
                 disk,
                 base,
+                verify_interval: Duration::from_millis(cfg.verify_interval_ms),
             }),
         })
+    }
+
+    /// Moves whenever a registry call fails (unreachable, 5xx, timeout): cached ids may be
+    /// stale once it has moved (a registry that restarted without its storage reuses ids).
+    pub fn failure_epoch(&self) -> u64 {
+        self.inner.counters.failures.load(Ordering::Relaxed)
+    }
+
+    /// `registry.verify_interval_ms` (zero: no periodic check).
+    pub fn verify_interval(&self) -> Duration {
+        self.inner.verify_interval
+    }
+
+    /// What the registry says `id` names right now: one attempt, no cache. `Ok(None)` when it
+    /// has no such id; `registry.unavailable` when it could not be asked.
+    pub async fn schema_now(&self, id: u32) -> Result<Option<String>> {
+        let what = format!("re-checking schema id {id}");
+        match self.call(Method::GET, format!("/schemas/ids/{id}"), None, &what, Some(1)).await {
+            Ok(b) => Ok(Some(parse::<SchemaOnly>(&b, &what)?.schema)),
+            Err(CallError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e.into_error(&what, "")),
+        }
+    }
+
+    /// Forgets every cached answer that involves `id` (the registry lost or reassigned it).
+    pub fn forget_id(&self, id: u32) {
+        let inner = &self.inner;
+        inner.ids.remove_where(|k| *k == id);
+        inner.registered.remove_where_value(|v| *v == id);
+        inner.lookups.remove_where_value(|v| v.id == id);
+        inner.versions.remove_where_value(|v| v.id == id);
+        lock(&inner.latest).retain(|_, (_, sv)| sv.id != id);
     }
 
     /// The (first) base URL, without credentials.

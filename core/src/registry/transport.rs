@@ -24,6 +24,9 @@ pub(crate) struct Counters {
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub disk_hits: AtomicU64,
+    /// Failed attempts (unreachable, 5xx, timeouts): a registry that failed may have come back
+    /// without its schemas, so cached ids are re-verified once this moves.
+    pub failures: AtomicU64,
 }
 
 struct Endpoint {
@@ -256,6 +259,7 @@ impl Transport {
                 Err(e) => format!("{} {}", describe(&e), ep.base),
             };
 
+            counters.failures.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
             if req.max_attempts.is_some_and(|m| attempts >= m) || now + Duration::from_millis(1) >= deadline {
                 break cause;
