@@ -126,7 +126,7 @@ class Producer {
     const h = headerPairs(headers);
     const ts = millis(timestamp);
     let p = this._c._n.send(topic, key, value, h, ts);
-    if (p === undefined) {
+    if (p == null) {
       await withSignal(this._c._n.warm(topic), options.signal);
       p = this._c._n.send(topic, key, value, h, ts);
     }
@@ -147,7 +147,7 @@ class Producer {
       while (j < records.length && records[j].topic === topic) j++;
       const run = records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: headerPairs(r.headers), timestamp: millis(r.timestamp) }));
       let p = this._c._n.sendMany(topic, run);
-      if (p === undefined) {
+      if (p == null) {
         await withSignal(this._c._n.warm(topic), options.signal);
         p = this._c._n.sendMany(topic, run);
       }
