@@ -32,4 +32,6 @@ const meta = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps
 const target = meta.status === 0 ? JSON.parse(meta.stdout).target_directory : path.join(pkg, '..', 'target');
 const lib = { linux: 'libkpipe_node.so', darwin: 'libkpipe_node.dylib', win32: 'kpipe_node.dll' }[process.platform];
 fs.copyFileSync(path.join(target, debug ? 'debug' : 'release', lib), dest);
+// the workspace's release profile keeps line tables for profiling; a package need not carry them
+if (!debug && process.platform === 'linux') spawnSync('strip', ['--strip-debug', dest], { stdio: 'inherit' });
 console.error(`kpipe: built ${name}`);
