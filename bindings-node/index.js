@@ -120,6 +120,19 @@ class Message {
 class Producer {
   constructor(client) { this._c = client; }
 
+  /** The topic's writer schemas, fetched once however many sends wait for them at the same
+   * time (the core caches the result but does not coalesce concurrent first lookups: 10k
+   * concurrent first sends would be 10k registry calls). Nothing is kept once it settles. */
+  _warm(topic) {
+    const w = this._c._warming;
+    let p = w.get(topic);
+    if (!p) {
+      p = this._c._n.warm(topic).finally(() => w.delete(topic));
+      w.set(topic, p);
+    }
+    return p;
+  }
+
   /** Sends one record: a Promise of {cluster, topic, partition, offset, timestamp}. */
   async send(record, options = {}) {
     const { topic, key, value, headers, timestamp } = record;
@@ -127,7 +140,7 @@ class Producer {
     const ts = millis(timestamp);
     let p = this._c._n.send(topic, key, value, h, ts);
     if (p == null) {
-      await withSignal(this._c._n.warm(topic), options.signal);
+      await withSignal(this._warm(topic), options.signal);
       p = this._c._n.send(topic, key, value, h, ts);
     }
     return withSignal(p, options.signal);
@@ -148,7 +161,7 @@ class Producer {
       const run = records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: headerPairs(r.headers), timestamp: millis(r.timestamp) }));
       let p = this._c._n.sendMany(topic, run);
       if (p == null) {
-        await withSignal(this._c._n.warm(topic), options.signal);
+        await withSignal(this._warm(topic), options.signal);
         p = this._c._n.sendMany(topic, run);
       }
       out.push(...await withSignal(p, options.signal));
@@ -322,6 +335,7 @@ function schemaText(s) {
 class Client {
   constructor(n) {
     this._n = n;
+    this._warming = new Map();
     this.admin = new Admin(this);
   }
 
