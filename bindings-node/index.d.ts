@@ -136,7 +136,28 @@ export interface OffsetsExport {
 export class Admin {
   offsetsForTime(topic: string, when: Date | number, options?: WaitOptions & { cluster?: string }): Promise<Record<number, number>>;
   exportOffsets(group: string, options?: WaitOptions & { topics?: string | string[]; cluster?: string }): Promise<OffsetsExport>;
-  importOffsets(doc: OffsetsExport | string, options?: WaitOptions & { group?: string; force?: boolean; cluster?: string }): Promise<Array<Record<string, unknown>>>;
+  importOffsets(doc: OffsetsExport | string, options?: WaitOptions & { group?: string; force?: boolean; cluster?: string }): Promise<OffsetChange[]>;
+  resetOffsets(group: string, topics: string | string[], to: 'earliest' | 'latest' | Date | number | Record<number, number | bigint>, options?: WaitOptions & { force?: boolean; dryRun?: boolean; cluster?: string }): Promise<OffsetChange[]>;
+  migratePlan(group: string, source: string, target: string, options?: WaitOptions & { topics?: string | string[]; strategy?: 'timestamp' | 'checkpoint'; sourceAlias?: string }): Promise<MigrationPlan>;
+  migrateApply(plan: MigrationPlan, options?: WaitOptions & { force?: boolean }): Promise<{ rollback: OffsetsExport; changes: OffsetChange[] }>;
+}
+
+export interface OffsetChange {
+  topic: string;
+  partition: number;
+  before: number | null;
+  after: number | null;
+  [key: string]: unknown;
+}
+
+export class MigrationPlan {
+  readonly group: string;
+  readonly source: string;
+  readonly target: string;
+  readonly strategy: string;
+  readonly problems: string[];
+  readonly partitions: Array<{ topic: string; partition: number; source_offset: number | null; timestamp: number | null; target_offset: number | null; status: string; [key: string]: unknown }>;
+  toJSON(): object;
 }
 
 export class Client {

@@ -324,6 +324,35 @@ class Admin {
     const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
     return JSON.parse(await withSignal(this._c._n.importOffsets(text, options.group, !!options.force, options.cluster), options.signal));
   }
+
+  /** Moves the group's offsets of `topics` to `to`: "earliest" | "latest" | a Date / ms |
+   * {partition: offset}. `dryRun` only reports. Resolves to [{topic, partition, before, after}]. */
+  async resetOffsets(group, topics, to, options = {}) {
+    const list = typeof topics === 'string' ? [topics] : topics;
+    const target = to instanceof Date ? to : (typeof to === 'bigint' ? Number(to) : to);
+    return JSON.parse(await withSignal(this._c._n.resetOffsets(group, list, target, !!options.force, !!options.dryRun, options.cluster), options.signal));
+  }
+
+  /** Plans moving `group` from cluster `source` to cluster `target` (changes nothing). */
+  async migratePlan(group, source, target, options = {}) {
+    const topics = typeof options.topics === 'string' ? [options.topics] : options.topics;
+    const n = await withSignal(this._c._n.migratePlan(group, source, target, topics, options.strategy, options.sourceAlias), options.signal);
+    return new MigrationPlan(n);
+  }
+
+  /** Applies a plan: resolves to {rollback, changes} (rollback: the target's previous offsets). */
+  async migrateApply(plan, options = {}) {
+    return JSON.parse(await withSignal(this._c._n.migrateApply(plan._n, !!options.force), options.signal));
+  }
+}
+
+/** A migration plan: `toJSON()` gives {group, source, target, strategy, problems, partitions}. */
+class MigrationPlan {
+  constructor(n) {
+    this._n = n;
+    Object.assign(this, JSON.parse(n.toJson()));
+  }
+  toJSON() { const { _n, ...rest } = this; return rest; }
 }
 
 function schemaText(s) {
@@ -385,6 +414,6 @@ class Schema {
 const ERROR_CODES = native.errorCodes();
 
 module.exports = {
-  Client, Producer, Consumer, Message, Admin, Schema, ERROR_CODES, version: native.version(),
+  Client, Producer, Consumer, Message, Admin, MigrationPlan, Schema, ERROR_CODES, version: native.version(),
   ...errors,
 };

@@ -20,6 +20,7 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use crate::convert::{JsBuilder, JsValue, Longs, NoBuilder};
+use kpipe::avro::ValueSource as _;
 use crate::error::{guard, internal, throw};
 use crate::js::{Raw, Val};
 use crate::runtime::{now, promise};
@@ -414,6 +415,86 @@ impl NativeClient {
             let changes = o.import(&doc, group.as_deref(), force).await?;
             serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
         }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+    }
+
+    /// Moves the group's offsets of `topics` to `to`: "earliest" | "latest" | a Date / ms
+    /// (first record at or after it) | {partition: offset}. `dryRun` only reports. A Promise
+    /// of the changes' JSON text.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn reset_offsets(&self, env: Env, group: String, topics: Vec<String>, to: Raw, force: bool, dry_run: bool, cluster: Option<String>) -> napi::Result<Raw> {
+        let raw = env.raw();
+        let (o, to) = guard(&env, || {
+            let bad = |e: napi::Error| internal(e.to_string());
+            let to = match js::type_of(raw, to.0).map_err(bad)? {
+                sys::ValueType::napi_string => seam::reset_to_of(&js::get_string(raw, to.0).map_err(bad)?)?,
+                sys::ValueType::napi_number => kpipe::offsets::ResetTo::Time(js::get_f64(raw, to.0).map_err(bad)? as i64),
+                _ if js::is_date(raw, to.0) => kpipe::offsets::ResetTo::Time(js::get_date_ms(raw, to.0).map_err(bad)? as i64),
+                sys::ValueType::napi_object => {
+                    let keys = js::keys(raw, to.0).map_err(bad)?;
+                    let mut list = Vec::new();
+                    for i in 0..js::array_len(raw, keys).map_err(bad)? {
+                        let k = js::get_string(raw, js::element(raw, keys, i).map_err(bad)?).map_err(bad)?;
+                        let v = js::get(raw, to.0, &k).map_err(bad)?.ok_or_else(|| internal("missing offset"))?;
+                        let p = k.parse::<i32>().map_err(|_| kpipe::Error::InputInvalid { what: "to".into(), reason: format!("partition {k:?} is not a number") })?;
+                        list.push((p, JsValue::new(raw, v).as_i64().ok_or_else(|| kpipe::Error::InputInvalid { what: "to".into(), reason: format!("offset of partition {p} is not an integer") })?));
+                    }
+                    kpipe::offsets::ResetTo::Explicit(list)
+                }
+                _ => seam::reset_to_of("(not a string, Date, number or object)")?,
+            };
+            Ok((self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?, to))
+        })?;
+        promise(&env, async move {
+            let changes = o.reset(&group, &topics, &to, force, dry_run).await?;
+            serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
+        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+    }
+
+    /// Plans moving `group` from cluster `source` to `target` (by the timestamp of the next
+    /// unconsumed record, or MirrorMaker 2 checkpoints). Changes nothing.
+    #[napi(ts_return_type = "Promise<NativeMigrationPlan>")]
+    pub fn migrate_plan(&self, env: Env, group: String, source: String, target: String, topics: Option<Vec<String>>, strategy: Option<String>, source_alias: Option<String>) -> napi::Result<Raw> {
+        let (s, t, req) = guard(&env, || {
+            let req = kpipe::offsets::MigrateRequest {
+                group: group.clone(),
+                topics: topics.clone(),
+                strategy: seam::strategy_of(strategy.as_deref().unwrap_or("timestamp"))?,
+                source_alias: source_alias.clone(),
+            };
+            Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
+        })?;
+        promise(&env, async move { kpipe::offsets::plan_migration(&s, &t, &req, |_, _| {}).await }, |env, plan| {
+            unsafe { <NativeMigrationPlan as napi::bindgen_prelude::ToNapiValue>::to_napi_value(env, NativeMigrationPlan { plan }) }
+                .map_err(|e| internal(e.to_string()))
+        })
+    }
+
+    /// Applies a plan (refuses while the group has members on the target unless `force`): a
+    /// Promise of the JSON text {rollback, changes}.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn migrate_apply(&self, env: Env, plan: &NativeMigrationPlan, force: bool) -> napi::Result<Raw> {
+        let p = plan.plan.clone();
+        let t = guard(&env, || self.offsets(Some(&p.target), None))?;
+        promise(&env, async move {
+            let (rollback, changes) = kpipe::offsets::apply_migration(&t, &p, force).await?;
+            serde_json::to_string(&serde_json::json!({ "rollback": rollback, "changes": changes }))
+                .map_err(|e| internal(e.to_string()))
+        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+    }
+}
+
+/// A migration plan (`migratePlan`); apply it with `migrateApply`.
+#[napi]
+pub struct NativeMigrationPlan {
+    plan: kpipe::offsets::MigrationPlan,
+}
+
+#[napi]
+impl NativeMigrationPlan {
+    /// The plan as JSON text (group, source, target, strategy, problems, partitions...).
+    #[napi]
+    pub fn to_json(&self, env: Env) -> napi::Result<String> {
+        guard(&env, || serde_json::to_string(&self.plan).map_err(|e| internal(e.to_string())))
     }
 }
 

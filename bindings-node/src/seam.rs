@@ -188,3 +188,25 @@ pub struct Details {
 pub fn details(e: &kpipe::Error) -> Details {
     Details { code: e.code(), message: e.to_string(), retriable: e.is_retriable(), fatal: e.is_fatal() }
 }
+
+/// A reset target given as text ("earliest" | "latest"); times and explicit offsets come as
+/// JS values (see `NativeClient::reset_offsets`).
+pub fn reset_to_of(text: &str) -> kpipe::Result<kpipe::offsets::ResetTo> {
+    match text {
+        "earliest" => Ok(kpipe::offsets::ResetTo::Earliest),
+        "latest" => Ok(kpipe::offsets::ResetTo::Latest),
+        other => Err(kpipe::Error::InputInvalid { what: "to".into(), reason: format!("unknown position {other:?}") }),
+    }
+}
+
+/// A migration strategy given as text.
+pub fn strategy_of(text: &str) -> kpipe::Result<kpipe::offsets::Strategy> {
+    match text {
+        "timestamp" => Ok(kpipe::offsets::Strategy::Timestamp),
+        "checkpoint" => Ok(kpipe::offsets::Strategy::Checkpoint),
+        other => Err(kpipe::Error::InputInvalid {
+            what: "strategy".into(),
+            reason: format!("unknown {other:?} (timestamp or checkpoint)"),
+        }),
+    }
+}

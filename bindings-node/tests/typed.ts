@@ -42,6 +42,10 @@ async function main(): Promise<void> {
   const doc = await client.admin.exportOffsets('g', { topics: 'orders.eu' });
   await client.admin.importOffsets(doc, { group: 'g2', force: true });
   console.log(found);
+  const changes = await client.admin.resetOffsets('g', 'orders.eu', { 0: 5n }, { dryRun: true });
+  const plan = await client.admin.migratePlan('g', 'business', 'online', { topics: ['orders.eu'] });
+  const applied = await client.admin.migrateApply(plan);
+  console.log(changes[0]?.after, plan.partitions.length, applied.rollback.group);
 
   const s = new Schema('"long"');
   const body: Buffer = s.encode(5n as AvroValue);
