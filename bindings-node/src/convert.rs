@@ -21,25 +21,32 @@ pub struct JsValue {
     env: Env,
     v: Val,
     kind: Kind,
+    /// The number, read once when the value is a JS number (`big`: it is a bigint instead).
+    num: f64,
+    big: bool,
+    /// Own enumerable keys of an object, fetched once (records ask `len` then walk entries).
+    keys: std::cell::Cell<Option<Val>>,
 }
 
 impl JsValue {
     pub fn new(env: Env, v: Val) -> Self {
-        JsValue { env, v, kind: kind_of(env, v) }
+        let (kind, num, big) = kind_of(env, v);
+        JsValue { env, v, kind, num, big, keys: std::cell::Cell::new(None) }
     }
 }
 
-fn kind_of(env: Env, v: Val) -> Kind {
-    let Ok(t) = js::type_of(env, v) else { return Kind::Other };
-    match t {
+fn kind_of(env: Env, v: Val) -> (Kind, f64, bool) {
+    let Ok(t) = js::type_of(env, v) else { return (Kind::Other, 0.0, false) };
+    let k = match t {
         sys::ValueType::napi_undefined | sys::ValueType::napi_null => Kind::Null,
         sys::ValueType::napi_boolean => Kind::Bool,
-        sys::ValueType::napi_number => match js::get_f64(env, v) {
+        sys::ValueType::napi_number => {
+            let f = js::get_f64(env, v).unwrap_or(f64::NAN);
             // integral numbers are integers, so 3 fits a long and 3.5 does not
-            Ok(f) if f.is_finite() && f.fract() == 0.0 => Kind::Int,
-            _ => Kind::Float,
-        },
-        sys::ValueType::napi_bigint => Kind::Int,
+            let k = if f.is_finite() && f.fract() == 0.0 { Kind::Int } else { Kind::Float };
+            return (k, f, false);
+        }
+        sys::ValueType::napi_bigint => return (Kind::Int, 0.0, true),
         sys::ValueType::napi_string => Kind::Str,
         sys::ValueType::napi_object => {
             if js::is_array(env, v) {
@@ -53,6 +60,18 @@ fn kind_of(env: Env, v: Val) -> Kind {
             }
         }
         _ => Kind::Other,
+    };
+    (k, 0.0, false)
+}
+
+impl JsValue {
+    fn keys(&self) -> napi::Result<Val> {
+        if let Some(k) = self.keys.get() {
+            return Ok(k);
+        }
+        let k = js::keys(self.env, self.v)?;
+        self.keys.set(Some(k));
+        Ok(k)
     }
 }
 
@@ -67,20 +86,18 @@ impl ValueSource for JsValue {
         if self.kind != Kind::Int {
             return None;
         }
-        if let Some(n) = js::get_bigint_i64(self.env, self.v) {
-            return Some(n);
+        if self.big {
+            return js::get_bigint_i64(self.env, self.v);
         }
-        let f = js::get_f64(self.env, self.v).ok()?;
+        let f = self.num;
         // 2^63 is exactly representable and one past i64::MAX
         (f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
     }
     fn as_f64(&self) -> Option<f64> {
         match self.kind {
-            Kind::Float => js::get_f64(self.env, self.v).ok(),
-            Kind::Int => match js::get_f64(self.env, self.v) {
-                Ok(f) => Some(f),
-                Err(_) => js::get_bigint_i64(self.env, self.v).map(|n| n as f64),
-            },
+            Kind::Float => Some(self.num),
+            Kind::Int if self.big => js::get_bigint_i64(self.env, self.v).map(|n| n as f64),
+            Kind::Int => Some(self.num),
             _ => None,
         }
     }
@@ -94,7 +111,7 @@ impl ValueSource for JsValue {
         match self.kind {
             Kind::Seq => js::array_len(self.env, self.v).ok().map(|n| n as usize),
             Kind::Map => {
-                let k = js::keys(self.env, self.v).ok()?;
+                let k = self.keys().ok()?;
                 js::array_len(self.env, k).ok().map(|n| n as usize)
             }
             _ => None,
@@ -104,7 +121,7 @@ impl ValueSource for JsValue {
         if self.kind != Kind::Map {
             return None;
         }
-        js::get(self.env, self.v, name).ok().flatten().map(|v| JsValue::new(self.env, v))
+        js::get_field(self.env, self.v, name).ok().flatten().map(|v| JsValue::new(self.env, v))
     }
     fn for_each_item(&self, f: &mut dyn FnMut(Self) -> kpipe::Result<()>) -> kpipe::Result<()> {
         let n = js::array_len(self.env, self.v).map_err(internal)?;
@@ -115,16 +132,13 @@ impl ValueSource for JsValue {
         Ok(())
     }
     fn for_each_entry(&self, f: &mut dyn FnMut(&str, Self) -> kpipe::Result<()>) -> kpipe::Result<()> {
-        let keys = js::keys(self.env, self.v).map_err(internal)?;
+        let keys = self.keys().map_err(internal)?;
         let n = js::array_len(self.env, keys).map_err(internal)?;
         for i in 0..n {
             let k = js::element(self.env, keys, i).map_err(internal)?;
             let name = js::get_string(self.env, k).map_err(internal)?;
-            let v = js::get(self.env, self.v, &name).map_err(internal)?;
-            let v = match v {
-                Some(v) => v,
-                None => js::undefined(self.env).map_err(internal)?,
-            };
+            // the key value itself, not a new string made from its text
+            let v = js::get_by_key(self.env, self.v, k).map_err(internal)?;
             f(&name, JsValue::new(self.env, v))?;
         }
         Ok(())
@@ -134,7 +148,7 @@ impl ValueSource for JsValue {
         if self.kind != Kind::Map {
             return None;
         }
-        let keys = js::keys(self.env, self.v).ok()?;
+        let keys = self.keys().ok()?;
         if js::array_len(self.env, keys).ok()? != 1 {
             return None;
         }
@@ -256,7 +270,7 @@ impl ValueBuilder for JsBuilder {
         b(js::object(self.env))
     }
     fn record_field(&mut self, rec: &mut Val, _: usize, name: &str, v: Val) -> kpipe::Result<()> {
-        js::set(self.env, *rec, name, v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
+        js::set_field(self.env, *rec, name, v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
     }
     fn record_end(&mut self, rec: Val) -> kpipe::Result<Val> {
         Ok(rec)

@@ -104,6 +104,13 @@ pub fn get_date_ms(env: Env, v: Val) -> Result<f64> {
 }
 
 pub fn get_string(env: Env, v: Val) -> Result<String> {
+    // most strings are short: one call into a stack buffer, a second only when it was full
+    let mut small = [0u8; 256];
+    let mut written = 0usize;
+    call!(napi_get_value_string_utf8(env, v, small.as_mut_ptr().cast(), small.len(), &mut written))?;
+    if written < small.len() - 4 {
+        return Ok(String::from_utf8_lossy(&small[..written]).into_owned());
+    }
     let mut len = 0usize;
     call!(napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len))?;
     let mut buf = vec![0u8; len + 1];
@@ -117,7 +124,8 @@ pub fn get_string(env: Env, v: Val) -> Result<String> {
 /// The bytes of a Buffer or any typed array, borrowed from the JS heap. The caller keeps the
 /// value alive (it is reachable from the arguments of the running callback).
 pub fn get_bytes<'a>(env: Env, v: Val) -> Option<&'a [u8]> {
-    if is_buffer(env, v) {
+    // every Buffer is a Uint8Array, so the typed-array check comes first and usually decides
+    if !is_typedarray(env, v) && is_buffer(env, v) {
         let (mut data, mut len) = (ptr::null_mut(), 0usize);
         if unsafe { sys::napi_get_buffer_info(env, v, &mut data, &mut len) } != sys::Status::napi_ok {
             return None;
@@ -160,12 +168,67 @@ pub fn string(env: Env, s: &str) -> Result<Val> {
     Ok(r)
 }
 
+thread_local! {
+    /// NUL-terminated copies of schema names (field names), keyed by the address and length of
+    /// the schema's own text and checked by content, so a record field is read or written with
+    /// one `napi_*_named_property` call instead of creating a key string first.
+    static NAMES: std::cell::RefCell<std::collections::HashMap<(usize, usize), std::ffi::CString>> =
+        std::cell::RefCell::default();
+}
+
+fn with_cname<T>(name: &str, f: impl FnOnce(&std::ffi::CStr) -> T) -> Option<T> {
+    if name.as_bytes().contains(&0) {
+        return None;
+    }
+    let key = (name.as_ptr() as usize, name.len());
+    NAMES.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(c) = m.get(&key) {
+            if c.as_bytes() == name.as_bytes() {
+                return Some(f(c));
+            }
+        }
+        if m.len() > 100_000 {
+            m.clear();
+        }
+        let c = std::ffi::CString::new(name).ok()?;
+        let r = f(&c);
+        m.insert(key, c);
+        Some(r)
+    })
+}
+
+/// `obj[name]` for a schema name (a record field); None when absent or undefined.
+pub fn get_field(env: Env, obj: Val, name: &str) -> Result<Option<Val>> {
+    let mut r = ptr::null_mut();
+    match with_cname(name, |c| unsafe { sys::napi_get_named_property(env, obj, c.as_ptr(), &mut r) }) {
+        Some(status) => check(status, "napi_get_named_property")?,
+        None => return get(env, obj, name),
+    }
+    Ok((type_of(env, r)? != sys::ValueType::napi_undefined).then_some(r))
+}
+
+/// `obj[name] = v` for a schema name (a record field).
+pub fn set_field(env: Env, obj: Val, name: &str, v: Val) -> Result<()> {
+    match with_cname(name, |c| unsafe { sys::napi_set_named_property(env, obj, c.as_ptr(), v) }) {
+        Some(status) => check(status, "napi_set_named_property"),
+        None => set(env, obj, name, v),
+    }
+}
+
 /// `obj[name]`; None when absent or undefined.
 pub fn get(env: Env, obj: Val, name: &str) -> Result<Option<Val>> {
     let key = string(env, name)?;
     let mut r = ptr::null_mut();
     call!(napi_get_property(env, obj, key, &mut r))?;
     Ok((type_of(env, r)? != sys::ValueType::napi_undefined).then_some(r))
+}
+
+/// `obj[key]` with a key value (undefined when absent).
+pub fn get_by_key(env: Env, obj: Val, key: Val) -> Result<Val> {
+    let mut r = ptr::null_mut();
+    call!(napi_get_property(env, obj, key, &mut r))?;
+    Ok(r)
 }
 
 pub fn set(env: Env, obj: Val, name: &str, v: Val) -> Result<()> {
