@@ -68,17 +68,9 @@
 // `kpipe_handling_fail`: the record went to the DLQ and is acknowledged.
 #define KPIPE_DEAD_LETTERED 4
 
-// `bytes` (raw, the default of unmatched topics)
-#define KPIPE_SERDE_BYTES 0
-
-// UTF-8 text
-#define KPIPE_SERDE_STRING 1
-
-// JSON text of the natural JSON value
-#define KPIPE_SERDE_JSON 2
-
-// Confluent-framed Avro through the registry (schema text, or null: the subject's latest)
-#define KPIPE_SERDE_AVRO 3
+// The most records one `kpipe_consumer_poll_batch` hands out: the core's poll batch, the same
+// in every binding.
+#define KPIPE_POLL_BATCH 256
 
 // No key / value.
 #define KPIPE_DATA_NULL 0
@@ -201,10 +193,21 @@ const char *kpipe_version(void);
 
 // Every error code kpipe can return, one per line, in docs/errors.md order (free with
 // `kpipe_buf_free`).
+//
+// # Safety
+//
+// - `out` is null or valid for writing one `convert::kpipe_buf`.
 void kpipe_error_codes(kpipe_buf *out);
 
 // Encodes natural JSON `value_json` with `schema` (Avro schema JSON) into `*out`: the Avro
 // body, without the 5-byte registry header. `serde.encode` names the field path on a bad value.
+//
+// # Safety
+//
+// - `schema` points to `schema_len` readable bytes (it may be null when `schema_len` is 0), valid for the whole call.
+// - `value_json` points to `value_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_avro_encode(const uint8_t *schema,
                           size_t schema_len,
                           const uint8_t *value_json,
@@ -213,6 +216,13 @@ int32_t kpipe_avro_encode(const uint8_t *schema,
                           kpipe_error **err);
 
 // Decodes an Avro body (no registry header) with `schema` into natural JSON in `*out`.
+//
+// # Safety
+//
+// - `schema` points to `schema_len` readable bytes (it may be null when `schema_len` is 0), valid for the whole call.
+// - `body` points to `body_len` readable bytes (it may be null when `body_len` is 0), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_avro_decode(const uint8_t *schema,
                           size_t schema_len,
                           const uint8_t *body,
@@ -222,20 +232,47 @@ int32_t kpipe_avro_decode(const uint8_t *schema,
 
 // Opens a client from a kpipe.yaml file (`path`: UTF-8, `path_len` bytes). Env overrides apply.
 // Null on error (`*err` set).
-kpipe_client *kpipe_client_open(const uint8_t *path, size_t path_len, kpipe_error **err);
+//
+// # Safety
+//
+// - `path` points to `path_len` readable bytes (it may be null when `path_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
+kpipe_client *kpipe_client_open(const uint8_t *path,
+                                size_t path_len,
+                                kpipe_error **err);
 
 // A client from kpipe.yaml text (relative schema paths start at the current directory).
-kpipe_client *kpipe_client_from_yaml(const uint8_t *yaml, size_t yaml_len, kpipe_error **err);
+//
+// # Safety
+//
+// - `yaml` points to `yaml_len` readable bytes (it may be null when `yaml_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
+kpipe_client *kpipe_client_from_yaml(const uint8_t *yaml,
+                                     size_t yaml_len,
+                                     kpipe_error **err);
 
-// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_schema` is Avro
-// schema text or null.
+// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_serde` is the
+// serializer's kind as text (`bytes`, `string`, `json` or `avro`, as kpipe.yaml spells it);
+// `*_schema` is Avro schema text or null.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `key_serde` points to `key_serde_len` readable bytes (it may be null when `key_serde_len` is 0), valid for the whole call.
+// - `key_schema` points to `key_schema_len` readable bytes (it may be null when `key_schema_len` is 0), valid for the whole call.
+// - `value_serde` points to `value_serde_len` readable bytes (it may be null when `value_serde_len` is 0), valid for the whole call.
+// - `value_schema` points to `value_schema_len` readable bytes (it may be null when `value_schema_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_client_set_topic_serde(const kpipe_client *client,
                                      const uint8_t *topic,
                                      size_t topic_len,
-                                     int32_t key_serde,
+                                     const uint8_t *key_serde,
+                                     size_t key_serde_len,
                                      const uint8_t *key_schema,
                                      size_t key_schema_len,
-                                     int32_t value_serde,
+                                     const uint8_t *value_serde,
+                                     size_t value_serde_len,
                                      const uint8_t *value_schema,
                                      size_t value_schema_len,
                                      kpipe_error **err);
@@ -243,6 +280,15 @@ int32_t kpipe_client_set_topic_serde(const kpipe_client *client,
 // Sends one record (`rec`, offsets into `data`) and waits for its acknowledgement; fills
 // `*out`. `cancel` (nullable) stops the wait: `KPIPE_CANCELLED` (the record may still be
 // written). Returns `KPIPE_OK`, `KPIPE_CANCELLED` or `KPIPE_ERROR`.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `rec` is null or points to a readable `kpipe_record`.
+// - `data` points to `data_len` readable bytes (it may be null when `data_len` is 0), valid for the whole call.
+// - `cancel` is null or a live `kpipe_cancel` from kpipe (not freed yet).
+// - `out` is null or valid for writing one `kpipe_delivery`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_send(const kpipe_client *client,
                    const kpipe_record *rec,
                    const uint8_t *data,
@@ -255,6 +301,16 @@ int32_t kpipe_send(const kpipe_client *client,
 // `outs[i]` is filled on success and `errs[i]` (an array of `n` pointers, set to null first)
 // receives its error otherwise (free each non-null one). `KPIPE_OK` when the call ran (check
 // `errs`), `KPIPE_CANCELLED`, or `KPIPE_ERROR` (`*err`; no record was sent).
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `recs` points to `n` readable `kpipe_record` values (each following the header's rules), valid for the whole call.
+// - `data` points to `data_len` readable bytes (it may be null when `data_len` is 0), valid for the whole call.
+// - `cancel` is null or a live `kpipe_cancel` from kpipe (not freed yet).
+// - `outs` is valid for writing `n` `kpipe_delivery` values.
+// - `errs` is valid for writing `n` `kpipe_error *` values.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_send_many(const kpipe_client *client,
                         const kpipe_record *recs,
                         size_t n,
@@ -267,21 +323,43 @@ int32_t kpipe_send_many(const kpipe_client *client,
 
 // Waits up to `timeout_ms` until every record queued so far is delivered or failed
 // (`kafka.timeout` when some are still in flight).
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_client_flush(const kpipe_client *client, int64_t timeout_ms, kpipe_error **err);
 
 // Flushes (up to `producer.delivery_timeout_ms`) and closes; later calls fail `closed`.
 // Idempotent. The handle stays allocated until `kpipe_client_free`.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_client_close(const kpipe_client *client, kpipe_error **err);
 
 // Closes (flushing) and frees the client. Free its consumers first: they share its producers
 // (dead letters) and closed state. Null is ignored.
+//
+// # Safety
+//
+// - `client` is null or a `kpipe_client` from kpipe not freed yet; it must not be used after this call.
 void kpipe_client_free(kpipe_client *client);
 
 // Subscribes a group consumer. `options_json` (UTF-8 JSON): `{"group": "g", "topics": ["t"]}`
 // plus optional `"pattern"` (instead of topics; needs `"cluster"`), `"start"` (`"committed"`
 // (default), `"earliest"`, `"latest"`, `{"offset": n}`, `{"timestamp": ms}`), `"commit"`
-// (`"after-handle"`, `"manual"`, `"auto"`; default `consumer.commit`), `"cluster"`,
-// `"properties"` (librdkafka, string values). Null on error.
+// (`"after-handle"`, `"manual"`, `"auto"`; default `consumer.commit`), `"ack"` (`"implicit"`
+// (default): a record handed out is acknowledged when the next is asked for, or on close;
+// `"explicit"`: only `kpipe_consumer_ack`), `"cluster"`, `"properties"` (librdkafka, string
+// values). Null on error.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `options_json` points to `options_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
 kpipe_consumer *kpipe_consumer_new(const kpipe_client *client,
                                    const uint8_t *options_json,
                                    size_t options_len,
@@ -290,8 +368,15 @@ kpipe_consumer *kpipe_consumer_new(const kpipe_client *client,
 // Waits up to `timeout_ms` for the next record. `KPIPE_OK`: `*out` is a new message (and
 // `*view`, when not null, describes it); with `decode` 1 its key and value were decoded (a
 // decode failure is in `view->decode_error`, not an error of the call). `KPIPE_TIMEOUT`:
-// nothing arrived. `KPIPE_ERROR`: `*err`. With `after-handle`/`manual` commits, the record
-// is in flight until `kpipe_consumer_ack`.
+// nothing arrived. `KPIPE_ERROR`: `*err`. With `"ack": "implicit"` the previous record handed
+// out is acknowledged now; with `"explicit"` each is in flight until `kpipe_consumer_ack`.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `out` is valid for writing one `kpipe_message *` (null is refused with `input.invalid`).
+// - `view` is null or valid for writing one `kpipe_message_view`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_poll(const kpipe_consumer *consumer,
                             int64_t timeout_ms,
                             int32_t decode_values,
@@ -299,12 +384,24 @@ int32_t kpipe_consumer_poll(const kpipe_consumer *consumer,
                             kpipe_message_view *view,
                             kpipe_error **err);
 
-// Like `kpipe_consumer_poll`, for up to `max` records in one call: waits up to `timeout_ms`
-// for the first, then takes the records already fetched (no further wait). `KPIPE_OK`:
-// `*count` (>= 1) new messages in `outs[0..*count]`, described by `views[0..*count]` (when
-// `views` is not null); free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`:
-// `*err`, no message (an error after the first record ends the batch instead; the next call
-// reports it). Each record is in flight until acknowledged, as with `kpipe_consumer_poll`.
+// Like `kpipe_consumer_poll`, for up to `max` (at most `KPIPE_POLL_BATCH`) records in one
+// call, lent to a caller that hands them out itself: waits up to `timeout_ms` for the first,
+// then takes the records already fetched (no further wait). `KPIPE_OK`: `*count` (>= 1) new
+// messages in `outs[0..*count]`, described by `views[0..*count]` (when `views` is not null);
+// free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`: `*err`, no message
+// (an error after the first record ends the batch instead; the next call reports it).
+// Report each record as it is handed to the user with `kpipe_consumer_handed` (that is what
+// acknowledges the previous one with `"ack": "implicit"`); records lent and never handed
+// out are not acknowledged. This call acknowledges the previous record handed out
+// (implicit mode).
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `outs` is valid for writing `max` `kpipe_message *` values.
+// - `views` is valid for writing `max` `kpipe_message_view` values (or null).
+// - `count` is null or valid for writing one `usize`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_poll_batch(const kpipe_consumer *consumer,
                                   int64_t timeout_ms,
                                   int32_t decode_values,
@@ -315,14 +412,44 @@ int32_t kpipe_consumer_poll_batch(const kpipe_consumer *consumer,
                                   kpipe_error **err);
 
 // Fills `*view` for `msg`.
+//
+// # Safety
+//
+// - `msg` is null or a live `kpipe_message` from kpipe (not freed yet).
+// - `view` is null or valid for writing one `kpipe_message_view`.
 void kpipe_message_view_of(const kpipe_message *msg, kpipe_message_view *view);
 
 // Frees a message. Null is ignored.
+//
+// # Safety
+//
+// - `msg` is null or a `kpipe_message` from kpipe not freed yet; it must not be used after this call.
 void kpipe_message_free(kpipe_message *msg);
+
+// A record lent by `kpipe_consumer_poll_batch` is handed to the user: with `"ack":
+// "implicit"` the previous record handed out is acknowledged now.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
+int32_t kpipe_consumer_handed(const kpipe_consumer *consumer,
+                              const uint8_t *topic,
+                              size_t topic_len,
+                              int32_t partition,
+                              int64_t offset,
+                              kpipe_error **err);
 
 // Marks the record (`topic`, `partition`, `offset`) handled: its offset becomes committable
 // once every earlier record of its partition is handled too (committed by `after-handle`'s
 // timer, `kpipe_consumer_commit`, revoke or close). The message handle may already be freed.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_ack(const kpipe_consumer *consumer,
                            const uint8_t *topic,
                            size_t topic_len,
@@ -330,10 +457,30 @@ int32_t kpipe_consumer_ack(const kpipe_consumer *consumer,
                            int64_t offset,
                            kpipe_error **err);
 
-// Commits every committable offset now and waits for the broker (no-op with `auto`).
-int32_t kpipe_consumer_commit(const kpipe_consumer *consumer, kpipe_error **err);
+// Commits every committable offset now and waits for the broker (no-op with `auto`). With
+// `has_record` 1 the record (`topic`, `partition`, `offset`) is acknowledged first; with 0,
+// under `"ack": "implicit"`, the last record handed out is (the caller is done with it).
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
+int32_t kpipe_consumer_commit(const kpipe_consumer *consumer,
+                              int32_t has_record,
+                              const uint8_t *topic,
+                              size_t topic_len,
+                              int32_t partition,
+                              int64_t offset,
+                              kpipe_error **err);
 
 // Moves an assigned partition to `offset` (records of it in flight are forgotten).
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_seek(const kpipe_consumer *consumer,
                             const uint8_t *topic,
                             size_t topic_len,
@@ -344,16 +491,32 @@ int32_t kpipe_consumer_seek(const kpipe_consumer *consumer,
 
 // Assigned partitions with position and lag, as JSON `[{"topic", "partition", "position",
 // "high_watermark", "lag"}]` in `*out` (free with `kpipe_buf_free`).
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `out` is null or valid for writing one `convert::kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_lag(const kpipe_consumer *consumer,
                            int64_t timeout_ms,
                            kpipe_buf *out,
                            kpipe_error **err);
 
-// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`. The
-// handle stays allocated until `kpipe_consumer_free`.
+// Commits what was handled (with `"ack": "implicit"` the last record handed out counts as
+// handled) and leaves the group. Idempotent; later calls fail `closed`. The handle stays
+// allocated until `kpipe_consumer_free`.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_close(const kpipe_consumer *consumer, kpipe_error **err);
 
 // Closes (if needed) and frees the consumer. Null is ignored.
+//
+// # Safety
+//
+// - `consumer` is null or a `kpipe_consumer` from kpipe not freed yet; it must not be used after this call.
 void kpipe_consumer_free(kpipe_consumer *consumer);
 
 // One run step: polls (up to `timeout_ms`) and decodes the next record. `KPIPE_OK`: `*out`
@@ -361,6 +524,13 @@ void kpipe_consumer_free(kpipe_consumer *consumer);
 // and value; run the handler, then `kpipe_handling_complete` or `kpipe_handling_fail`.
 // `KPIPE_TIMEOUT`: nothing to handle (no record, or an undecodable one that went to the DLQ);
 // call again. `KPIPE_ERROR`: `*err` (`closed` once the consumer is closed).
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `out` is valid for writing one `kpipe_handling *` (null is refused with `input.invalid`).
+// - `view` is null or valid for writing one `kpipe_message_view`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_next(const kpipe_consumer *consumer,
                             int64_t timeout_ms,
                             kpipe_handling **out,
@@ -368,6 +538,12 @@ int32_t kpipe_consumer_next(const kpipe_consumer *consumer,
                             kpipe_error **err);
 
 // The handler succeeded: the record counts as handled.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `h` is null or a live `kpipe_handling` from kpipe (not freed yet).
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_handling_complete(const kpipe_consumer *consumer,
                                 const kpipe_handling *h,
                                 kpipe_error **err);
@@ -377,6 +553,15 @@ int32_t kpipe_handling_complete(const kpipe_consumer *consumer,
 // 1). `KPIPE_DEAD_LETTERED`: attempts are used up, the record was written to the DLQ (with the
 // kpipe.* headers) and acknowledged. `KPIPE_ERROR`: the DLQ write failed (or no DLQ is
 // configured); the record stays uncommitted.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `h` is null or a live `kpipe_handling` from kpipe (not freed yet).
+// - `message` points to `message_len` readable bytes (it may be null when `message_len` is 0), valid for the whole call.
+// - `retry_after_ms` is null or valid for writing one `i64`.
+// - `attempt` is null or valid for writing one `u32`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_handling_fail(const kpipe_consumer *consumer,
                             kpipe_handling *h,
                             const uint8_t *message,
@@ -386,39 +571,105 @@ int32_t kpipe_handling_fail(const kpipe_consumer *consumer,
                             kpipe_error **err);
 
 // Frees a handling. Null is ignored.
+//
+// # Safety
+//
+// - `h` is null or a `kpipe_handling` from kpipe not freed yet; it must not be used after this call.
 void kpipe_handling_free(kpipe_handling *h);
 
 // Ends a run: with `commit: after-handle`, commits what was handled and waits for it.
+//
+// # Safety
+//
+// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_consumer_finish_run(const kpipe_consumer *consumer, kpipe_error **err);
 
 // Frees a buffer returned by kpipe. A zeroed buffer is ignored.
+//
+// # Safety
+//
+// - `buf` is zeroed or a buffer kpipe returned and not freed yet; its bytes must not be used after this call.
 void kpipe_buf_free(kpipe_buf buf);
 
 // A new, untriggered cancel token.
 kpipe_cancel *kpipe_cancel_new(void);
 
 // Cancels every call waiting on `token` now and later. Callable from any thread.
+//
+// # Safety
+//
+// - `token` is null or a live `kpipe_cancel` from kpipe (not freed yet).
 void kpipe_cancel_trigger(const kpipe_cancel *token);
 
 // Frees a cancel token (no call may still be using it). Null is ignored.
+//
+// # Safety
+//
+// - `token` is null or a `kpipe_cancel` from kpipe not freed yet; it must not be used after this call.
 void kpipe_cancel_free(kpipe_cancel *token);
 
 // The error's code, a NUL-terminated ASCII string valid until `kpipe_error_free`.
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 const char *kpipe_error_code(const kpipe_error *err);
 
 // The error's message: UTF-8, `*len` bytes (when `len` is not null), also NUL-terminated;
 // valid until `kpipe_error_free`.
-const char *kpipe_error_message(const kpipe_error *err, size_t *len);
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+// - `len` is null or valid for writing one `usize`.
+const char *kpipe_error_message(const kpipe_error *err,
+                                size_t *len);
 
 // 1 when the same call may succeed later unchanged (registry down, Kafka timeouts), else 0.
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 int32_t kpipe_error_is_retriable(const kpipe_error *err);
 
+// 1 when the handle that returned the error cannot be used any more (decided by the core),
+// else 0.
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+int32_t kpipe_error_is_fatal(const kpipe_error *err);
+
+// The error's details record as JSON (docs/errors.md, "Details"): `{"code", "message",
+// "retriable", "fatal"}` plus, where known, `"field"`, `"cluster"`, `"topic"`, `"partition"`,
+// `"offset"`, `"subject"`, `"schema_id"`. UTF-8, `*len` bytes (when `len` is not null), also
+// NUL-terminated; valid until `kpipe_error_free`.
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+// - `len` is null or valid for writing one `usize`.
+const char *kpipe_error_details_json(const kpipe_error *err,
+                                     size_t *len);
+
 // Frees an error. Null is ignored.
+//
+// # Safety
+//
+// - `err` is null or a `kpipe_error` from kpipe not freed yet; it must not be used after this call.
 void kpipe_error_free(kpipe_error *err);
 
 // Per partition of a topic, the earliest offset whose timestamp is >= a time (the end offset
 // when none). Request `{"cluster", "topic", "time": "2026-01-01T10:00:00Z" | ms}`; result
 // `[{"partition": 0, "offset": 42}, ...]`.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_offsets_for_time(const kpipe_client *client,
                                const uint8_t *request_json,
                                size_t request_len,
@@ -428,6 +679,13 @@ int32_t kpipe_offsets_for_time(const kpipe_client *client,
 // A group's committed offsets. Request `{"cluster", "group", "topics": [..] (optional)}`;
 // result: the export document (`{"cluster", "group", "exported_at", "offsets": [{"topic",
 // "partition", "offset"}]}`, as `kpipe offsets export` writes).
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_offsets_export(const kpipe_client *client,
                              const uint8_t *request_json,
                              size_t request_len,
@@ -438,6 +696,13 @@ int32_t kpipe_offsets_export(const kpipe_client *client,
 // (optional: the document's), "force": false}`; result: the changes `[{"topic", "partition",
 // "before", "after"}]`. Refuses (`offsets.group_active`) while the group has members unless
 // forced.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_offsets_import(const kpipe_client *client,
                              const uint8_t *request_json,
                              size_t request_len,
@@ -447,6 +712,13 @@ int32_t kpipe_offsets_import(const kpipe_client *client,
 // Resets a group on topics. Request `{"cluster", "group", "topics": [..], "to": "earliest" |
 // "latest" | {"time": RFC 3339 | ms} | {"offsets": [[partition, offset], ..]}, "force",
 // "dry_run"}`; result: the changes (planned ones with `dry_run`).
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_offsets_reset(const kpipe_client *client,
                             const uint8_t *request_json,
                             size_t request_len,
@@ -459,6 +731,13 @@ int32_t kpipe_offsets_reset(const kpipe_client *client,
 // "force"}`; result `{"plan": {...}, "rollback": {export document} | null, "changes": [..] |
 // null}`. Apply refuses with `offsets.group_active` / `offsets.partition_mismatch` unless
 // forced; keep the rollback document to undo.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+// - `out` is null or valid for writing one `kpipe_buf`.
+// - `err` is null or valid for writing one `kpipe_error *`.
 int32_t kpipe_offsets_migrate(const kpipe_client *client,
                               const uint8_t *request_json,
                               size_t request_len,

@@ -13,7 +13,7 @@ use kpipe::{Error, RegistryClient, Result};
 use serde_json::{json, Value};
 
 use crate::out::{self, opt, table, EXIT_FAILED, EXIT_OK};
-use crate::{AvroCmd, Cli, Command, Decode, GroupsCmd, OffsetsCmd, SchemaCmd, StrategyArg, TopicsCmd};
+use crate::{AvroCmd, Cli, Command, Decode, GroupsCmd, OffsetsCmd, SchemaCmd, TopicsCmd};
 
 pub async fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx { config_path: cli.config.clone(), json: cli.json };
@@ -472,6 +472,7 @@ fn print_violations(ctx: &Ctx, level: Level, against: &str, violations: &[Violat
 async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
     match c {
         SchemaCmd::Compat { old, new, level } => {
+            let level: Level = kpipe::options::parse("level", &level)?;
             let (new_text, _) = read_schema(&new)?;
             let olds: Vec<String> = old.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
             let refs: Vec<&str> = olds.iter().map(String::as_str).collect();
@@ -480,6 +481,7 @@ async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
             Ok(print_violations(ctx, level, &against, &v))
         }
         SchemaCmd::Check { schema, subject, against, level } => {
+            let level: Option<Level> = level.map(|l| kpipe::options::parse("level", &l)).transpose()?;
             let (new_text, _) = read_schema(&schema)?;
             let cfg = if level.is_none() || against.is_empty() { Some(ctx.config()?) } else { None };
             let level = level.or(cfg.as_ref().map(|c| c.schemas.policy)).unwrap_or(Level::AddWithDefaultOnly);
@@ -898,15 +900,14 @@ async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
             Ok(EXIT_OK)
         }
         OffsetsCmd::Migrate { from, to, group, topics, dry_run, strategy, source_alias, force, rollback_file } => {
+            // before anything connects: a bad option is reported as every binding reports it
+            let strategy: offsets::Strategy = kpipe::options::parse("strategy", &strategy)?;
             let source = Offsets::from_config(&cfg, &from)?;
             let target = Offsets::from_config(&cfg, &to)?;
             let req = offsets::MigrateRequest {
                 group: group.clone(),
                 topics,
-                strategy: match strategy {
-                    StrategyArg::Timestamp => offsets::Strategy::Timestamp,
-                    StrategyArg::Checkpoint => offsets::Strategy::Checkpoint,
-                },
+                strategy,
                 source_alias,
             };
             let bar = if ctx.json {

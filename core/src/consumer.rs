@@ -287,6 +287,14 @@ impl Tracker {
         }
     }
 
+    /// Forgets the pending records of a partition from `offset` on (they will be received
+    /// again); earlier ones stay pending.
+    fn forget_from(&mut self, topic: &str, partition: i32, offset: i64) {
+        if let Some(part) = self.parts.get_mut(topic).and_then(|t| t.1.get_mut(&partition)) {
+            part.pending.retain(|(o, _)| *o < offset);
+        }
+    }
+
     fn forget(&mut self, topic: &str, partition: i32) {
         if let Some(t) = self.parts.get_mut(topic) {
             t.1.remove(&partition);
@@ -685,6 +693,24 @@ impl Consumer {
         }
     }
 
+    /// Fetches (and caches) the writer schemas the decode of `batch` will need, so decoding it
+    /// does no I/O (the serializers are looked up once per run of records of one topic).
+    /// Errors are left for the decode to report.
+    pub async fn warm_schemas(&self, batch: &[Arc<Message>]) {
+        let mut cache: Option<(Arc<str>, TopicSerde)> = None;
+        for m in batch {
+            let serde = match &cache {
+                Some((t, s)) if Arc::ptr_eq(t, &m.topic) || **t == *m.topic => s.clone(),
+                _ => {
+                    let s = self.serde_for(&m.topic);
+                    cache = Some((m.topic.clone(), s.clone()));
+                    s
+                }
+            };
+            self.decoder.client.warm_readers(m, &serde).await;
+        }
+    }
+
     /// Asks a running [`run`](Self::run) loop to return after the current record.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -775,6 +801,16 @@ impl Consumer {
         inner.consumer.seek(topic, partition, Offset::Offset(offset), timeout)?;
         let mut t = lock(&inner.ctx.tracker);
         t.forget(topic, partition);
+        Ok(())
+    }
+
+    /// Moves an assigned partition back to `offset` to receive its records again: unlike
+    /// [`seek`](Self::seek), records before `offset` still in flight stay tracked (an
+    /// unacknowledged one still holds the commit back).
+    pub(crate) fn rewind(&self, topic: &str, partition: i32, offset: i64, timeout: Duration) -> Result<()> {
+        let inner = self.inner()?;
+        inner.consumer.seek(topic, partition, Offset::Offset(offset), timeout)?;
+        lock(&inner.ctx.tracker).forget_from(topic, partition, offset);
         Ok(())
     }
 

@@ -9,6 +9,13 @@ use crate::{KPIPE_ERROR, KPIPE_OK};
 
 /// Encodes natural JSON `value_json` with `schema` (Avro schema JSON) into `*out`: the Avro
 /// body, without the 5-byte registry header. `serde.encode` names the field path on a bad value.
+///
+/// # Safety
+///
+/// - `schema` points to `schema_len` readable bytes (it may be null when `schema_len` is 0), valid for the whole call.
+/// - `value_json` points to `value_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_avro_encode(
     schema: *const u8,
@@ -33,6 +40,13 @@ pub unsafe extern "C" fn kpipe_avro_encode(
 }
 
 /// Decodes an Avro body (no registry header) with `schema` into natural JSON in `*out`.
+///
+/// # Safety
+///
+/// - `schema` points to `schema_len` readable bytes (it may be null when `schema_len` is 0), valid for the whole call.
+/// - `body` points to `body_len` readable bytes (it may be null when `body_len` is 0), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_avro_decode(
     schema: *const u8,

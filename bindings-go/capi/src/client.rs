@@ -54,12 +54,22 @@ pub(crate) fn client_ref<'a>(c: *const kpipe_client) -> Result<&'a Client> {
 
 /// Opens a client from a kpipe.yaml file (`path`: UTF-8, `path_len` bytes). Env overrides apply.
 /// Null on error (`*err` set).
+///
+/// # Safety
+///
+/// - `path` points to `path_len` readable bytes (it may be null when `path_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_open(path: *const u8, path_len: usize, err: *mut *mut kpipe_error) -> *mut kpipe_client {
     guard(err, std::ptr::null_mut(), || boxed(Client::from_file(convert::text(path, path_len, "config path")?)))
 }
 
 /// A client from kpipe.yaml text (relative schema paths start at the current directory).
+///
+/// # Safety
+///
+/// - `yaml` points to `yaml_len` readable bytes (it may be null when `yaml_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_from_yaml(yaml: *const u8, yaml_len: usize, err: *mut *mut kpipe_error) -> *mut kpipe_client {
     guard(err, std::ptr::null_mut(), || {
@@ -67,36 +77,36 @@ pub unsafe extern "C" fn kpipe_client_from_yaml(yaml: *const u8, yaml_len: usize
     })
 }
 
-/// `bytes` (raw, the default of unmatched topics)
-pub const KPIPE_SERDE_BYTES: i32 = 0;
-/// UTF-8 text
-pub const KPIPE_SERDE_STRING: i32 = 1;
-/// JSON text of the natural JSON value
-pub const KPIPE_SERDE_JSON: i32 = 2;
-/// Confluent-framed Avro through the registry (schema text, or null: the subject's latest)
-pub const KPIPE_SERDE_AVRO: i32 = 3;
-
-fn serde(kind: i32, schema: Option<&str>, what: &str) -> Result<Serde> {
-    Ok(match kind {
-        KPIPE_SERDE_BYTES => Serde::Bytes,
-        KPIPE_SERDE_STRING => Serde::String,
-        KPIPE_SERDE_JSON => Serde::Json,
-        KPIPE_SERDE_AVRO => Serde::Avro { schema: schema.map(Into::into) },
-        k => return Err(Error::InputInvalid { what: what.into(), reason: format!("unknown serializer {k}") }),
-    })
+/// The serializer of kind `kind` (`bytes`, `string`, `json`, `avro`; parsed by the core).
+fn serde(kind: &str, schema: Option<&str>, what: &str) -> Result<Serde> {
+    let kind: kpipe::options::SerdeKind = kpipe::options::parse(what, kind)?;
+    Ok(kind.with_schema(schema.map(Into::into)))
 }
 
-/// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_schema` is Avro
-/// schema text or null.
+/// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_serde` is the
+/// serializer's kind as text (`bytes`, `string`, `json` or `avro`, as kpipe.yaml spells it);
+/// `*_schema` is Avro schema text or null.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `key_serde` points to `key_serde_len` readable bytes (it may be null when `key_serde_len` is 0), valid for the whole call.
+/// - `key_schema` points to `key_schema_len` readable bytes (it may be null when `key_schema_len` is 0), valid for the whole call.
+/// - `value_serde` points to `value_serde_len` readable bytes (it may be null when `value_serde_len` is 0), valid for the whole call.
+/// - `value_schema` points to `value_schema_len` readable bytes (it may be null when `value_schema_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_set_topic_serde(
     client: *const kpipe_client,
     topic: *const u8,
     topic_len: usize,
-    key_serde: i32,
+    key_serde: *const u8,
+    key_serde_len: usize,
     key_schema: *const u8,
     key_schema_len: usize,
-    value_serde: i32,
+    value_serde: *const u8,
+    value_serde_len: usize,
     value_schema: *const u8,
     value_schema_len: usize,
     err: *mut *mut kpipe_error,
@@ -104,8 +114,10 @@ pub unsafe extern "C" fn kpipe_client_set_topic_serde(
     guard(err, KPIPE_ERROR, || {
         let c = client_ref(client)?;
         let topic = convert::text(topic, topic_len, "topic")?;
-        let key = serde(key_serde, convert::opt_text(key_schema, key_schema_len, "key schema")?, "key serializer")?;
-        let value = serde(value_serde, convert::opt_text(value_schema, value_schema_len, "value schema")?, "value serializer")?;
+        let key_kind = convert::text(key_serde, key_serde_len, "key")?;
+        let value_kind = convert::text(value_serde, value_serde_len, "value")?;
+        let key = serde(key_kind, convert::opt_text(key_schema, key_schema_len, "key schema")?, "key")?;
+        let value = serde(value_kind, convert::opt_text(value_schema, value_schema_len, "value schema")?, "value")?;
         c.set_topic_serde(topic, TopicSerde { key, value });
         Ok(KPIPE_OK)
     })
@@ -125,6 +137,15 @@ fn outgoing<'t, 'a: 't>(p: &'t convert::Parsed<'a>, tape: &'t JsonTape<'a>) -> O
 /// Sends one record (`rec`, offsets into `data`) and waits for its acknowledgement; fills
 /// `*out`. `cancel` (nullable) stops the wait: `KPIPE_CANCELLED` (the record may still be
 /// written). Returns `KPIPE_OK`, `KPIPE_CANCELLED` or `KPIPE_ERROR`.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `rec` is null or points to a readable `kpipe_record`.
+/// - `data` points to `data_len` readable bytes (it may be null when `data_len` is 0), valid for the whole call.
+/// - `cancel` is null or a live `kpipe_cancel` from kpipe (not freed yet).
+/// - `out` is null or valid for writing one `kpipe_delivery`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_send(
     client: *const kpipe_client,
@@ -159,6 +180,16 @@ pub unsafe extern "C" fn kpipe_send(
 /// `outs[i]` is filled on success and `errs[i]` (an array of `n` pointers, set to null first)
 /// receives its error otherwise (free each non-null one). `KPIPE_OK` when the call ran (check
 /// `errs`), `KPIPE_CANCELLED`, or `KPIPE_ERROR` (`*err`; no record was sent).
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `recs` points to `n` readable `kpipe_record` values (each following the header's rules), valid for the whole call.
+/// - `data` points to `data_len` readable bytes (it may be null when `data_len` is 0), valid for the whole call.
+/// - `cancel` is null or a live `kpipe_cancel` from kpipe (not freed yet).
+/// - `outs` is valid for writing `n` `kpipe_delivery` values.
+/// - `errs` is valid for writing `n` `kpipe_error *` values.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_send_many(
     client: *const kpipe_client,
@@ -206,6 +237,11 @@ pub unsafe extern "C" fn kpipe_send_many(
 
 /// Waits up to `timeout_ms` until every record queued so far is delivered or failed
 /// (`kafka.timeout` when some are still in flight).
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_flush(client: *const kpipe_client, timeout_ms: i64, err: *mut *mut kpipe_error) -> i32 {
     guard(err, KPIPE_ERROR, || {
@@ -216,6 +252,11 @@ pub unsafe extern "C" fn kpipe_client_flush(client: *const kpipe_client, timeout
 
 /// Flushes (up to `producer.delivery_timeout_ms`) and closes; later calls fail `closed`.
 /// Idempotent. The handle stays allocated until `kpipe_client_free`.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_close(client: *const kpipe_client, err: *mut *mut kpipe_error) -> i32 {
     guard(err, KPIPE_ERROR, || {
@@ -226,6 +267,10 @@ pub unsafe extern "C" fn kpipe_client_close(client: *const kpipe_client, err: *m
 
 /// Closes (flushing) and frees the client. Free its consumers first: they share its producers
 /// (dead letters) and closed state. Null is ignored.
+///
+/// # Safety
+///
+/// - `client` is null or a `kpipe_client` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_client_free(client: *mut kpipe_client) {
     error::quiet((), || {

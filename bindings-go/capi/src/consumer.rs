@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kpipe::avro::{JsonBuilder, JsonSpan, JsonTextBuilder};
 use kpipe::config::CommitMode;
+use kpipe::session::{AckMode, PollSession};
 use kpipe::{Consumer, ConsumerOptions, Error, Handling, Message, Outcome, Result, StartAt, Subscription};
 use serde::Deserialize;
 use serde_json::Value;
@@ -19,8 +20,13 @@ use crate::{KPIPE_DEAD_LETTERED, KPIPE_ERROR, KPIPE_OK, KPIPE_RETRY, KPIPE_TIMEO
 /// A group consumer on one cluster. Thread-safe: any call from any thread, concurrently, except
 /// `kpipe_consumer_free`, which must be the last call on it.
 pub struct kpipe_consumer {
-    consumer: Consumer,
+    session: PollSession,
 }
+
+/// The most records one `kpipe_consumer_poll_batch` hands out: the core's poll batch, the same
+/// in every binding.
+pub const KPIPE_POLL_BATCH: usize = 256;
+const _: () = assert!(KPIPE_POLL_BATCH == kpipe::session::POLL_BATCH);
 
 /// One header of a message: UTF-8 name and raw value, pointing into the message.
 #[repr(C)]
@@ -123,12 +129,13 @@ impl kpipe_message {
             .iter()
             .map(|(k, v)| kpipe_header { name: k.as_ptr(), name_len: k.len(), value: v.as_ptr(), value_len: v.len() })
             .collect();
+        let decode_error = decode_error.map(|e| kpipe_error::from_details(e.details().at_record(&msg.topic, msg.partition, msg.offset)));
         Box::new(kpipe_message {
             msg,
             json: decoded.json,
             key_json: decoded.key,
             value_json: decoded.value,
-            decode_error: decode_error.map(kpipe_error::new),
+            decode_error,
             headers,
         })
     }
@@ -165,9 +172,13 @@ impl kpipe_message {
     }
 }
 
-fn consumer_ref<'a>(c: *const kpipe_consumer) -> Result<&'a Consumer> {
+fn session_ref<'a>(c: *const kpipe_consumer) -> Result<&'a PollSession> {
     // SAFETY: a pointer from kpipe_consumer_new not yet freed, or null (rule 1).
-    unsafe { c.as_ref() }.map(|c| &c.consumer).ok_or_else(|| Error::InputInvalid { what: "consumer".into(), reason: "null handle".into() })
+    unsafe { c.as_ref() }.map(|c| &c.session).ok_or_else(|| Error::InputInvalid { what: "consumer".into(), reason: "null handle".into() })
+}
+
+fn consumer_ref<'a>(c: *const kpipe_consumer) -> Result<&'a Consumer> {
+    session_ref(c).map(|s| &**s.consumer())
 }
 
 #[derive(Deserialize)]
@@ -186,26 +197,18 @@ struct OptionsJson {
     topics: Vec<String>,
     pattern: Option<String>,
     start: Option<StartJson>,
-    commit: Option<CommitMode>,
+    commit: Option<String>,
+    ack: Option<String>,
     cluster: Option<String>,
     #[serde(default)]
     properties: BTreeMap<String, String>,
 }
 
-fn options(o: OptionsJson) -> Result<ConsumerOptions> {
+fn options(o: OptionsJson) -> Result<(ConsumerOptions, AckMode)> {
+    let ack: AckMode = o.ack.as_deref().map(|a| kpipe::options::parse("ack", a)).transpose()?.unwrap_or_default();
     let start = match o.start {
         None => StartAt::Committed,
-        Some(StartJson::Name(n)) => match n.as_str() {
-            "committed" => StartAt::Committed,
-            "earliest" => StartAt::Earliest,
-            "latest" => StartAt::Latest,
-            other => {
-                return Err(Error::InputInvalid {
-                    what: "consumer start".into(),
-                    reason: format!("unknown start {other:?}; expected committed, earliest, latest, {{\"offset\": n}} or {{\"timestamp\": ms}}"),
-                })
-            }
-        },
+        Some(StartJson::Name(n)) => kpipe::options::parse("start", &n)?,
         Some(StartJson::Offset { offset }) => StartAt::Offset(offset),
         Some(StartJson::Timestamp { timestamp }) => StartAt::Timestamp(timestamp),
     };
@@ -213,22 +216,31 @@ fn options(o: OptionsJson) -> Result<ConsumerOptions> {
         Some(p) => Subscription::Pattern(p),
         None => Subscription::Topics(o.topics),
     };
-    Ok(ConsumerOptions {
+    let opts = ConsumerOptions {
         group: o.group,
         subscription,
         start,
-        commit: o.commit,
+        commit: o.commit.as_deref().map(|m| kpipe::options::parse::<CommitMode>("commit", m)).transpose()?,
         cluster: o.cluster,
         serde: None,
         properties: o.properties.into_iter().collect(),
-    })
+    };
+    Ok((opts, ack))
 }
 
 /// Subscribes a group consumer. `options_json` (UTF-8 JSON): `{"group": "g", "topics": ["t"]}`
 /// plus optional `"pattern"` (instead of topics; needs `"cluster"`), `"start"` (`"committed"`
 /// (default), `"earliest"`, `"latest"`, `{"offset": n}`, `{"timestamp": ms}`), `"commit"`
-/// (`"after-handle"`, `"manual"`, `"auto"`; default `consumer.commit`), `"cluster"`,
-/// `"properties"` (librdkafka, string values). Null on error.
+/// (`"after-handle"`, `"manual"`, `"auto"`; default `consumer.commit`), `"ack"` (`"implicit"`
+/// (default): a record handed out is acknowledged when the next is asked for, or on close;
+/// `"explicit"`: only `kpipe_consumer_ack`), `"cluster"`, `"properties"` (librdkafka, string
+/// values). Null on error.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `options_json` points to `options_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_new(
     client: *const kpipe_client,
@@ -238,11 +250,12 @@ pub unsafe extern "C" fn kpipe_consumer_new(
 ) -> *mut kpipe_consumer {
     guard(err, std::ptr::null_mut(), || {
         let c = crate::client::client_ref(client)?;
-        let opts = options(convert::json_arg(options_json, options_len, "consumer options")?)?;
+        let (opts, ack) = options(convert::json_arg(options_json, options_len, "consumer options")?)?;
         // librdkafka's stream consumer registers with the tokio reactor: build it inside kpipe's runtime
         let rt = kpipe::runtime::handle()?;
         let _in_rt = rt.enter();
-        Ok(Box::into_raw(Box::new(kpipe_consumer { consumer: c.consumer(opts)? })))
+        let session = PollSession::new(Arc::new(c.consumer(opts)?), ack);
+        Ok(Box::into_raw(Box::new(kpipe_consumer { session })))
     })
 }
 
@@ -265,24 +278,30 @@ async fn decode_values(c: &Consumer, msg: &Message) -> Result<Decoded> {
     Ok(Decoded::from_values(k, v))
 }
 
-/// The next record (waiting up to `timeout`), decoded when `decode_values` is not 0.
-async fn poll_one(c: &Consumer, timeout: Duration, decode_values: i32) -> Result<Option<Box<kpipe_message>>> {
-    let Some(msg) = c.recv(timeout).await? else { return Ok(None) };
-    let msg = Arc::new(msg);
+/// The message handle of `msg`, decoded when `decode_values` is not 0 (a decode failure is
+/// kept in the message).
+async fn message_of(c: &Consumer, msg: Arc<Message>, decode_values: i32) -> Box<kpipe_message> {
     if decode_values == 0 {
-        return Ok(Some(kpipe_message::new(msg, Decoded::default(), None)));
+        return kpipe_message::new(msg, Decoded::default(), None);
     }
-    Ok(Some(match decode(c, &msg).await {
+    match decode(c, &msg).await {
         Ok(d) => kpipe_message::new(msg, d, None),
         Err(e) => kpipe_message::new(msg, Decoded::default(), Some(&e)),
-    }))
+    }
 }
 
 /// Waits up to `timeout_ms` for the next record. `KPIPE_OK`: `*out` is a new message (and
 /// `*view`, when not null, describes it); with `decode` 1 its key and value were decoded (a
 /// decode failure is in `view->decode_error`, not an error of the call). `KPIPE_TIMEOUT`:
-/// nothing arrived. `KPIPE_ERROR`: `*err`. With `after-handle`/`manual` commits, the record
-/// is in flight until `kpipe_consumer_ack`.
+/// nothing arrived. `KPIPE_ERROR`: `*err`. With `"ack": "implicit"` the previous record handed
+/// out is acknowledged now; with `"explicit"` each is in flight until `kpipe_consumer_ack`.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `out` is valid for writing one `kpipe_message *` (null is refused with `input.invalid`).
+/// - `view` is null or valid for writing one `kpipe_message_view`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_poll(
     consumer: *const kpipe_consumer,
@@ -293,11 +312,14 @@ pub unsafe extern "C" fn kpipe_consumer_poll(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let c = consumer_ref(consumer)?;
+        let s = session_ref(consumer)?;
         if out.is_null() {
             return Err(Error::InputInvalid { what: "poll".into(), reason: "null out pointer".into() });
         }
-        let got = kpipe::runtime::block_on(poll_one(c, Duration::from_millis(timeout_ms.max(0) as u64), decode_values))??;
+        let got = kpipe::runtime::block_on(async {
+            let Some(m) = s.next(Duration::from_millis(timeout_ms.max(0) as u64)).await? else { return Ok::<_, Error>(None) };
+            Ok(Some(message_of(s.consumer(), m, decode_values).await))
+        })??;
         let Some(m) = got else { return Ok(KPIPE_TIMEOUT) };
         if !view.is_null() {
             unsafe { *view = m.view() };
@@ -307,12 +329,24 @@ pub unsafe extern "C" fn kpipe_consumer_poll(
     })
 }
 
-/// Like `kpipe_consumer_poll`, for up to `max` records in one call: waits up to `timeout_ms`
-/// for the first, then takes the records already fetched (no further wait). `KPIPE_OK`:
-/// `*count` (>= 1) new messages in `outs[0..*count]`, described by `views[0..*count]` (when
-/// `views` is not null); free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`:
-/// `*err`, no message (an error after the first record ends the batch instead; the next call
-/// reports it). Each record is in flight until acknowledged, as with `kpipe_consumer_poll`.
+/// Like `kpipe_consumer_poll`, for up to `max` (at most `KPIPE_POLL_BATCH`) records in one
+/// call, lent to a caller that hands them out itself: waits up to `timeout_ms` for the first,
+/// then takes the records already fetched (no further wait). `KPIPE_OK`: `*count` (>= 1) new
+/// messages in `outs[0..*count]`, described by `views[0..*count]` (when `views` is not null);
+/// free each. `KPIPE_TIMEOUT`: none arrived (`*count` 0). `KPIPE_ERROR`: `*err`, no message
+/// (an error after the first record ends the batch instead; the next call reports it).
+/// Report each record as it is handed to the user with `kpipe_consumer_handed` (that is what
+/// acknowledges the previous one with `"ack": "implicit"`); records lent and never handed
+/// out are not acknowledged. This call acknowledges the previous record handed out
+/// (implicit mode).
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `outs` is valid for writing `max` `kpipe_message *` values.
+/// - `views` is valid for writing `max` `kpipe_message_view` values (or null).
+/// - `count` is null or valid for writing one `usize`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_poll_batch(
     consumer: *const kpipe_consumer,
@@ -325,24 +359,18 @@ pub unsafe extern "C" fn kpipe_consumer_poll_batch(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let c = consumer_ref(consumer)?;
+        let s = session_ref(consumer)?;
         if outs.is_null() || count.is_null() || max == 0 {
             return Err(Error::InputInvalid { what: "poll_batch".into(), reason: "null out pointer or max 0".into() });
         }
         unsafe { *count = 0 };
         let got = kpipe::runtime::block_on(async {
-            let Some(first) = poll_one(c, Duration::from_millis(timeout_ms.max(0) as u64), decode_values).await? else {
-                return Ok::<_, Error>(Vec::new());
-            };
-            let mut got = Vec::with_capacity(max.min(1024));
-            got.push(first);
-            while got.len() < max {
-                match poll_one(c, Duration::ZERO, decode_values).await {
-                    Ok(Some(m)) => got.push(m),
-                    _ => break,
-                }
+            let lent = s.next_batch(Duration::from_millis(timeout_ms.max(0) as u64), max).await?;
+            let mut got = Vec::with_capacity(lent.len());
+            for m in lent {
+                got.push(message_of(s.consumer(), m, decode_values).await);
             }
-            Ok(got)
+            Ok::<_, Error>(got)
         })??;
         if got.is_empty() {
             return Ok(KPIPE_TIMEOUT);
@@ -360,6 +388,11 @@ pub unsafe extern "C" fn kpipe_consumer_poll_batch(
 }
 
 /// Fills `*view` for `msg`.
+///
+/// # Safety
+///
+/// - `msg` is null or a live `kpipe_message` from kpipe (not freed yet).
+/// - `view` is null or valid for writing one `kpipe_message_view`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_message_view_of(msg: *const kpipe_message, view: *mut kpipe_message_view) {
     error::quiet((), || {
@@ -370,6 +403,10 @@ pub unsafe extern "C" fn kpipe_message_view_of(msg: *const kpipe_message, view: 
 }
 
 /// Frees a message. Null is ignored.
+///
+/// # Safety
+///
+/// - `msg` is null or a `kpipe_message` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_message_free(msg: *mut kpipe_message) {
     error::quiet((), || {
@@ -379,9 +416,39 @@ pub unsafe extern "C" fn kpipe_message_free(msg: *mut kpipe_message) {
     })
 }
 
+/// A record lent by `kpipe_consumer_poll_batch` is handed to the user: with `"ack":
+/// "implicit"` the previous record handed out is acknowledged now.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_consumer_handed(
+    consumer: *const kpipe_consumer,
+    topic: *const u8,
+    topic_len: usize,
+    partition: i32,
+    offset: i64,
+    err: *mut *mut kpipe_error,
+) -> i32 {
+    guard(err, KPIPE_ERROR, || {
+        let topic = convert::text(topic, topic_len, "topic")?;
+        session_ref(consumer)?.handed(topic, partition, offset)?;
+        Ok(KPIPE_OK)
+    })
+}
+
 /// Marks the record (`topic`, `partition`, `offset`) handled: its offset becomes committable
 /// once every earlier record of its partition is handled too (committed by `after-handle`'s
 /// timer, `kpipe_consumer_commit`, revoke or close). The message handle may already be freed.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_ack(
     consumer: *const kpipe_consumer,
@@ -399,16 +466,39 @@ pub unsafe extern "C" fn kpipe_consumer_ack(
     })
 }
 
-/// Commits every committable offset now and waits for the broker (no-op with `auto`).
+/// Commits every committable offset now and waits for the broker (no-op with `auto`). With
+/// `has_record` 1 the record (`topic`, `partition`, `offset`) is acknowledged first; with 0,
+/// under `"ack": "implicit"`, the last record handed out is (the caller is done with it).
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_consumer_commit(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_consumer_commit(
+    consumer: *const kpipe_consumer,
+    has_record: i32,
+    topic: *const u8,
+    topic_len: usize,
+    partition: i32,
+    offset: i64,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        consumer_ref(consumer)?.commit()?;
+        let record = if has_record != 0 { Some((convert::text(topic, topic_len, "topic")?, partition, offset)) } else { None };
+        session_ref(consumer)?.commit(record)?;
         Ok(KPIPE_OK)
     })
 }
 
 /// Moves an assigned partition to `offset` (records of it in flight are forgotten).
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_seek(
     consumer: *const kpipe_consumer,
@@ -420,14 +510,20 @@ pub unsafe extern "C" fn kpipe_consumer_seek(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let c = consumer_ref(consumer)?;
-        c.seek(convert::text(topic, topic_len, "topic")?, partition, offset, Duration::from_millis(timeout_ms.max(0) as u64))?;
+        let s = session_ref(consumer)?;
+        s.seek(convert::text(topic, topic_len, "topic")?, partition, offset, Duration::from_millis(timeout_ms.max(0) as u64))?;
         Ok(KPIPE_OK)
     })
 }
 
 /// Assigned partitions with position and lag, as JSON `[{"topic", "partition", "position",
 /// "high_watermark", "lag"}]` in `*out` (free with `kpipe_buf_free`).
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `out` is null or valid for writing one `convert::kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_lag(
     consumer: *const kpipe_consumer,
@@ -446,19 +542,29 @@ pub unsafe extern "C" fn kpipe_consumer_lag(
     })
 }
 
-/// Commits what was handled and leaves the group. Idempotent; later calls fail `closed`. The
-/// handle stays allocated until `kpipe_consumer_free`.
+/// Commits what was handled (with `"ack": "implicit"` the last record handed out counts as
+/// handled) and leaves the group. Idempotent; later calls fail `closed`. The handle stays
+/// allocated until `kpipe_consumer_free`.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_close(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let rt = kpipe::runtime::handle()?;
         let _in_rt = rt.enter();
-        consumer_ref(consumer)?.close()?;
+        session_ref(consumer)?.close()?;
         Ok(KPIPE_OK)
     })
 }
 
 /// Closes (if needed) and frees the consumer. Null is ignored.
+///
+/// # Safety
+///
+/// - `consumer` is null or a `kpipe_consumer` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_free(consumer: *mut kpipe_consumer) {
     error::quiet((), || {
@@ -466,7 +572,7 @@ pub unsafe extern "C" fn kpipe_consumer_free(consumer: *mut kpipe_consumer) {
             let c = unsafe { Box::from_raw(consumer) };
             let rt = kpipe::runtime::handle().ok();
             let _in_rt = rt.as_ref().map(|h| h.enter());
-            let _ = c.consumer.close();
+            let _ = c.session.close();
             drop(c);
         }
     })
@@ -479,6 +585,13 @@ pub unsafe extern "C" fn kpipe_consumer_free(consumer: *mut kpipe_consumer) {
 /// and value; run the handler, then `kpipe_handling_complete` or `kpipe_handling_fail`.
 /// `KPIPE_TIMEOUT`: nothing to handle (no record, or an undecodable one that went to the DLQ);
 /// call again. `KPIPE_ERROR`: `*err` (`closed` once the consumer is closed).
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `out` is valid for writing one `kpipe_handling *` (null is refused with `input.invalid`).
+/// - `view` is null or valid for writing one `kpipe_message_view`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_next(
     consumer: *const kpipe_consumer,
@@ -488,12 +601,13 @@ pub unsafe extern "C" fn kpipe_consumer_next(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let c = consumer_ref(consumer)?;
+        let s = session_ref(consumer)?;
+        let c = s.consumer();
         if out.is_null() {
             return Err(Error::InputInvalid { what: "next".into(), reason: "null out pointer".into() });
         }
         let mut b = JsonTextBuilder::new();
-        let next = kpipe::runtime::block_on(c.next_handling(&mut b, Duration::from_millis(timeout_ms.max(0) as u64)))??;
+        let next = kpipe::runtime::block_on(s.next_handling(&mut b, Duration::from_millis(timeout_ms.max(0) as u64)))??;
         let Some(h) = next else { return Ok(KPIPE_TIMEOUT) };
         let decoded = if b.needs_fallback() {
             // decoded once already (the schemas are cached): again through JsonBuilder
@@ -512,6 +626,12 @@ pub unsafe extern "C" fn kpipe_consumer_next(
 }
 
 /// The handler succeeded: the record counts as handled.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `h` is null or a live `kpipe_handling` from kpipe (not freed yet).
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_handling_complete(consumer: *const kpipe_consumer, h: *const kpipe_handling, err: *mut *mut kpipe_error) -> i32 {
     guard(err, KPIPE_ERROR, || {
@@ -526,6 +646,15 @@ pub unsafe extern "C" fn kpipe_handling_complete(consumer: *const kpipe_consumer
 /// 1). `KPIPE_DEAD_LETTERED`: attempts are used up, the record was written to the DLQ (with the
 /// kpipe.* headers) and acknowledged. `KPIPE_ERROR`: the DLQ write failed (or no DLQ is
 /// configured); the record stays uncommitted.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `h` is null or a live `kpipe_handling` from kpipe (not freed yet).
+/// - `message` points to `message_len` readable bytes (it may be null when `message_len` is 0), valid for the whole call.
+/// - `retry_after_ms` is null or valid for writing one `i64`.
+/// - `attempt` is null or valid for writing one `u32`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_handling_fail(
     consumer: *const kpipe_consumer,
@@ -562,6 +691,10 @@ pub unsafe extern "C" fn kpipe_handling_fail(
 }
 
 /// Frees a handling. Null is ignored.
+///
+/// # Safety
+///
+/// - `h` is null or a `kpipe_handling` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_handling_free(h: *mut kpipe_handling) {
     error::quiet((), || {
@@ -572,6 +705,11 @@ pub unsafe extern "C" fn kpipe_handling_free(h: *mut kpipe_handling) {
 }
 
 /// Ends a run: with `commit: after-handle`, commits what was handled and waits for it.
+///
+/// # Safety
+///
+/// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_consumer_finish_run(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
     guard(err, KPIPE_ERROR, || {

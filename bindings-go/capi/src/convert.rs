@@ -38,6 +38,10 @@ pub(crate) fn put_json<T: serde::Serialize>(out: *mut kpipe_buf, v: &T) -> Resul
 }
 
 /// Frees a buffer returned by kpipe. A zeroed buffer is ignored.
+///
+/// # Safety
+///
+/// - `buf` is zeroed or a buffer kpipe returned and not freed yet; its bytes must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_buf_free(buf: kpipe_buf) {
     crate::error::quiet((), || {
@@ -142,7 +146,7 @@ pub(crate) struct Parsed<'a> {
 
 fn slice<'a>(data: &'a [u8], off: u64, len: u64, what: &str) -> Result<&'a [u8]> {
     let (o, l) = (off as usize, len as usize);
-    data.get(o..o.checked_add(l).unwrap_or(usize::MAX))
+    data.get(o..o.saturating_add(l))
         .ok_or_else(|| Error::InputInvalid { what: what.into(), reason: format!("{off}+{len} is outside the data buffer") })
 }
 
@@ -215,6 +219,10 @@ pub extern "C" fn kpipe_cancel_new() -> *mut kpipe_cancel {
 }
 
 /// Cancels every call waiting on `token` now and later. Callable from any thread.
+///
+/// # Safety
+///
+/// - `token` is null or a live `kpipe_cancel` from kpipe (not freed yet).
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_cancel_trigger(token: *const kpipe_cancel) {
     crate::error::quiet((), || {
@@ -226,6 +234,10 @@ pub unsafe extern "C" fn kpipe_cancel_trigger(token: *const kpipe_cancel) {
 }
 
 /// Frees a cancel token (no call may still be using it). Null is ignored.
+///
+/// # Safety
+///
+/// - `token` is null or a `kpipe_cancel` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_cancel_free(token: *mut kpipe_cancel) {
     crate::error::quiet((), || {

@@ -1,5 +1,6 @@
-//! Errors across the C ABI: an opaque `kpipe_error` (code + message) handed out through an
-//! out-parameter, and [`guard`], which every entry point runs its body in so a panic becomes an
+//! Errors across the C ABI: an opaque `kpipe_error` (the core's details record: code, message,
+//! retriable, fatal, and where known field, cluster, topic, partition, offset, subject, schema
+//! id) handed out through an out-parameter, and [`guard`], which every entry point runs its body in so a panic becomes an
 //! `internal` error instead of unwinding into C.
 
 use std::ffi::{c_char, CString};
@@ -12,15 +13,22 @@ use kpipe::Error;
 pub struct kpipe_error {
     code: CString,
     message: CString,
-    retriable: bool,
+    details: kpipe::Details,
+    /// The details as JSON, NUL-terminated.
+    json: CString,
 }
 
 impl kpipe_error {
     pub(crate) fn new(e: &Error) -> Box<Self> {
+        Self::from_details(e.details())
+    }
+
+    pub(crate) fn from_details(details: kpipe::Details) -> Box<Self> {
         Box::new(kpipe_error {
-            code: CString::new(e.code()).unwrap_or_default(),
-            message: CString::new(e.to_string().replace('\0', " ")).unwrap_or_default(),
-            retriable: e.is_retriable(),
+            code: CString::new(details.code).unwrap_or_default(),
+            message: CString::new(details.message.replace('\0', " ")).unwrap_or_default(),
+            json: CString::new(details.to_json().replace('\0', " ")).unwrap_or_default(),
+            details,
         })
     }
 }
@@ -63,6 +71,10 @@ pub(crate) fn quiet<T>(fallback: T, f: impl FnOnce() -> T) -> T {
 }
 
 /// The error's code, a NUL-terminated ASCII string valid until `kpipe_error_free`.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_error_code(err: *const kpipe_error) -> *const c_char {
     quiet(std::ptr::null(), || match unsafe { err.as_ref() } {
@@ -73,6 +85,11 @@ pub unsafe extern "C" fn kpipe_error_code(err: *const kpipe_error) -> *const c_c
 
 /// The error's message: UTF-8, `*len` bytes (when `len` is not null), also NUL-terminated;
 /// valid until `kpipe_error_free`.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+/// - `len` is null or valid for writing one `usize`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_error_message(err: *const kpipe_error, len: *mut usize) -> *const c_char {
     quiet(std::ptr::null(), || {
@@ -88,12 +105,54 @@ pub unsafe extern "C" fn kpipe_error_message(err: *const kpipe_error, len: *mut 
 }
 
 /// 1 when the same call may succeed later unchanged (registry down, Kafka timeouts), else 0.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_error_is_retriable(err: *const kpipe_error) -> i32 {
-    quiet(0, || unsafe { err.as_ref() }.is_some_and(|e| e.retriable) as i32)
+    quiet(0, || unsafe { err.as_ref() }.is_some_and(|e| e.details.retriable) as i32)
+}
+
+/// 1 when the handle that returned the error cannot be used any more (decided by the core),
+/// else 0.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_error_is_fatal(err: *const kpipe_error) -> i32 {
+    quiet(0, || unsafe { err.as_ref() }.is_some_and(|e| e.details.fatal) as i32)
+}
+
+/// The error's details record as JSON (docs/errors.md, "Details"): `{"code", "message",
+/// "retriable", "fatal"}` plus, where known, `"field"`, `"cluster"`, `"topic"`, `"partition"`,
+/// `"offset"`, `"subject"`, `"schema_id"`. UTF-8, `*len` bytes (when `len` is not null), also
+/// NUL-terminated; valid until `kpipe_error_free`.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
+/// - `len` is null or valid for writing one `usize`.
+#[no_mangle]
+pub unsafe extern "C" fn kpipe_error_details_json(err: *const kpipe_error, len: *mut usize) -> *const c_char {
+    quiet(std::ptr::null(), || {
+        let (p, n) = match unsafe { err.as_ref() } {
+            Some(e) => (e.json.as_ptr(), e.json.as_bytes().len()),
+            None => (c"{}".as_ptr(), 2),
+        };
+        if !len.is_null() {
+            unsafe { *len = n };
+        }
+        p
+    })
 }
 
 /// Frees an error. Null is ignored.
+///
+/// # Safety
+///
+/// - `err` is null or a `kpipe_error` from kpipe not freed yet; it must not be used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_error_free(err: *mut kpipe_error) {
     quiet((), || {

@@ -9,7 +9,6 @@
 //! Unsafe code: every raw pointer argument is trusted to follow the header's rules (valid for
 //! reads/writes of the stated length, not freed while in use); nothing else is assumed.
 #![allow(non_camel_case_types)]
-#![allow(clippy::missing_safety_doc)]
 
 pub mod avro;
 pub mod client;
@@ -41,6 +40,10 @@ pub extern "C" fn kpipe_version() -> *const c_char {
 
 /// Every error code kpipe can return, one per line, in docs/errors.md order (free with
 /// `kpipe_buf_free`).
+///
+/// # Safety
+///
+/// - `out` is null or valid for writing one `convert::kpipe_buf`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_error_codes(out: *mut convert::kpipe_buf) {
     error::quiet((), || convert::put_buf(out, kpipe::Error::CODES.join("\n").into_bytes()))

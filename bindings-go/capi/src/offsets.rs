@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use kpipe::offsets::{self, MigrateRequest, Offsets, OffsetsExport, ResetTo, Strategy};
-use kpipe::{Error, Result};
+use kpipe::Result;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -69,6 +69,13 @@ struct ForTime {
 /// Per partition of a topic, the earliest offset whose timestamp is >= a time (the end offset
 /// when none). Request `{"cluster", "topic", "time": "2026-01-01T10:00:00Z" | ms}`; result
 /// `[{"partition": 0, "offset": 42}, ...]`.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_offsets_for_time(
     client: *const kpipe_client,
@@ -95,6 +102,13 @@ struct Export {
 /// A group's committed offsets. Request `{"cluster", "group", "topics": [..] (optional)}`;
 /// result: the export document (`{"cluster", "group", "exported_at", "offsets": [{"topic",
 /// "partition", "offset"}]}`, as `kpipe offsets export` writes).
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_offsets_export(
     client: *const kpipe_client,
@@ -122,6 +136,13 @@ struct Import {
 /// (optional: the document's), "force": false}`; result: the changes `[{"topic", "partition",
 /// "before", "after"}]`. Refuses (`offsets.group_active`) while the group has members unless
 /// forced.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_offsets_import(
     client: *const kpipe_client,
@@ -136,16 +157,10 @@ pub unsafe extern "C" fn kpipe_offsets_import(
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ToName {
-    Earliest,
-    Latest,
-}
-
-#[derive(Deserialize)]
 #[serde(untagged)]
 enum To {
-    Name(ToName),
+    /// `earliest`, `latest` or a datetime, parsed by the core.
+    Name(String),
     Time { time: Time },
     Offsets { offsets: Vec<(i32, i64)> },
 }
@@ -166,6 +181,13 @@ struct Reset {
 /// Resets a group on topics. Request `{"cluster", "group", "topics": [..], "to": "earliest" |
 /// "latest" | {"time": RFC 3339 | ms} | {"offsets": [[partition, offset], ..]}, "force",
 /// "dry_run"}`; result: the changes (planned ones with `dry_run`).
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_offsets_reset(
     client: *const kpipe_client,
@@ -176,8 +198,7 @@ pub unsafe extern "C" fn kpipe_offsets_reset(
 ) -> i32 {
     call(client, request_json, request_len, "offsets_reset request", out, err, |c, r: Reset| async move {
         let to = match r.to {
-            To::Name(ToName::Earliest) => ResetTo::Earliest,
-            To::Name(ToName::Latest) => ResetTo::Latest,
+            To::Name(name) => kpipe::options::parse::<ResetTo>("to", &name)?,
             To::Time { time } => ResetTo::Time(time.ms()?),
             To::Offsets { offsets } => ResetTo::Explicit(offsets),
         };
@@ -206,6 +227,13 @@ struct Migrate {
 /// "force"}`; result `{"plan": {...}, "rollback": {export document} | null, "changes": [..] |
 /// null}`. Apply refuses with `offsets.group_active` / `offsets.partition_mismatch` unless
 /// forced; keep the rollback document to undo.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `request_json` points to `request_len` readable bytes (UTF-8 JSON), valid for the whole call.
+/// - `out` is null or valid for writing one `kpipe_buf`.
+/// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
 pub unsafe extern "C" fn kpipe_offsets_migrate(
     client: *const kpipe_client,
@@ -215,11 +243,7 @@ pub unsafe extern "C" fn kpipe_offsets_migrate(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     call(client, request_json, request_len, "offsets_migrate request", out, err, |c, r: Migrate| async move {
-        let strategy = match r.strategy.as_deref().unwrap_or("timestamp") {
-            "timestamp" => Strategy::Timestamp,
-            "checkpoint" => Strategy::Checkpoint,
-            s => return Err(Error::InputInvalid { what: "strategy".into(), reason: format!("{s:?}: expected timestamp or checkpoint") }),
-        };
+        let strategy: Strategy = kpipe::options::parse("strategy", r.strategy.as_deref().unwrap_or("timestamp"))?;
         let (source, target) = (offsets_of(&c, &r.source)?, offsets_of(&c, &r.target)?);
         let req = MigrateRequest { group: r.group, topics: r.topics, strategy, source_alias: r.source_alias };
         let plan = offsets::plan_migration(&source, &target, &req, |_, _| {}).await?;

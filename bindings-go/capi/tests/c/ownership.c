@@ -104,8 +104,8 @@ static void happy_path(void) {
     char topic[128];
     snprintf(topic, sizeof topic, "kpipe.it.c.%d.%ld", (int)getpid(), (long)time(NULL));
     const char *schema = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"n\",\"type\":\"int\"}]}";
-    int rc = kpipe_client_set_topic_serde(c, (const uint8_t *)topic, strlen(topic), KPIPE_SERDE_STRING, NULL, 0, KPIPE_SERDE_AVRO,
-                                          (const uint8_t *)schema, strlen(schema), &err);
+    int rc = kpipe_client_set_topic_serde(c, (const uint8_t *)topic, strlen(topic), (const uint8_t *)"string", 6, NULL, 0,
+                                          (const uint8_t *)"avro", 4, (const uint8_t *)schema, strlen(schema), &err);
     CHECK(rc == KPIPE_OK, "serde: %s", code_of(err));
 
     /* one record: topic | key | value | one header, as offsets into one buffer */
@@ -164,7 +164,7 @@ static void happy_path(void) {
             rc = kpipe_consumer_ack(cons, v.topic, v.topic_len, v.partition, v.offset, &err);
             CHECK(rc == KPIPE_OK, "ack");
             kpipe_message_free(msg);
-            rc = kpipe_consumer_commit(cons, &err);
+            rc = kpipe_consumer_commit(cons, 0, NULL, 0, 0, 0, &err);
             CHECK(rc == KPIPE_OK, "commit: %s", code_of(err));
             if (err) { kpipe_error_free(err); err = NULL; }
         }
@@ -193,8 +193,15 @@ static void happy_path(void) {
         CHECK(rc == KPIPE_OK, "close: %s", code_of(err));
         if (err) { kpipe_error_free(err); err = NULL; }
         /* after close: a "closed" error to free */
-        rc = kpipe_consumer_commit(cons, &err);
+        rc = kpipe_consumer_commit(cons, 0, NULL, 0, 0, 0, &err);
         CHECK(rc == KPIPE_ERROR && err && strcmp(kpipe_error_code(err), "closed") == 0, "closed: %s", code_of(err));
+        {
+            /* the details record of an error: JSON with code, message, retriable, fatal */
+            size_t dl = 0;
+            const char *d = kpipe_error_details_json(err, &dl);
+            CHECK(d && dl == strlen(d) && strstr(d, "\"code\":\"closed\"") && strstr(d, "\"fatal\":true"), "details: %s", d);
+            CHECK(kpipe_error_is_fatal(err) == 1, "closed is fatal");
+        }
         kpipe_error_free(err);
         err = NULL;
         kpipe_consumer_free(cons);
