@@ -1,7 +1,7 @@
 /* The header's ownership rules under AddressSanitizer/LeakSanitizer: the happy path (client,
  * produce, consume, free everything) and the error path (bad config, bad value, freeing error
- * objects) must leak nothing. Built and run by bindings-go's TestCOwnershipUnderASan:
- *   gcc -fsanitize=address -g ownership.c -I../../../include -L../../../lib -lkpipe_capi <libs>
+ * objects) must leak nothing. Built and run by the C suite (bindings-c/tests/test_c.py):
+ *   gcc -fsanitize=address -g ownership.c -I../../include -L../../lib -lkpipe_capi <libs>
  * Needs KPIPE_BUSINESS_BOOTSTRAP and KPIPE_REGISTRY_URL (dev/stack env). Exits non-zero on a
  * failed check; LeakSanitizer makes it exit non-zero on any leak. */
 #include <stdio.h>
