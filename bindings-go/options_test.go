@@ -78,3 +78,32 @@ func TestBadOptionsGiveTheCoresCodeAndMessage(t *testing.T) {
 		}
 	}
 }
+
+// A consumed record that cannot be decoded: its DecodeErr is the core's details record, with
+// the record's topic, partition and offset; fatal and retriable are the core's.
+func TestADecodeErrorNamesItsRecord(t *testing.T) {
+	c := openClient(t, "")
+	ctx := ctxFor(t, 60*time.Second)
+	topic := unique("kpipe.it.decode")
+	if _, err := c.Producer().Send(ctx, topic, nil, []byte("not avro")); err != nil {
+		t.Fatal(err)
+	}
+	schema := `{"type":"record","name":"R","fields":[{"name":"n","type":"int"}]}`
+	if err := c.SetTopicSerde(topic, kpipe.TopicSerde{Value: kpipe.Avro(schema)}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := c.Consumer(ctx, unique("kpipe-it-decode"), []string{topic}, kpipe.FromEarliest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	m := pollN(t, cons, 1, 30*time.Second)[0]
+	var e *kpipe.Error
+	if !errors.As(m.DecodeErr, &e) {
+		t.Fatalf("DecodeErr: %v", m.DecodeErr)
+	}
+	if e.Code != "serde.bad_magic" || e.Topic != topic || e.Partition == nil || *e.Partition != m.Partition ||
+		e.Offset == nil || *e.Offset != m.Offset || e.Fatal || e.Retriable {
+		t.Fatalf("details: %+v", e)
+	}
+}

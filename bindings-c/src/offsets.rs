@@ -243,7 +243,7 @@ pub unsafe extern "C" fn kpipe_offsets_migrate(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     call(client, request_json, request_len, "offsets_migrate request", out, err, |c, r: Migrate| async move {
-        let strategy: Strategy = kpipe::options::parse("strategy", r.strategy.as_deref().unwrap_or("timestamp"))?;
+        let strategy: Strategy = r.strategy.as_deref().map(|s| kpipe::options::parse("strategy", s)).transpose()?.unwrap_or_default();
         let (source, target) = (offsets_of(&c, &r.source)?, offsets_of(&c, &r.target)?);
         let req = MigrateRequest { group: r.group, topics: r.topics, strategy, source_alias: r.source_alias };
         let plan = offsets::plan_migration(&source, &target, &req, |_, _| {}).await?;

@@ -903,10 +903,11 @@ fn decode_assignment(bytes: &[u8]) -> BTreeMap<String, Vec<i32>> {
 // ---- migration -----------------------------------------------------------------------------------
 
 /// How a migration translates offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
-    /// By the timestamp of the next unconsumed record (DESIGN.md).
+    /// By the timestamp of the next unconsumed record (DESIGN.md). The default.
+    #[default]
     Timestamp,
     /// By MirrorMaker 2 checkpoints (`<source-alias>.checkpoints.internal` on the target).
     Checkpoint,
