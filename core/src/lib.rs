@@ -10,6 +10,7 @@ pub mod codec;
 pub mod compat;
 pub mod config;
 pub mod consumer;
+mod delivery;
 pub mod error;
 pub mod offsets;
 pub mod options;
