@@ -141,9 +141,10 @@ pub enum SchemaCmd {
         /// Compare with this file instead of the registry.
         #[arg(long)]
         against: Vec<PathBuf>,
-        /// Default: the config's `schemas.policy`.
-        #[arg(long, value_parser = parse_level)]
-        level: Option<kpipe::compat::Level>,
+        /// Default: the config's `schemas.policy`. NONE, BACKWARD, BACKWARD_TRANSITIVE,
+        /// FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or add-with-default-only.
+        #[arg(long)]
+        level: Option<String>,
     },
     /// A line diff of two schemas (pretty-printed) and the house policy's verdict.
     Diff {
@@ -172,13 +173,11 @@ pub enum SchemaCmd {
         old: Vec<PathBuf>,
         #[arg(long)]
         new: PathBuf,
-        #[arg(long, value_parser = parse_level, default_value = "add-with-default-only")]
-        level: kpipe::compat::Level,
+        /// NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
+        /// FULL_TRANSITIVE or add-with-default-only.
+        #[arg(long, default_value = "add-with-default-only")]
+        level: String,
     },
-}
-
-fn parse_level(s: &str) -> Result<kpipe::compat::Level, String> {
-    s.parse::<kpipe::compat::Level>().map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,12 +214,6 @@ pub enum AvroCmd {
         #[arg(long)]
         reader: Option<PathBuf>,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StrategyArg {
-    Timestamp,
-    Checkpoint,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,8 +278,9 @@ pub enum OffsetsCmd {
         topics: Option<Vec<String>>,
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, value_enum, default_value = "timestamp")]
-        strategy: StrategyArg,
+        /// timestamp or checkpoint (MirrorMaker 2).
+        #[arg(long, default_value = "timestamp")]
+        strategy: String,
         /// MirrorMaker 2 alias of the source cluster (default: --from).
         #[arg(long)]
         source_alias: Option<String>,
