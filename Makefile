@@ -52,9 +52,10 @@ go-lib:
 	@dev/timed go-lib $(MAKE) -s -C bindings-go lib
 
 # kpipe for Node (bindings-node): its install hook builds the release addon with cargo, as
-# `npm install ./bindings-node` does for a user; also TypeScript for the type check.
+# `npm install ./bindings-node` does for a user; also TypeScript for the type check. The hook
+# keeps an addon that exists, so `--force` rebuilds it after a change (cargo: a no-op if none).
 node:
-	@dev/timed node bash -c 'cd bindings-node && npm install --no-audit --no-fund --loglevel=error'
+	@dev/timed node bash -c 'cd bindings-node && npm install --no-audit --no-fund --loglevel=error && node scripts/install.js --force'
 
 stack:
 	@dev/timed stack dev/stack up
