@@ -1,16 +1,25 @@
 'use strict';
 // kpipe errors: one class per code family, as in every kpipe binding. `message` is the core's
-// text (identical in Python, Go and PHP); `code` is the stable string of docs/errors.md.
+// text (identical in Python, Go and PHP); `code` is the stable string of docs/errors.md; the
+// other fields are the core's details record, as Python's attributes (schema_id: schemaId).
 
 class KpipeError extends Error {
-  constructor(message, code = 'internal', retriable = false, fatal = false) {
+  /**
+   * `details`: the core's details record (docs/errors.md, "Details"): code, retriable, fatal
+   * and, when the error has them, field, cluster, topic, partition, offset, subject, schemaId
+   * (null otherwise).
+   */
+  constructor(message, details = {}) {
     super(message);
     this.name = new.target.name;
-    this.code = code;
-    this.retriable = retriable;
-    this.fatal = fatal;
+    this.code = details.code ?? 'internal';
+    this.message = message;
+    this.retriable = !!details.retriable;
+    this.fatal = !!details.fatal;
+    for (const k of DETAIL_FIELDS) this[k] = details[k] ?? null;
   }
 }
+const DETAIL_FIELDS = ['field', 'cluster', 'topic', 'partition', 'offset', 'subject', 'schemaId'];
 class ConfigError extends KpipeError {}
 class RegistryError extends KpipeError {}
 class SchemaError extends KpipeError {}
@@ -34,9 +43,10 @@ function classOf(code) {
   return FAMILIES[String(code).split('.')[0]] || KpipeError;
 }
 
-function makeError(code, message, retriable, fatal) {
-  const Cls = classOf(code);
-  return new Cls(message, code, retriable, fatal);
+/** The error of a details record (called by the native addon). */
+function makeError(details) {
+  const Cls = classOf(details.code);
+  return new Cls(details.message, details);
 }
 
 module.exports = {

@@ -20,6 +20,8 @@ export type Longs = 'bigint' | 'number';
 export type SerializerKind = 'bytes' | 'string' | 'json' | 'avro';
 export type StartPosition = 'committed' | 'earliest' | 'latest' | number | bigint | Date;
 export type CommitMode = 'after-handle' | 'manual' | 'auto';
+/** How records handed out by `next()` / iteration are acknowledged (docs/client.md). */
+export type AckMode = 'implicit' | 'explicit';
 export type Headers =
   | Record<string, string | Buffer | Uint8Array | null | undefined>
   | Array<[string, string | Buffer | Uint8Array | null | undefined]>
@@ -55,14 +57,40 @@ export interface Config {
   [section: string]: unknown;
 }
 
+/** The core's details record of an error (docs/errors.md, "Details"). */
+export interface ErrorDetails {
+  code?: string;
+  retriable?: boolean;
+  fatal?: boolean;
+  field?: string | null;
+  cluster?: string | null;
+  topic?: string | null;
+  partition?: number | null;
+  offset?: number | null;
+  subject?: string | null;
+  schemaId?: number | null;
+}
+
 export class KpipeError extends Error {
-  constructor(message: string, code?: string, retriable?: boolean, fatal?: boolean);
+  constructor(message: string, details?: ErrorDetails);
   /** The stable code (docs/errors.md), e.g. "serde.encode". */
   readonly code: string;
-  /** The same call may succeed later without any change by the caller. */
+  /** The core's message, the same in every language. */
+  readonly message: string;
+  /** The same call may succeed later without any change by the caller (decided by the core). */
   readonly retriable: boolean;
-  /** The handle that failed cannot be used any more. */
+  /** The handle that failed cannot be used any more (decided by the core). */
   readonly fatal: boolean;
+  /** The config key or value field path (`consumer.commit`, `order.items[3].price`), or null. */
+  readonly field: string | null;
+  readonly cluster: string | null;
+  /** Where the record was (a decode error of a consumed record), or null. */
+  readonly topic: string | null;
+  readonly partition: number | null;
+  readonly offset: number | null;
+  /** The registry subject and schema id involved, or null. */
+  readonly subject: string | null;
+  readonly schemaId: number | null;
 }
 export class ConfigError extends KpipeError {}
 export class RegistryError extends KpipeError {}
@@ -104,14 +132,18 @@ export interface ConsumerOptions {
   topics: string | string[];
   start?: StartPosition;
   commit?: CommitMode;
+  /** "implicit" (default): the previous record is acknowledged when the next is asked for,
+   * and the last one on close; "explicit": only `ack(msg)` / `commit(msg)` acknowledge.
+   * `run` acknowledges each record after its handler, in both modes. */
+  ack?: AckMode;
   /** librdkafka properties for this consumer. */
   properties?: Record<string, string>;
   longs?: Longs;
 }
 
 export class Consumer implements AsyncIterable<Message> {
-  /** The next record (the previous one counts as handled); null once closed or after
-   * `timeoutMs` without a record. */
+  /** The next record (with ack "implicit" the previous one counts as handled); null once
+   * closed or after `timeoutMs` without a record. */
   next(options?: WaitOptions & { timeoutMs?: number }): Promise<Message | null>;
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   ack(msg: Message): void;

@@ -120,19 +120,6 @@ class Message {
 class Producer {
   constructor(client) { this._c = client; }
 
-  /** The topic's writer schemas, fetched once however many sends wait for them at the same
-   * time (the core caches the result but does not coalesce concurrent first lookups: 10k
-   * concurrent first sends would be 10k registry calls). Nothing is kept once it settles. */
-  _warm(topic) {
-    const w = this._c._warming;
-    let p = w.get(topic);
-    if (!p) {
-      p = this._c._n.warm(topic).finally(() => w.delete(topic));
-      w.set(topic, p);
-    }
-    return p;
-  }
-
   /** Sends one record: a Promise of {cluster, topic, partition, offset, timestamp}. */
   async send(record, options = {}) {
     const { topic, key, value, headers, timestamp } = record;
@@ -140,7 +127,7 @@ class Producer {
     const ts = millis(timestamp);
     let p = this._c._n.send(topic, key, value, h, ts);
     if (p == null) {
-      await withSignal(this._warm(topic), options.signal);
+      await withSignal(this._c._n.warm(topic), options.signal);
       p = this._c._n.send(topic, key, value, h, ts);
     }
     return withSignal(p, options.signal);
@@ -161,7 +148,7 @@ class Producer {
       const run = records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: headerPairs(r.headers), timestamp: millis(r.timestamp) }));
       let p = this._c._n.sendMany(topic, run);
       if (p == null) {
-        await withSignal(this._warm(topic), options.signal);
+        await withSignal(this._c._n.warm(topic), options.signal);
         p = this._c._n.sendMany(topic, run);
       }
       out.push(...await withSignal(p, options.signal));
@@ -190,7 +177,8 @@ class Consumer {
     this._stopped = false;
   }
 
-  /** The next record (acks the previous one): null only once the consumer is closed. */
+  /** The next record (with ack "implicit", acks the previous one): null once the consumer is
+   * closed (or, with `timeoutMs`, when none came in time). */
   async next(options = {}) {
     const { signal } = options;
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -228,7 +216,8 @@ class Consumer {
   /** Marks `msg` handled without committing now (after-handle commits it soon). */
   ack(msg) { this._n.ack(msg._n); }
 
-  /** Acks `msg` (default: the last record handed out) and commits every handled offset. */
+  /** Acks `msg` (default, with ack "implicit": the last record handed out) and commits every
+   * handled offset. */
   commit(msg, options = {}) {
     return withSignal(this._n.commit(msg ? msg._n : undefined), options.signal);
   }
@@ -242,7 +231,6 @@ class Consumer {
   async run(handler, options = {}) {
     const { signal } = options;
     this._stopped = false;
-    await this._n.prepareRun();
     try {
       while (!this._stopped && !this._closed && !(signal && signal.aborted)) {
         let h;
@@ -330,6 +318,9 @@ class Admin {
   async resetOffsets(group, topics, to, options = {}) {
     const list = typeof topics === 'string' ? [topics] : topics;
     const target = to instanceof Date ? to : (typeof to === 'bigint' ? Number(to) : to);
+    if (typeof target !== 'string' && typeof target !== 'number' && (typeof target !== 'object' || target === null)) {
+      throw new TypeError("to must be 'earliest', 'latest', a time, a Date, milliseconds or {partition: offset}");
+    }
     return JSON.parse(await withSignal(this._c._n.resetOffsets(group, list, target, !!options.force, !!options.dryRun, options.cluster), options.signal));
   }
 
@@ -364,7 +355,6 @@ function schemaText(s) {
 class Client {
   constructor(n) {
     this._n = n;
-    this._warming = new Map();
     this.admin = new Admin(this);
   }
 
@@ -389,11 +379,17 @@ class Client {
 
   /**
    * A group consumer. `start`: "committed" (default) | "earliest" | "latest" | an offset |
-   * a Date; `commit`: "after-handle" | "manual" | "auto"; `longs`: "bigint" (default) | "number".
+   * a Date; `commit`: "after-handle" | "manual" | "auto"; `ack`: "implicit" (default: the
+   * previous record is acknowledged when the next is asked for) | "explicit" (only `ack(msg)`
+   * or `commit(msg)` acknowledges); `longs`: "bigint" (default) | "number".
    */
-  consumer({ group, topics, start, commit, properties, longs } = {}) {
+  consumer({ group, topics, start, commit, ack, properties, longs } = {}) {
     const list = typeof topics === 'string' ? [topics] : topics;
-    return new Consumer(this, this._n.consumer(group, list, start, commit, properties), longs);
+    if (start !== undefined && start !== null && typeof start !== 'string' && typeof start !== 'number'
+      && typeof start !== 'bigint' && !(start instanceof Date)) {
+      throw new TypeError("start must be 'committed', 'earliest', 'latest', an offset (number or bigint) or a Date");
+    }
+    return new Consumer(this, this._n.consumer(group, list, start, commit, ack, properties), longs);
   }
 
   flush(options = {}) { return withSignal(this._n.flush(options.timeoutMs ?? 30000), options.signal); }

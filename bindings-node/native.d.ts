@@ -34,10 +34,10 @@ export declare class NativeClient {
   /** Flushes and closes; idempotent. Later calls fail with `closed`. */
   close(): Promise<void>
   /**
-   * A group consumer. `start`: undefined (committed), "committed" | "earliest" | "latest",
-   * an offset (number/bigint) or a Date; `commit`: "after-handle" | "manual" | "auto".
+   * A group consumer. `start`: undefined (committed), a start position as text, an offset
+   * (number/bigint) or a Date; `commit` and `ack` as text (kpipe::options).
    */
-  consumer(group: string, topics: Array<string>, start: unknown, commit?: string | undefined | null, properties?: Record<string, string> | undefined | null): NativeConsumer
+  consumer(group: string, topics: Array<string>, start: unknown, commit?: string | undefined | null, ack?: string | undefined | null, properties?: Record<string, string> | undefined | null): NativeConsumer
   /**
    * Per partition, the earliest offset whose timestamp is >= `timeMs` (the end offset when
    * none is that new): a Promise of [partition, offset] pairs.
@@ -68,13 +68,20 @@ export declare class NativeClient {
   migrateApply(plan: NativeMigrationPlan, force: boolean): Promise<string>
 }
 
-/** A group consumer (see `NativeClient.consumer`). */
+/**
+ * A group consumer (see `NativeClient.consumer`): a wrapper of the core's poll session
+ * (kpipe::session), which fetches in batches, warms schemas, applies the retriable-error
+ * policy and the acknowledgement mode.
+ */
 export declare class NativeConsumer {
-  /** Acks the previous record and returns a buffered one without waiting (null if none). */
+  /**
+   * A record already fetched, without waiting (null if none); the session acknowledges
+   * the previous one (implicit mode).
+   */
   take(): NativeMessage | null
   /**
-   * Waits up to `timeoutMs` (off the JS thread) for records: a Promise of the first one
-   * (the rest are kept for `take`), or null.
+   * Waits up to `timeoutMs` (off the JS thread) for the next record: a Promise of it, or
+   * null (the session's `next`).
    */
   fetch(timeoutMs: number): Promise<NativeMessage | null>
   /** Gives back a record whose caller stopped waiting (AbortSignal), so none is skipped. */
@@ -82,11 +89,11 @@ export declare class NativeConsumer {
   /** Marks `msg` handled without committing now (after-handle commits it soon). */
   ack(msg: NativeMessage): void
   /**
-   * Acks `msg` (default: the record handed out last) and commits every handled offset,
-   * waiting for the broker off the JS thread.
+   * Commits every handled offset, waiting for the broker off the JS thread; `msg` given, it
+   * is acknowledged first, else the session decides (implicit: the last record handed out).
    */
   commit(msg?: NativeMessage | undefined | null): Promise<void>
-  /** Moves one assigned partition to `offset` (buffered records of it are dropped). */
+  /** Moves one assigned partition to `offset` (the session drops what it fetched of it). */
   seek(topic: string, partition: number, offset: number): Promise<void>
   /**
    * Moves every assigned partition to the first record at or after `timeMs`: a Promise of
@@ -96,13 +103,10 @@ export declare class NativeConsumer {
   /** Assigned [topic, partition] pairs. */
   assignment(): Array<[string, number]>
   /**
-   * Before `run`: acks the last record and rewinds to records fetched but not handed out,
-   * so the run loop handles (retries, dead-letters) them itself.
-   */
-  prepareRun(): Promise<void>
-  /**
-   * The run loop's first step (the core's `next_handling`): a Promise of the next record
-   * to hand to the handler, or null (nothing yet, or it went to the DLQ undecodable).
+   * The run loop's step (the session's `next_handling`: before the first one it
+   * acknowledges the previous record per the ack mode and rewinds to records fetched but
+   * not handed out): a Promise of the next record to hand to the handler, or null (nothing
+   * yet, or it went to the DLQ undecodable).
    */
   nextHandling(timeoutMs: number): Promise<NativeHandling | null>
   /** The handler succeeded: the record counts as handled. */
@@ -114,7 +118,10 @@ export declare class NativeConsumer {
   fail(h: NativeHandling, message: string): Promise<number>
   /** Ends a run (after-handle: commits what was handled and waits for it). */
   finishRun(): Promise<void>
-  /** Commits what was handled and leaves the group; idempotent. */
+  /**
+   * The session's close: acknowledges the last record handed out (implicit mode), commits
+   * what was handled and leaves the group; idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -163,7 +170,11 @@ export declare class Schema {
 /** Every core error code (the table the JS error classes are checked against). */
 export declare function errorCodes(): Array<string>
 
-/** `(code, message, retriable, fatal) => KpipeError`, called on the JS thread. */
+/**
+ * `(details) => KpipeError`, called on the JS thread with the core's details record as an
+ * object (`code`, `message`, `retriable`, `fatal`, `field`, `cluster`, `topic`, `partition`,
+ * `offset`, `subject`, `schemaId`; null when the error has none).
+ */
 export declare function setErrorFactory(factory: unknown): void
 
 export declare function version(): string

@@ -309,37 +309,3 @@ impl ValueBuilder for JsBuilder {
         Ok(o)
     }
 }
-
-/// Builds nothing: `run` lets the core decode (and dead-letter what cannot be decoded) on its
-/// threads; the handler's JS values are built on the JS thread afterwards.
-#[derive(Clone, Copy, Default)]
-pub struct NoBuilder;
-
-impl ValueBuilder for NoBuilder {
-    type Value = ();
-    type Record = ();
-    type Array = ();
-    type Map = ();
-    fn null(&mut self) -> kpipe::Result<()> { Ok(()) }
-    fn boolean(&mut self, _: bool) -> kpipe::Result<()> { Ok(()) }
-    fn int(&mut self, _: i32) -> kpipe::Result<()> { Ok(()) }
-    fn long(&mut self, _: i64) -> kpipe::Result<()> { Ok(()) }
-    fn float(&mut self, _: f32) -> kpipe::Result<()> { Ok(()) }
-    fn double(&mut self, _: f64) -> kpipe::Result<()> { Ok(()) }
-    fn bytes(&mut self, _: &[u8]) -> kpipe::Result<()> { Ok(()) }
-    fn string(&mut self, _: &str) -> kpipe::Result<()> { Ok(()) }
-    fn fixed(&mut self, _: &[u8]) -> kpipe::Result<()> { Ok(()) }
-    fn enum_symbol(&mut self, _: u32, _: &str) -> kpipe::Result<()> { Ok(()) }
-    fn decimal(&mut self, _: &[u8], _: u32, _: u32) -> kpipe::Result<()> { Ok(()) }
-    fn uuid(&mut self, _: &[u8; 16]) -> kpipe::Result<()> { Ok(()) }
-    fn temporal(&mut self, _: TemporalKind, _: i64) -> kpipe::Result<()> { Ok(()) }
-    fn record_start(&mut self, _: &RecordInfo<'_>) -> kpipe::Result<()> { Ok(()) }
-    fn record_field(&mut self, _: &mut (), _: usize, _: &str, _: ()) -> kpipe::Result<()> { Ok(()) }
-    fn record_end(&mut self, _: ()) -> kpipe::Result<()> { Ok(()) }
-    fn array_start(&mut self, _: usize) -> kpipe::Result<()> { Ok(()) }
-    fn array_push(&mut self, _: &mut (), _: ()) -> kpipe::Result<()> { Ok(()) }
-    fn array_end(&mut self, _: ()) -> kpipe::Result<()> { Ok(()) }
-    fn map_start(&mut self, _: usize) -> kpipe::Result<()> { Ok(()) }
-    fn map_insert(&mut self, _: &mut (), _: &str, _: ()) -> kpipe::Result<()> { Ok(()) }
-    fn map_end(&mut self, _: ()) -> kpipe::Result<()> { Ok(()) }
-}

@@ -7,13 +7,14 @@ use std::cell::RefCell;
 use napi::bindgen_prelude::Unknown;
 
 use crate::js::{self, Env, Raw, Ref, Val};
-use crate::seam;
 
 thread_local! {
     static FACTORY: RefCell<Option<Ref>> = const { RefCell::new(None) };
 }
 
-/// `(code, message, retriable, fatal) => KpipeError`, called on the JS thread.
+/// `(details) => KpipeError`, called on the JS thread with the core's details record as an
+/// object (`code`, `message`, `retriable`, `fatal`, `field`, `cluster`, `topic`, `partition`,
+/// `offset`, `subject`, `schemaId`; null when the error has none).
 #[napi_derive::napi(js_name = "setErrorFactory")]
 pub fn set_error_factory(env: napi::Env, factory: Raw) -> napi::Result<()> {
     let r = Ref::new(env.raw(), factory.0)?;
@@ -21,27 +22,82 @@ pub fn set_error_factory(env: napi::Env, factory: Raw) -> napi::Result<()> {
     Ok(())
 }
 
+fn opt_string(env: Env, s: Option<&str>) -> napi::Result<Val> {
+    match s {
+        Some(s) => js::string(env, s),
+        None => js::null(env),
+    }
+}
+
+fn opt_number(env: Env, n: Option<f64>) -> napi::Result<Val> {
+    match n {
+        Some(n) => js::double(env, n),
+        None => js::null(env),
+    }
+}
+
+/// The details record as a JS object.
+fn details_js(env: Env, d: &kpipe::Details) -> napi::Result<Val> {
+    let o = js::object(env)?;
+    js::set(env, o, "code", js::string(env, d.code)?)?;
+    js::set(env, o, "message", js::string(env, &d.message)?)?;
+    js::set(env, o, "retriable", js::boolean(env, d.retriable)?)?;
+    js::set(env, o, "fatal", js::boolean(env, d.fatal)?)?;
+    js::set(env, o, "field", opt_string(env, d.field.as_deref())?)?;
+    js::set(env, o, "cluster", opt_string(env, d.cluster.as_deref())?)?;
+    js::set(env, o, "topic", opt_string(env, d.topic.as_deref())?)?;
+    js::set(env, o, "partition", opt_number(env, d.partition.map(f64::from))?)?;
+    js::set(env, o, "offset", opt_number(env, d.offset.map(|o| o as f64))?)?;
+    js::set(env, o, "subject", opt_string(env, d.subject.as_deref())?)?;
+    js::set(env, o, "schemaId", opt_number(env, d.schema_id.map(f64::from))?)?;
+    Ok(o)
+}
+
 /// The JS error object for `e`.
 pub fn value(env: Env, e: &kpipe::Error) -> napi::Result<Val> {
-    let d = seam::details(e);
-    let args = [
-        js::string(env, d.code)?,
-        js::string(env, &d.message)?,
-        js::boolean(env, d.retriable)?,
-        js::boolean(env, d.fatal)?,
-    ];
+    details_value(env, &e.details())
+}
+
+/// The JS error object for a details record.
+pub fn details_value(env: Env, d: &kpipe::Details) -> napi::Result<Val> {
+    let o = details_js(env, d)?;
     let factory = FACTORY.with(|f| f.borrow().as_ref().map(|r| r.get(env)));
     match factory {
-        Some(f) => js::call_fn(env, f?, &args),
+        Some(f) => js::call_fn(env, f?, &[o]),
         None => {
             // loaded without the JS wrapper: a plain Error with the same fields
             let mut out = std::ptr::null_mut();
-            unsafe { napi::sys::napi_create_error(env, args[0], args[1], &mut out) };
-            js::set(env, out, "retriable", args[2])?;
-            js::set(env, out, "fatal", args[3])?;
+            let (code, message) = (js::string(env, d.code)?, js::string(env, &d.message)?);
+            unsafe { napi::sys::napi_create_error(env, code, message, &mut out) };
+            let keys = js::keys(env, o)?;
+            for i in 0..js::array_len(env, keys)? {
+                let k = js::get_string(env, js::element(env, keys, i)?)?;
+                if let Some(v) = js::get(env, o, &k)? {
+                    js::set(env, out, &k, v)?;
+                }
+            }
             Ok(out)
         }
     }
+}
+
+/// A `napi::Error` that throws (or rejects with) the JS error of a details record.
+pub fn throw_details(env: Env, d: &kpipe::Details) -> napi::Error {
+    match details_value(env, d) {
+        Ok(v) => napi::Error::from(unsafe { Unknown::from_raw_unchecked(env, v) }),
+        Err(err) => err,
+    }
+}
+
+/// A `napi::Error` that throws a JS `TypeError` (a wrong JS type: the language's own error).
+pub fn type_error(env: Env, text: &str) -> napi::Error {
+    let r = (|| {
+        let msg = js::string(env, text)?;
+        let mut out = std::ptr::null_mut();
+        unsafe { napi::sys::napi_create_type_error(env, std::ptr::null_mut(), msg, &mut out) };
+        Ok::<_, napi::Error>(napi::Error::from(unsafe { Unknown::from_raw_unchecked(env, out) }))
+    })();
+    r.unwrap_or_else(|e| e)
 }
 
 /// A `napi::Error` that throws (or rejects with) the JS error of `e`.

@@ -8,22 +8,28 @@ mod convert;
 mod error;
 mod js;
 mod runtime;
-mod seam;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kpipe::options::{self, SerdeKind};
+use kpipe::session::{AckMode, PollSession};
 use kpipe::{ConsumerOptions, Data, Delivery, Serde, StartAt, TopicSerde};
 use napi::bindgen_prelude::Buffer;
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use crate::convert::{JsBuilder, JsValue, Longs, NoBuilder};
+use crate::convert::{JsBuilder, JsValue, Longs};
 use kpipe::avro::ValueSource as _;
 use crate::error::{guard, internal, throw};
 use crate::js::{Raw, Val};
 use crate::runtime::{now, promise};
+
+/// The TypeError of a `start` that is no string, number, bigint or Date (as index.js throws).
+const START_TYPE: &str = "start must be 'committed', 'earliest', 'latest', an offset (number or bigint) or a Date";
+/// The TypeError of a reset target of another type.
+const TO_TYPE: &str = "to must be 'earliest', 'latest', a time, a Date, milliseconds or {partition: offset}";
 
 /// How often a waiting consumer call returns to JS (to notice close/abort).
 const SLICE_MS: u64 = 200;
@@ -145,8 +151,8 @@ impl NativeClient {
     ) -> napi::Result<()> {
         guard(&env, || {
             let serde = TopicSerde {
-                key: seam::serde_of(&key, key_schema, "key")?,
-                value: seam::serde_of(&value, schema, "value")?,
+                key: options::parse::<SerdeKind>("key", &key)?.with_schema(key_schema.map(Arc::from)),
+                value: options::parse::<SerdeKind>("value", &value)?.with_schema(schema.map(Arc::from)),
             };
             self.inner.set_topic_serde(&topic, serde);
             Ok(())
@@ -325,9 +331,10 @@ impl NativeClient {
         }, |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())))
     }
 
-    /// A group consumer. `start`: undefined (committed), "committed" | "earliest" | "latest",
-    /// an offset (number/bigint) or a Date; `commit`: "after-handle" | "manual" | "auto".
+    /// A group consumer. `start`: undefined (committed), a start position as text, an offset
+    /// (number/bigint) or a Date; `commit` and `ack` as text (kpipe::options).
     #[napi]
+    #[allow(clippy::too_many_arguments)]
     pub fn consumer(
         &self,
         env: Env,
@@ -335,24 +342,29 @@ impl NativeClient {
         topics: Vec<String>,
         start: Raw,
         commit: Option<String>,
+        ack: Option<String>,
         properties: Option<HashMap<String, String>>,
     ) -> napi::Result<NativeConsumer> {
         let raw = env.raw();
+        let start = match js::type_of(raw, start.0)? {
+            sys::ValueType::napi_undefined | sys::ValueType::napi_null => StartAt::Committed,
+            sys::ValueType::napi_string => {
+                let text = js::get_string(raw, start.0)?;
+                guard(&env, || options::parse("start", &text))?
+            }
+            sys::ValueType::napi_number => StartAt::Offset(js::get_f64(raw, start.0)? as i64),
+            sys::ValueType::napi_bigint => StartAt::Offset(
+                js::get_bigint_i64(raw, start.0).ok_or_else(|| error::type_error(raw, "start offset out of range"))?,
+            ),
+            _ if js::is_date(raw, start.0) => StartAt::Timestamp(js::get_date_ms(raw, start.0)? as i64),
+            _ => return Err(error::type_error(raw, START_TYPE)),
+        };
         guard(&env, || {
+            let ack: AckMode = ack.as_deref().map(|a| options::parse("ack", a)).transpose()?.unwrap_or_default();
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut opts = ConsumerOptions::new(group.as_str(), &names);
-            let bad = |e: napi::Error| internal(e.to_string());
-            opts.start = match js::type_of(raw, start.0).map_err(bad)? {
-                sys::ValueType::napi_undefined | sys::ValueType::napi_null => StartAt::Committed,
-                sys::ValueType::napi_string => seam::start_of(&js::get_string(raw, start.0).map_err(bad)?)?,
-                sys::ValueType::napi_number => StartAt::Offset(js::get_f64(raw, start.0).map_err(bad)? as i64),
-                sys::ValueType::napi_bigint => {
-                    StartAt::Offset(js::get_bigint_i64(raw, start.0).ok_or_else(|| internal("offset out of range"))?)
-                }
-                _ if js::is_date(raw, start.0) => StartAt::Timestamp(js::get_date_ms(raw, start.0).map_err(bad)? as i64),
-                _ => seam::start_of("(not a string, number or Date)")?,
-            };
-            opts.commit = commit.as_deref().map(seam::commit_of).transpose()?;
+            opts.start = start;
+            opts.commit = commit.as_deref().map(|c| options::parse("commit", c)).transpose()?;
             if let Some(p) = &properties {
                 let mut p: Vec<(String, String)> = p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 p.sort();
@@ -364,8 +376,7 @@ impl NativeClient {
             let inner = self.inner.consumer(opts)?;
             Ok(NativeConsumer {
                 client: self.inner.clone(),
-                inner: Arc::new(inner),
-                session: Arc::new(seam::Session::default()),
+                session: Arc::new(PollSession::new(Arc::new(inner), ack)),
             })
         })
     }
@@ -423,10 +434,16 @@ impl NativeClient {
     #[napi(ts_return_type = "Promise<string>")]
     pub fn reset_offsets(&self, env: Env, group: String, topics: Vec<String>, to: Raw, force: bool, dry_run: bool, cluster: Option<String>) -> napi::Result<Raw> {
         let raw = env.raw();
+        if js::type_of(raw, to.0)? != sys::ValueType::napi_string
+            && js::type_of(raw, to.0)? != sys::ValueType::napi_number
+            && js::type_of(raw, to.0)? != sys::ValueType::napi_object
+        {
+            return Err(error::type_error(raw, TO_TYPE));
+        }
         let (o, to) = guard(&env, || {
             let bad = |e: napi::Error| internal(e.to_string());
             let to = match js::type_of(raw, to.0).map_err(bad)? {
-                sys::ValueType::napi_string => seam::reset_to_of(&js::get_string(raw, to.0).map_err(bad)?)?,
+                sys::ValueType::napi_string => options::parse("to", &js::get_string(raw, to.0).map_err(bad)?)?,
                 sys::ValueType::napi_number => kpipe::offsets::ResetTo::Time(js::get_f64(raw, to.0).map_err(bad)? as i64),
                 _ if js::is_date(raw, to.0) => kpipe::offsets::ResetTo::Time(js::get_date_ms(raw, to.0).map_err(bad)? as i64),
                 sys::ValueType::napi_object => {
@@ -440,7 +457,7 @@ impl NativeClient {
                     }
                     kpipe::offsets::ResetTo::Explicit(list)
                 }
-                _ => seam::reset_to_of("(not a string, Date, number or object)")?,
+                _ => unreachable!("checked above"),
             };
             Ok((self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?, to))
         })?;
@@ -458,7 +475,7 @@ impl NativeClient {
             let req = kpipe::offsets::MigrateRequest {
                 group: group.clone(),
                 topics: topics.clone(),
-                strategy: seam::strategy_of(strategy.as_deref().unwrap_or("timestamp"))?,
+                strategy: strategy.as_deref().map(|s| options::parse("strategy", s)).transpose()?.unwrap_or_default(),
                 source_alias: source_alias.clone(),
             };
             Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
@@ -524,7 +541,10 @@ pub struct NativeMessage {
 impl NativeMessage {
     fn decode(&self, env: &Env, key: bool, longs: Option<String>) -> napi::Result<Raw> {
         let raw = env.raw();
-        guard(env, || {
+        // a decode error names the record (topic, partition, offset), as in every binding
+        let m = &self.msg;
+        let at = |e: kpipe::Error| error::throw_details(raw, &e.details().at_record(&m.topic, m.partition, m.offset));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut b = JsBuilder { env: raw, longs: longs_of(longs) };
             let fut = async {
                 if key {
@@ -548,7 +568,11 @@ impl NativeMessage {
                 Some(v) => Ok(Raw(v)),
                 None => js::null(raw).map(Raw).map_err(|e| internal(e.to_string())),
             }
-        })
+        }));
+        match r {
+            Ok(r) => r.map_err(at),
+            Err(_) => Err(throw(raw, &internal("a kpipe call panicked"))),
+        }
     }
 }
 
@@ -622,12 +646,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A group consumer (see `NativeClient.consumer`).
+/// A group consumer (see `NativeClient.consumer`): a wrapper of the core's poll session
+/// (kpipe::session), which fetches in batches, warms schemas, applies the retriable-error
+/// policy and the acknowledgement mode.
 #[napi]
 pub struct NativeConsumer {
     client: kpipe::Client,
-    inner: Arc<kpipe::Consumer>,
-    session: Arc<seam::Session>,
+    session: Arc<PollSession>,
 }
 
 fn message_js(env: js::Env, m: NativeMessage) -> kpipe::Result<Val> {
@@ -639,83 +664,83 @@ fn undefined_js(env: js::Env, _: ()) -> kpipe::Result<Val> {
     js::undefined(env).map_err(|e| internal(e.to_string()))
 }
 
-#[napi]
+fn position(m: &NativeMessage) -> (Arc<str>, i32, i64) {
+    (m.msg.topic.clone(), m.msg.partition, m.msg.offset)
+}
+
 impl NativeConsumer {
-    /// Acks the previous record and returns a buffered one without waiting (null if none).
-    #[napi]
-    pub fn take(&self) -> Option<NativeMessage> {
-        self.session.ack_last(&self.inner);
-        self.session.pop().map(|m| NativeMessage { msg: self.session.hand_out(m), consumer: self.inner.clone() })
+    fn consumer(&self) -> &Arc<kpipe::Consumer> {
+        self.session.consumer()
     }
 
-    /// Waits up to `timeoutMs` (off the JS thread) for records: a Promise of the first one
-    /// (the rest are kept for `take`), or null.
+    fn hand_out(&self, m: Arc<kpipe::Message>) -> NativeMessage {
+        NativeMessage { msg: m, consumer: self.consumer().clone() }
+    }
+
+    /// Runs a blocking core call off the JS thread and the runtime's workers.
+    fn blocking(env: &Env, f: impl FnOnce() -> kpipe::Result<()> + Send + 'static) -> napi::Result<Raw> {
+        promise(env, async move {
+            tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(internal("a kpipe call panicked")))
+        }, undefined_js)
+    }
+}
+
+#[napi]
+impl NativeConsumer {
+    /// A record already fetched, without waiting (null if none); the session acknowledges
+    /// the previous one (implicit mode).
+    #[napi]
+    pub fn take(&self, env: Env) -> napi::Result<Option<NativeMessage>> {
+        guard(&env, || self.session.try_next()).map(|m| m.map(|m| self.hand_out(m)))
+    }
+
+    /// Waits up to `timeoutMs` (off the JS thread) for the next record: a Promise of it, or
+    /// null (the session's `next`).
     #[napi(ts_return_type = "Promise<NativeMessage | null>")]
     pub fn fetch(&self, env: Env, timeout_ms: f64) -> napi::Result<Raw> {
-        let (inner, client, session) = (self.inner.clone(), self.client.clone(), self.session.clone());
+        let session = self.session.clone();
         let t = ms(timeout_ms).min(Duration::from_millis(SLICE_MS));
-        let consumer = self.inner.clone();
-        promise(&env, async move { seam::poll_batch(&inner, &client, t).await }, move |env, batch| {
-            let mut it = batch.into_iter();
-            match it.next() {
-                None => js::null(env).map_err(|e| internal(e.to_string())),
-                Some(first) => {
-                    session.keep(it);
-                    message_js(env, NativeMessage { msg: session.hand_out(first), consumer })
-                }
-            }
+        let consumer = self.consumer().clone();
+        promise(&env, async move { session.next(t).await }, move |env, m| match m {
+            None => js::null(env).map_err(|e| internal(e.to_string())),
+            Some(msg) => message_js(env, NativeMessage { msg, consumer }),
         })
     }
 
     /// Gives back a record whose caller stopped waiting (AbortSignal), so none is skipped.
     #[napi]
     pub fn unread(&self, msg: &NativeMessage) {
-        self.session.unread(&msg.msg);
+        self.session.unread(msg.msg.clone());
     }
 
     /// Marks `msg` handled without committing now (after-handle commits it soon).
     #[napi]
     pub fn ack(&self, env: Env, msg: &NativeMessage) -> napi::Result<()> {
-        self.session.forget(&msg.msg);
-        guard(&env, || self.inner.ack(&msg.msg))
+        guard(&env, || self.consumer().ack(&msg.msg))
     }
 
-    /// Acks `msg` (default: the record handed out last) and commits every handled offset,
-    /// waiting for the broker off the JS thread.
+    /// Commits every handled offset, waiting for the broker off the JS thread; `msg` given, it
+    /// is acknowledged first, else the session decides (implicit: the last record handed out).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn commit(&self, env: Env, msg: Option<&NativeMessage>) -> napi::Result<Raw> {
-        match msg {
-            Some(m) => {
-                self.session.forget(&m.msg);
-                guard(&env, || self.inner.ack(&m.msg))?;
-            }
-            None => self.session.ack_last(&self.inner),
-        }
-        let inner = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || inner.commit()).await.unwrap_or_else(|_| Err(internal("commit panicked")))
-        }, undefined_js)
+        let record = msg.map(position);
+        let session = self.session.clone();
+        Self::blocking(&env, move || session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o))))
     }
 
-    /// Moves one assigned partition to `offset` (buffered records of it are dropped).
+    /// Moves one assigned partition to `offset` (the session drops what it fetched of it).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn seek(&self, env: Env, topic: String, partition: i32, offset: f64) -> napi::Result<Raw> {
-        self.session.drop_buffered(Some((&topic, partition)));
-        let inner = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || inner.seek(&topic, partition, offset as i64, Duration::from_secs(10)))
-                .await
-                .unwrap_or_else(|_| Err(internal("seek panicked")))
-        }, undefined_js)
+        let session = self.session.clone();
+        Self::blocking(&env, move || session.seek(&topic, partition, offset as i64, Duration::from_secs(10)))
     }
 
     /// Moves every assigned partition to the first record at or after `timeMs`: a Promise of
     /// [topic, partition, offset] triples.
     #[napi(ts_return_type = "Promise<Array<[string, number, number]>>")]
     pub fn seek_to_time(&self, env: Env, time_ms: f64) -> napi::Result<Raw> {
-        self.session.drop_buffered(None);
-        let (inner, client) = (self.inner.clone(), self.client.clone());
-        promise(&env, async move { inner.seek_to_time(&client, time_ms as i64).await }, |env, moved| {
+        let (session, client) = (self.session.clone(), self.client.clone());
+        promise(&env, async move { session.seek_to_time(&client, time_ms as i64).await }, |env, moved| {
             let r = (|| {
                 let arr = js::array(env, moved.len())?;
                 for (i, (t, p, o)) in moved.into_iter().enumerate() {
@@ -734,7 +759,7 @@ impl NativeConsumer {
     /// Assigned [topic, partition] pairs.
     #[napi(ts_return_type = "Array<[string, number]>")]
     pub fn assignment(&self, env: Env) -> napi::Result<Raw> {
-        let a = guard(&env, || self.inner.assignment())?;
+        let a = guard(&env, || self.consumer().assignment())?;
         let raw = env.raw();
         let arr = js::array(raw, a.len())?;
         for (i, (t, p)) in a.into_iter().enumerate() {
@@ -746,35 +771,18 @@ impl NativeConsumer {
         Ok(Raw(arr))
     }
 
-    /// Before `run`: acks the last record and rewinds to records fetched but not handed out,
-    /// so the run loop handles (retries, dead-letters) them itself.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn prepare_run(&self, env: Env) -> napi::Result<Raw> {
-        self.session.ack_last(&self.inner);
-        let rewinds = self.session.take_rewinds();
-        let inner = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || {
-                for (t, p, o) in rewinds {
-                    inner.seek(&t, p, o, Duration::from_secs(10))?;
-                }
-                Ok(())
-            })
-            .await
-            .unwrap_or_else(|_| Err(internal("seek panicked")))
-        }, undefined_js)
-    }
-
-    /// The run loop's first step (the core's `next_handling`): a Promise of the next record
-    /// to hand to the handler, or null (nothing yet, or it went to the DLQ undecodable).
+    /// The run loop's step (the session's `next_handling`: before the first one it
+    /// acknowledges the previous record per the ack mode and rewinds to records fetched but
+    /// not handed out): a Promise of the next record to hand to the handler, or null (nothing
+    /// yet, or it went to the DLQ undecodable).
     #[napi(ts_return_type = "Promise<NativeHandling | null>")]
     pub fn next_handling(&self, env: Env, timeout_ms: f64) -> napi::Result<Raw> {
-        let inner = self.inner.clone();
-        let consumer = self.inner.clone();
+        let session = self.session.clone();
+        let consumer = self.consumer().clone();
         let t = ms(timeout_ms).min(Duration::from_millis(SLICE_MS));
         promise(&env, async move {
-            let mut nb = NoBuilder;
-            inner.next_handling(&mut nb, t).await
+            let mut skip = kpipe::avro::Skip;
+            session.next_handling(&mut skip, t).await
         }, move |env, h| match h {
             None => js::null(env).map_err(|e| internal(e.to_string())),
             Some(h) => {
@@ -790,7 +798,7 @@ impl NativeConsumer {
     #[napi]
     pub fn complete(&self, env: Env, h: &NativeHandling) -> napi::Result<()> {
         guard(&env, || match lock(&h.h).as_ref() {
-            Some(hh) => self.inner.complete(hh),
+            Some(hh) => self.consumer().complete(hh),
             None => Ok(()),
         })
     }
@@ -801,7 +809,7 @@ impl NativeConsumer {
     pub fn fail(&self, env: Env, h: &NativeHandling, message: String) -> napi::Result<Raw> {
         let taken = lock(&h.h).take();
         let slot = h.h.clone();
-        let inner = self.inner.clone();
+        let inner = self.consumer().clone();
         promise(&env, async move {
             let Some(mut hh) = taken else { return Err(internal("record already handled")) };
             let r = inner.fail(&mut hh, &kpipe::Error::handler(message)).await;
@@ -816,21 +824,16 @@ impl NativeConsumer {
     /// Ends a run (after-handle: commits what was handled and waits for it).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn finish_run(&self, env: Env) -> napi::Result<Raw> {
-        let inner = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || inner.finish_run()).await.unwrap_or_else(|_| Err(internal("commit panicked")))
-        }, undefined_js)
+        let inner = self.consumer().clone();
+        Self::blocking(&env, move || inner.finish_run())
     }
 
-    /// Commits what was handled and leaves the group; idempotent.
+    /// The session's close: acknowledges the last record handed out (implicit mode), commits
+    /// what was handled and leaves the group; idempotent.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> napi::Result<Raw> {
-        self.session.ack_last(&self.inner);
-        self.session.drop_buffered(None);
-        let inner = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || inner.close()).await.unwrap_or_else(|_| Err(internal("close panicked")))
-        }, undefined_js)
+        let session = self.session.clone();
+        Self::blocking(&env, move || session.close())
     }
 }
 

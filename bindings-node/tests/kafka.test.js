@@ -102,6 +102,35 @@ test('errors: typed classes with the core codes', T, async () => {
   for (const code of kpipe.ERROR_CODES) assert.notEqual(kpipe.classOf(code), kpipe.KpipeError, `${code} has a family class`);
 });
 
+test('errors carry the core\'s details record; a decode error names the record', T, async () => {
+  const topic = unique('node.details');
+  const client = avroClient(topic);
+  try {
+    const bad = kpipe.Client.fromObject(baseConfig());
+    // not Avro-framed: the consumer's avro deserializer cannot read it
+    await bad.producer().send({ topic, key: 'k', value: Buffer.from('not avro') });
+    await bad.close();
+    const c = client.consumer({ group: unique('node.details'), topics: topic, start: 'earliest' });
+    try {
+      const m = await c.next({ timeoutMs: 30000 });
+      assert.ok(m, 'no record');
+      assert.throws(() => m.value, (e) => {
+        assert.ok(e instanceof kpipe.SerdeError, `${e}`);
+        assert.ok(e.code.startsWith('serde.'), e.code);
+        assert.deepEqual([e.topic, e.partition, e.offset], [topic, m.partition, m.offset]);
+        assert.equal(e.fatal, false);
+        for (const k of ['field', 'cluster', 'subject', 'schemaId']) assert.ok(k in e, k);
+        return true;
+      });
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await client.close();
+  }
+  assert.throws(() => kpipe.Client.fromObject(baseConfig({ consumer: { commit: 'later' } })), (e) => e.code === 'config.invalid' && e.field === 'consumer.commit');
+});
+
 test('AbortSignal ends a waiting next() at once; the record it would have got is kept', T, async () => {
   const topic = unique('node.abort');
   const client = kpipe.Client.fromObject(baseConfig());

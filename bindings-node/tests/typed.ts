@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   for (const r of many) if (r instanceof KpipeError) console.log(r.code, r.retriable, r.fatal);
   await producer.flush({ timeoutMs: 1000 });
 
-  const consumer: Consumer = client.consumer({ group: 'g', topics: ['orders.eu'], start: new Date(0), commit: 'after-handle', longs: 'number' });
+  const consumer: Consumer = client.consumer({ group: 'g', topics: ['orders.eu'], start: new Date(0), commit: 'after-handle', ack: 'implicit', longs: 'number' });
   for await (const msg of consumer) {
     const m: Message = msg;
     const v: DecodedValue = m.value;
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     s.encode('x');
   } catch (e) {
-    if (e instanceof SerdeError) console.log(e.code, e.message);
+    if (e instanceof SerdeError) console.log(e.code, e.message, e.field, e.topic, e.partition, e.offset, e.subject, e.schemaId);
     if (e instanceof ClosedError) console.log('closed');
   }
   await client.close();
