@@ -321,7 +321,7 @@ impl AvroCodec {
     ) -> Result<B::Value> {
         let (id, body) = avro::split_header(payload)?;
         let writer = self.compiled(id).await?;
-        avro::decode(&writer, reader, body, builder)
+        avro::decode_framed_body(&writer, reader, body, builder)
     }
 
     fn lock_by_id(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<CompiledSchema>>> {

@@ -238,6 +238,12 @@ impl CompiledSchema {
         }
     }
 
+    /// True when the root is a plain `bytes` (no logical type): Confluent's serializers frame
+    /// such a value as its raw bytes, without the Avro length prefix.
+    pub fn is_raw_bytes(&self) -> bool {
+        matches!(self.0.nodes[self.0.root as usize], Node::Bytes)
+    }
+
     pub(crate) fn nodes(&self) -> &[Node] {
         &self.0.nodes
     }

@@ -673,3 +673,36 @@ fn record_fields_in_any_order_give_the_same_bytes() {
     let err = enc(&schema, &json!({"s": "x", "a": "one", "d": 7})).unwrap_err();
     assert!(err.to_string().contains("R.a"), "{err}");
 }
+
+#[test]
+fn top_level_bytes_are_framed_raw() {
+    let schema = CompiledSchema::parse(r#""bytes""#).unwrap();
+    let mut buf = Vec::new();
+    encode_framed(9, &schema, &&json!("AAEC/w=="), &mut buf).unwrap();
+    assert_eq!(buf, [0, 0, 0, 0, 9, 0, 1, 2, 0xff], "raw bytes after the header, no length prefix");
+    let (_, body) = split_header(&buf).unwrap();
+    assert_eq!(decode_framed_body(&schema, None, body, &mut JsonBuilder).unwrap(), json!("AAEC/w=="));
+    // an empty value is just the header
+    buf.clear();
+    encode_framed(9, &schema, &&json!(""), &mut buf).unwrap();
+    assert_eq!(buf, [0, 0, 0, 0, 9]);
+    assert_eq!(decode_framed_body(&schema, None, &[], &mut JsonBuilder).unwrap(), json!(""));
+    // a long value (multi-byte Avro length) keeps every byte
+    let long = vec![7u8; 300];
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &long);
+    buf.clear();
+    encode_framed(9, &schema, &&json!(b64), &mut buf).unwrap();
+    assert_eq!(&buf[5..], &long[..]);
+    // projection to a reader works on the raw form (bytes -> string promotion)
+    let reader = CompiledSchema::parse(r#""string""#).unwrap();
+    assert_eq!(decode_framed_body(&schema, Some(&reader), b"hi", &mut JsonBuilder).unwrap(), json!("hi"));
+    // the Avro body API is unchanged; a bytes field inside a record keeps its prefix
+    assert_eq!(json_to_avro(&schema, &json!("aGk=")).unwrap(), [4, b'h', b'i']);
+    let rec = CompiledSchema::parse(r#"{"type":"record","name":"R","fields":[{"name":"b","type":"bytes"}]}"#).unwrap();
+    buf.clear();
+    encode_framed(9, &rec, &&json!({"b": "aGk="}), &mut buf).unwrap();
+    assert_eq!(&buf[5..], &[4, b'h', b'i']);
+    // a bytes decimal is an Avro value, not raw bytes
+    let dec = CompiledSchema::parse(r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":1}"#).unwrap();
+    assert!(!dec.is_raw_bytes());
+}
