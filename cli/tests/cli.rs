@@ -161,6 +161,25 @@ fn schema_compat_exit_codes_and_paths() {
 }
 
 #[test]
+fn invalid_defaults_are_schema_invalid_in_compat_and_encode() {
+    let d = workdir();
+    let bad = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"},{"name":"n","type":["null","int"],"default":3}]}"#;
+    std::fs::write(d.join("bad.avsc"), bad).unwrap();
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "bad.avsc", "--level", "add-with-default-only"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error[schema.invalid]"))
+        .stderr(predicate::str::contains("Order.n: default 3 does not match the union's first branch null"));
+    kpipe(&d)
+        .args(["avro", "encode", "--schema", "bad.avsc"])
+        .write_stdin("{\"id\":1,\"city\":\"x\"}\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error[schema.invalid]"));
+}
+
+#[test]
 fn bad_datetime_and_offset_spec() {
     let d = workdir();
     kpipe(&d)

@@ -70,8 +70,15 @@ pub fn write_header(schema_id: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&schema_id.to_be_bytes());
 }
 
-/// Parses an Avro schema with apache-avro, mapping failures to `schema.invalid`.
+/// Parses an Avro schema, mapping failures to `schema.invalid`: apache-avro's validation plus
+/// kpipe's (every field default valid for its type, a union's for its first branch), so
+/// compatibility checks reject what [`CompiledSchema::parse`] rejects.
 pub fn parse_schema(text: &str) -> Result<Schema> {
+    Ok(CompiledSchema::parse(text)?.schema().clone())
+}
+
+/// apache-avro's parse alone (what [`CompiledSchema::parse`] starts from).
+pub(crate) fn parse_apache(text: &str) -> Result<Schema> {
     Schema::parse_str(text).map_err(|e| Error::SchemaInvalid {
         reason: e.to_string(),
     })

@@ -330,7 +330,10 @@ pub fn check_str(level: Level, new: &str, previous: &[&str]) -> Result<Vec<Viola
 
 fn parse_all(new: &str, previous: &[&str]) -> Result<(Schema, Vec<Schema>)> {
     let parse = |text: &str, which: String| {
-        Schema::parse_str(text).map_err(|e| Error::SchemaInvalid { reason: format!("{which}: {e}") })
+        crate::avro::parse_schema(text).map_err(|e| match e {
+            Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: format!("{which}: {reason}") },
+            e => e,
+        })
     };
     let new = parse(new, "new schema".into())?;
     let previous = previous
