@@ -144,6 +144,10 @@ pub enum SchemaCmd {
         /// Default: the config's `schemas.policy`.
         #[arg(long, value_parser = parse_level)]
         level: Option<kpipe::compat::Level>,
+        /// A benign change the house policy lets through, added to the config's
+        /// `schemas.policy_allow`: aliases, order, custom-properties, default-on-existing.
+        #[arg(long)]
+        allow: Vec<String>,
     },
     /// A line diff of two schemas (pretty-printed) and the house policy's verdict.
     Diff {
@@ -174,6 +178,10 @@ pub enum SchemaCmd {
         new: PathBuf,
         #[arg(long, value_parser = parse_level, default_value = "add-with-default-only")]
         level: kpipe::compat::Level,
+        /// A benign change the house policy lets through (it allows none by default):
+        /// aliases, order, custom-properties, default-on-existing.
+        #[arg(long)]
+        allow: Vec<String>,
     },
 }
 

@@ -180,6 +180,29 @@ fn invalid_defaults_are_schema_invalid_in_compat_and_encode() {
 }
 
 #[test]
+fn house_policy_strict_and_allow_flag() {
+    let d = workdir();
+    let v1b = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long","order":"descending"},{"name":"city","type":"string","default":""}]}"#;
+    std::fs::write(d.join("v1b.avsc"), v1b).unwrap();
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Order.id: field order changed from ascending to descending [field_order_changed]"))
+        .stdout(predicate::str::contains("Order.city: default \"\" added to an existing field [default_added]"));
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "order", "--allow", "default-on-existing"])
+        .assert()
+        .success();
+    kpipe(&d)
+        .args(["schema", "check", "--against", "v1.avsc", "--schema", "v1b.avsc", "--allow", "order"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[default_added]"));
+    kpipe(&d).args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "all"]).assert().code(3);
+}
+
+#[test]
 fn bad_datetime_and_offset_spec() {
     let d = workdir();
     kpipe(&d)

@@ -24,6 +24,9 @@ pub struct CodecSettings {
     pub use_latest: bool,
     /// Checked client-side before registering.
     pub policy: Level,
+    /// Benign changes the house policy lets through (none by default): `aliases`, `order`,
+    /// `custom-properties`, `default-on-existing`.
+    pub policy_allow: compat::PolicyAllow,
 }
 
 impl Default for CodecSettings {
@@ -33,6 +36,7 @@ impl Default for CodecSettings {
             auto_register: true,
             use_latest: false,
             policy: Level::AddWithDefaultOnly,
+            policy_allow: compat::PolicyAllow::default(),
         }
     }
 }
@@ -284,7 +288,7 @@ impl AvroCodec {
             let sv = self.registry.subject_version(subject, v).await?;
             previous.push(avro::parse_schema(&sv.schema)?);
         }
-        compat::enforce_for_subject(subject, self.settings.policy, new.schema(), &previous)
+        compat::enforce_for_subject_allowing(subject, self.settings.policy, self.settings.policy_allow, new.schema(), &previous)
     }
 
     /// The compiled schema registered with `id` (fetched and compiled once).

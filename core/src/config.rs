@@ -630,6 +630,18 @@ mod tests {
         assert!(e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"), "{e}");
         let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy: sideways }");
         assert!(e.to_string().starts_with("schemas.policy: unknown compatibility level"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, anything] }");
+        assert!(e.to_string().starts_with("schemas.policy_allow: unknown policy_allow entry \"anything\""), "{e}");
+        assert_eq!(e.code(), "config.invalid");
+    }
+
+    #[test]
+    fn policy_allow_names_benign_changes() {
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }").unwrap();
+        assert_eq!(c.schemas.policy_allow, crate::compat::PolicyAllow::default(), "strict by default");
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, default-on-existing] }").unwrap();
+        let a = c.schemas.policy_allow;
+        assert!(a.aliases && a.default_on_existing && !a.order && !a.custom_properties);
     }
 
     const PING: &str = r#"{"type":"record","name":"Ping","fields":[{"name":"n","type":"long"}]}"#;
