@@ -13,7 +13,7 @@ use kpipe::{Error, RegistryClient, Result};
 use serde_json::{json, Value};
 
 use crate::out::{self, opt, table, EXIT_FAILED, EXIT_OK};
-use crate::{AvroCmd, Cli, Command, Decode, GroupsCmd, OffsetsCmd, SchemaCmd, StrategyArg, TopicsCmd};
+use crate::{AvroCmd, Cli, Command, Decode, Framing, GroupsCmd, OffsetsCmd, SchemaCmd, StrategyArg, TopicsCmd};
 
 pub async fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx { config_path: cli.config.clone(), json: cli.json };
@@ -787,7 +787,7 @@ fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                 }
             }
         }
-        AvroCmd::Decode { schema, reader } => {
+        AvroCmd::Decode { schema, reader, framing } => {
             let (_, writer) = read_schema(&schema)?;
             let reader = reader.as_deref().map(read_schema).transpose()?.map(|x| x.1);
             let projection = reader.as_ref().map(|r| avro::Projection::new(&writer, r)).transpose()?;
@@ -817,9 +817,19 @@ fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                     Some(p) => p.decode(body, &mut JsonBuilder),
                     None => avro::decode(&writer, None, body, &mut JsonBuilder),
                 };
-                // Confluent-framed when it starts with the magic byte and the rest decodes.
-                let framed = avro::split_header(&bytes).ok().and_then(|(_, body)| dec(body).ok());
-                match framed.map_or_else(|| dec(&bytes), Ok) {
+                // One reading per line: a frame that fails is reported, not re-read as a bare
+                // body (which would print a wrong value instead of an error).
+                let framed = match framing {
+                    Framing::Confluent => true,
+                    Framing::Bare => false,
+                    Framing::Auto => bytes.len() >= avro::HEADER_LEN && bytes[0] == avro::MAGIC,
+                };
+                let result = if framed {
+                    avro::split_header(&bytes).and_then(|(_, body)| dec(&avro::framed_body(&writer, body)))
+                } else {
+                    dec(&bytes)
+                };
+                match result {
                     Ok(v) => {
                         let _ = writeln!(stdout.lock(), "{v}");
                     }

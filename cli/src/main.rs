@@ -222,7 +222,19 @@ pub enum AvroCmd {
         schema: PathBuf,
         #[arg(long)]
         reader: Option<PathBuf>,
+        /// How each line is framed: `confluent` (0x00 + 4-byte id + body; anything shorter is
+        /// an error), `bare` (the Avro body alone), `auto` (framed when byte 0 is 0x00 and there
+        /// are at least 5 bytes, else bare; a frame that fails is an error, never re-read bare).
+        #[arg(long, value_enum, default_value = "auto")]
+        framing: Framing,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Framing {
+    Confluent,
+    Bare,
+    Auto,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -180,6 +180,67 @@ fn invalid_defaults_are_schema_invalid_in_compat_and_encode() {
 }
 
 #[test]
+fn avro_decode_framing_is_explicit() {
+    let d = workdir();
+    std::fs::write(d.join("double.avsc"), r#""double""#).unwrap();
+    std::fs::write(d.join("string.avsc"), r#""string""#).unwrap();
+    std::fs::write(d.join("bytes.avsc"), r#""bytes""#).unwrap();
+    // a 5-byte header and 3 bytes of a double: an error in auto (never re-read as 8 bare bytes)
+    for framing in ["auto", "confluent"] {
+        kpipe(&d)
+            .args(["avro", "decode", "--schema", "double.avsc", "--framing", framing])
+            .write_stdin("0000000007000000\n")
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains("line 1: error[serde.decode]"));
+    }
+    // the same 8 bytes as a bare body are a double
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "double.avsc", "--framing", "bare"])
+        .write_stdin("0000000007000000\n")
+        .assert()
+        .success()
+        .stdout("1.4853970537e-313\n");
+    // a frame too short to be one: an error with --framing confluent; auto reads it bare
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "string.avsc", "--framing", "confluent"])
+        .write_stdin("00\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 1: error[serde.bad_magic]: "))
+        .stderr(predicate::str::contains("shorter than the 5-byte header"));
+    kpipe(&d).args(["avro", "decode", "--schema", "string.avsc"]).write_stdin("00\n").assert().success().stdout("\"\"\n");
+    // a bare body that does not start with 0x00 is not a frame
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "string.avsc", "--framing", "confluent"])
+        .write_stdin("0468690000\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[serde.bad_magic]: first byte is 0x04"));
+    // top-level bytes: framed raw (as Confluent writes it), bare with the Avro length
+    kpipe(&d)
+        .args(["avro", "encode", "--schema", "bytes.avsc", "--id", "7"])
+        .write_stdin("\"aGk=\"\n")
+        .assert()
+        .success()
+        .stdout("00000000076869\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "confluent"])
+        .write_stdin("00000000076869\n")
+        .assert()
+        .success()
+        .stdout("\"aGk=\"\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "bare"])
+        .write_stdin("046869\n")
+        .assert()
+        .success()
+        .stdout("\"aGk=\"\n");
+    kpipe(&d).args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "sideways"]).assert().code(2);
+}
+
+#[test]
 fn house_policy_strict_and_allow_flag() {
     let d = workdir();
     let v1b = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long","order":"descending"},{"name":"city","type":"string","default":""}]}"#;
