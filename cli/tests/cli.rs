@@ -217,7 +217,7 @@ fn avro_decode_framing_is_explicit() {
         .write_stdin("0468690000\n")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error[serde.bad_magic]: first byte is 0x04"));
+        .stderr(predicate::str::contains("error[serde.bad_magic]: not Confluent wire format: first byte is 0x04"));
     // top-level bytes: framed raw (as Confluent writes it), bare with the Avro length
     kpipe(&d)
         .args(["avro", "encode", "--schema", "bytes.avsc", "--id", "7"])
