@@ -318,3 +318,75 @@ async fn the_house_policy_is_not_sent_to_the_registry() {
     assert_eq!(e.code(), "config.invalid");
     assert!(e.to_string().contains("client-side policy"), "{e}");
 }
+
+fn client_with(f: impl FnOnce(&mut RegistryConfig)) -> RegistryClient {
+    let mut cfg = RegistryConfig::new(common::registry_url().as_str());
+    f(&mut cfg);
+    RegistryClient::from_config(&cfg).unwrap()
+}
+
+fn fresh(tag: &str) -> String {
+    format!(r#"{{"type":"record","name":"F","namespace":"kpipe.it.{}","fields":[{{"name":"id","type":"long"}}]}}"#, tag.replace(['-', '.'], "_"))
+}
+
+/// A cached `latest` is reused for its TTL, except that our own registration replaces it.
+#[tokio::test]
+async fn latest_is_cached_for_its_ttl_and_invalidated_by_our_register() {
+    let s = subject("latest-ttl");
+    let reg = client_with(|c| c.latest_ttl_ms = 60_000);
+    reg.register(&s, V1).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 1);
+    let before = reg.stats().http_requests;
+    assert_eq!(reg.latest(&s).await.unwrap().version, 1);
+    assert_eq!(reg.stats().http_requests, before, "a cached latest makes no request");
+    reg.register(&s, V2).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 2, "our register invalidates the cached latest");
+    // another process's registration is seen only after the TTL (the cache is per client)
+    let other = client();
+    let v3 = r#"{"type":"record","name":"Order","namespace":"kpipe.it","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""},{"name":"n","type":"int","default":0}]}"#;
+    other.register(&s, v3).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 2);
+    assert_eq!(other.latest(&s).await.unwrap().version, 3);
+}
+
+/// A 404 for a schema id is remembered briefly (one request per TTL for a stream of records
+/// with an unknown id), never an outage, and our own registration of the id clears it.
+#[tokio::test]
+async fn an_unknown_id_is_remembered_briefly() {
+    let reg = client_with(|c| c.not_found_ttl_ms = 400);
+    let unknown = 999_999_990;
+    assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    let before = reg.stats().http_requests;
+    for _ in 0..10 {
+        assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    }
+    assert_eq!(reg.stats().http_requests, before, "remembered: no request");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    assert_eq!(reg.stats().http_requests, before + 1, "asked again after the TTL");
+
+    let off = client_with(|c| c.not_found_ttl_ms = 0);
+    let _ = off.schema(unknown).await;
+    let before = off.stats().http_requests;
+    let _ = off.schema(unknown).await;
+    assert_eq!(off.stats().http_requests, before + 1, "0 turns it off");
+
+    // The id after the newest one 404s until it is registered; registering it through this
+    // client clears the remembered 404 at once. Other tests register concurrently, so the id
+    // may go to someone else: try a few times.
+    let reg = client_with(|c| c.not_found_ttl_ms = 60_000);
+    let mut shown = false;
+    for i in 0..5 {
+        let n = reg.register(&subject("nf-a"), &fresh(&format!("a{i}{}", common::unique("")))).await.unwrap();
+        if reg.schema(n + 1).await.is_ok() {
+            continue; // taken meanwhile
+        }
+        let m = reg.register(&subject("nf-b"), &fresh(&format!("b{i}{}", common::unique("")))).await.unwrap();
+        assert!(reg.schema(m).await.is_ok(), "a registered id is found");
+        if m == n + 1 {
+            shown = true;
+            break;
+        }
+    }
+    assert!(shown, "never registered the id right after the newest one (registry busy?)");
+}
