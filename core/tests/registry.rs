@@ -390,3 +390,68 @@ async fn an_unknown_id_is_remembered_briefly() {
     }
     assert!(shown, "never registered the id right after the newest one (registry busy?)");
 }
+
+/// Kills the child (a TLS server) when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// TLS with `tls.ca_file`: a registry whose certificate is signed by a private CA (openssl's
+/// s_server serving the registry's answer as a file) is trusted with the CA file and refused
+/// without it. The local stack's registry speaks plain HTTP, hence this server.
+#[tokio::test]
+async fn tls_with_a_ca_file() {
+    let dir = temp_dir("tls");
+    openssl(&dir, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kpipe test CA"]);
+    openssl(&dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&dir, &["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    // s_server -WWW serves files under its working directory: the answer to GET /schemas/ids/1
+    std::fs::create_dir_all(dir.join("schemas/ids")).unwrap();
+    std::fs::write(dir.join("schemas/ids/1"), r#"{"schema":"\"string\""}"#).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Child(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-accept", &port.to_string(), "-cert", "srv.pem", "-key", "srv.key", "-WWW"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    );
+    let ready = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(ready.elapsed() < Duration::from_secs(10), "TLS server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("https://localhost:{port}");
+    let config = |ca: bool| {
+        let mut c = RegistryConfig::new(url.as_str());
+        c.retry = RetryConfig { deadline_ms: 3_000, ..Default::default() };
+        if ca {
+            c.tls.ca_file = Some(dir.join("ca.pem"));
+        }
+        c
+    };
+    let trusted = RegistryClient::from_config(&config(true)).unwrap();
+    assert_eq!(&*trusted.schema(1).await.unwrap(), r#""string""#);
+    let untrusted = RegistryClient::from_config(&config(false)).unwrap();
+    let e = untrusted.schema(1).await.unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("certificate"), "refused for its certificate: [{}] {e}", e.code());
+    let _ = std::fs::remove_dir_all(&dir);
+}
