@@ -733,6 +733,22 @@ serializers:
     }
 
     #[test]
+    fn registry_credentials_from_env() {
+        // Env vars are process-wide; names here are unique to this test.
+        std::env::set_var("KPIPE_TEST_REG_TOKEN", "tok-env");
+        std::env::set_var("KPIPE_TEST_REG_PASSWORD", "pw-env");
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }\nregistry: { url: 'http://r:1', bearer_token: '${KPIPE_TEST_REG_TOKEN}' }").unwrap();
+        assert_eq!(c.registry.as_ref().unwrap().bearer_token.as_ref().unwrap().expose(), "tok-env");
+        let c = Config::from_yaml(
+            "clusters: { a: { bootstrap: x } }\nregistry: { url: 'http://r:1', basic_auth: { username: svc, password: '${KPIPE_TEST_REG_PASSWORD}' } }",
+        )
+        .unwrap();
+        let auth = c.registry.as_ref().unwrap().basic_auth.as_ref().unwrap();
+        assert_eq!((auth.username.as_str(), auth.password.expose()), ("svc", "pw-env"));
+        assert!(!format!("{c:?}").contains("pw-env"), "secrets must not show in Debug");
+    }
+
+    #[test]
     fn env_overrides_and_secrets() {
         // Env vars are process-wide; names here are unique to this test.
         std::env::set_var("KPIPE_CONSUMER__MAX_ATTEMPTS", "7");
