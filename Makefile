@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV := .venv
 
-.PHONY: demo test deps venv build python go-lib stack stack-down stack-status clean-stack
+.PHONY: demo test deps venv build python c-lib go-lib node stack stack-down stack-status clean-stack
 
 # The stack's addresses (which follow its port env vars) reach tests and examples as
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
@@ -22,7 +22,7 @@ demo: deps venv python go-lib stack
 	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
 	  cd examples/go && go run -ldflags="-X main.kpipeLib=$$(cksum < ../../bindings-go/lib/libkpipe_capi.a | cut -d' ' -f1)" . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
 
-test: deps venv build python go-lib stack
+test: deps venv build python c-lib go-lib node stack
 	$(STACK_ENV) && dev/run-tests
 
 deps:
@@ -43,9 +43,18 @@ build:
 python: venv
 	@dev/timed python $(VENV)/bin/pip install -q --disable-pip-version-check ./bindings-python
 
+# The C binding's static library (bindings-c/lib/libkpipe_capi.a, what its suite links).
+c-lib:
+	@dev/timed c-lib $(MAKE) -s -C bindings-c lib
+
 # The Go binding's static library (bindings-go/lib/libkpipe_capi.a, what cgo links).
 go-lib:
 	@dev/timed go-lib $(MAKE) -s -C bindings-go lib
+
+# kpipe for Node (bindings-node): its install hook builds the release addon with cargo, as
+# `npm install ./bindings-node` does for a user; also TypeScript for the type check.
+node:
+	@dev/timed node bash -c 'cd bindings-node && npm install --no-audit --no-fund --loglevel=error'
 
 stack:
 	@dev/timed stack dev/stack up

@@ -81,24 +81,24 @@ func (c *Client) Close() error {
 
 // Serializer says how a topic's keys or values become bytes.
 type Serializer struct {
-	kind   C.int32_t
+	kind   string // as kpipe.yaml spells it; the core parses it
 	schema *string
 }
 
 // Bytes sends []byte unchanged (the default of topics no serializers: entry matches).
-func Bytes() Serializer { return Serializer{kind: C.KPIPE_SERDE_BYTES} }
+func Bytes() Serializer { return Serializer{kind: "bytes"} }
 
 // String sends UTF-8 text.
-func String() Serializer { return Serializer{kind: C.KPIPE_SERDE_STRING} }
+func String() Serializer { return Serializer{kind: "string"} }
 
 // JSON sends the value's natural JSON text.
-func JSON() Serializer { return Serializer{kind: C.KPIPE_SERDE_JSON} }
+func JSON() Serializer { return Serializer{kind: "json"} }
 
 // Avro writes Confluent-framed Avro with this writer schema (registered per the config).
-func Avro(schema string) Serializer { return Serializer{kind: C.KPIPE_SERDE_AVRO, schema: &schema} }
+func Avro(schema string) Serializer { return Serializer{kind: "avro", schema: &schema} }
 
 // AvroLatest writes Avro with the subject's latest registered schema.
-func AvroLatest() Serializer { return Serializer{kind: C.KPIPE_SERDE_AVRO} }
+func AvroLatest() Serializer { return Serializer{kind: "avro"} }
 
 // TopicSerde pairs a topic's key and value serializers (zero value: Bytes for both).
 type TopicSerde struct {
@@ -122,7 +122,17 @@ func (c *Client) SetTopicSerde(topic string, s TopicSerde) error {
 		ks, kl := schemaArg(s.Key.schema)
 		vs, vl := schemaArg(s.Value.schema)
 		var e *C.kpipe_error
-		C.kpipe_client_set_topic_serde(p, strPtr(topic), C.size_t(len(topic)), s.Key.kind, ks, kl, s.Value.kind, vs, vl, &e)
+		key, value := s.Key.kind, s.Value.kind
+		if key == "" {
+			key = "bytes"
+		}
+		if value == "" {
+			value = "bytes"
+		}
+		C.kpipe_client_set_topic_serde(p, strPtr(topic), C.size_t(len(topic)), strPtr(key), C.size_t(len(key)), ks, kl,
+			strPtr(value), C.size_t(len(value)), vs, vl, &e)
+		runtime.KeepAlive(key)
+		runtime.KeepAlive(value)
 		runtime.KeepAlive(topic)
 		runtime.KeepAlive(s)
 		return takeError(e)

@@ -27,9 +27,11 @@ type Consumer struct {
 	client *Client
 	topic  string // the last topic name seen (reused to spare an allocation per message)
 	tmu    sync.Mutex
-	// Poll takes up to pollBatch already-fetched records per crossing into the core and hands
-	// them out one by one from queue. Records there are received but not acknowledged: dropped
-	// by Close or a Seek of their partition, they are not committed and come again.
+	// Poll takes up to pollBatch already-fetched records per crossing into the core (the core's
+	// poll session lends them) and hands them out one by one from queue, telling the session
+	// each one it hands out (which acknowledges the previous one with ack "implicit"). Records
+	// there are not acknowledged: dropped by Close or a Seek of their partition, they are not
+	// committed and come again.
 	fmu    sync.Mutex // one crossing (fill) at a time, and no fill during a Seek; guards outs, views
 	qmu    sync.Mutex // guards queue (never held across a crossing)
 	queue  []*Message
@@ -39,8 +41,8 @@ type Consumer struct {
 }
 
 // pollBatch is the most records one Poll crossing takes (only those librdkafka has already
-// fetched; the wait is for the first).
-const pollBatch = 64
+// fetched; the wait is for the first): the core's batch size, the same in every binding.
+const pollBatch = C.KPIPE_POLL_BATCH
 
 // ConsumerOption configures Client.Consumer.
 type ConsumerOption func(*consumerOptions)
@@ -51,6 +53,7 @@ type consumerOptions struct {
 	Pattern    string            `json:"pattern,omitempty"`
 	Start      any               `json:"start,omitempty"`
 	Commit     string            `json:"commit,omitempty"`
+	Ack        string            `json:"ack,omitempty"`
 	Cluster    string            `json:"cluster,omitempty"`
 	Properties map[string]string `json:"properties,omitempty"`
 }
@@ -76,6 +79,12 @@ func FromTime(t time.Time) ConsumerOption {
 
 // WithCommit overrides consumer.commit: "after-handle", "manual" or "auto".
 func WithCommit(mode string) ConsumerOption { return func(o *consumerOptions) { o.Commit = mode } }
+
+// WithAck sets the acknowledgement mode (docs/client.md): "implicit" (the default: the previous
+// record is acknowledged when the next is asked for by Poll, and the last one on Close) or
+// "explicit" (only Ack or Commit acknowledge; for handing records to other goroutines). Run
+// acknowledges each record after its handler returns, in both modes.
+func WithAck(mode string) ConsumerOption { return func(o *consumerOptions) { o.Ack = mode } }
 
 // WithPattern subscribes to a regex of topic names instead (needs WithCluster).
 func WithPattern(p string) ConsumerOption { return func(o *consumerOptions) { o.Pattern = p } }
@@ -250,17 +259,24 @@ func (c *Consumer) message(v *C.kpipe_message_view) *Message {
 }
 
 // Poll waits for the next record until ctx is done (then it returns ctx.Err(), within about
-// 100 ms). Its key and value are decoded (Message.Decode). With commit after-handle or
-// manual, call Ack (or Commit) once it is handled: only handled records are committed.
-// One crossing into the core takes up to 64 records librdkafka has already fetched; Poll
-// hands them out in order.
+// 100 ms). Its key and value are decoded (Message.Decode). With ack "implicit" (the default)
+// the previous record Poll returned is acknowledged now (only acknowledged records are
+// committed); with WithAck("explicit") call Ack (or Commit) once a record is handled.
+// One crossing into the core takes up to KPIPE_POLL_BATCH records librdkafka has already
+// fetched; Poll hands them out in order.
 func (c *Consumer) Poll(ctx context.Context) (*Message, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if m, err := c.next(); m != nil || err != nil {
-			return m, err
+			if err == nil {
+				err = c.handed(m)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
 		}
 		if err := c.fill(ctx); err != nil {
 			return nil, err
@@ -327,6 +343,30 @@ func (c *Consumer) fill(ctx context.Context) error {
 	return nil
 }
 
+// handed tells the core's session that m is handed to the user (the acknowledgement policy is
+// the core's).
+func (c *Consumer) handed(m *Message) error {
+	return c.with(func(p *C.kpipe_consumer) error {
+		var e *C.kpipe_error
+		if C.kpipe_consumer_handed(p, strPtr(m.Topic), C.size_t(len(m.Topic)), C.int32_t(m.Partition), C.int64_t(m.Offset), &e) != C.KPIPE_OK {
+			return takeError(e)
+		}
+		runtime.KeepAlive(m)
+		return nil
+	})
+}
+
+// dropAll forgets every queued record (Run reads the consumer itself; the core's session moves
+// their partitions back to them).
+func (c *Consumer) dropAll() {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	clear(c.queue)
+	c.queue = c.queue[:0]
+}
+
 // dropQueued forgets queued records of topic/partition (a Seek moved it).
 func (c *Consumer) dropQueued(topic string, partition int32) {
 	c.qmu.Lock()
@@ -357,7 +397,7 @@ func sliceOf(ctx context.Context) time.Duration {
 	return d
 }
 
-// Ack marks msg handled: it is committed (by the after-handle timer, Commit, a rebalance or
+// Ack marks msg handled (needed with WithAck("explicit"); harmless otherwise): it is committed (by the after-handle timer, Commit, a rebalance or
 // Close) once every earlier record of its partition is handled too.
 func (c *Consumer) Ack(msg *Message) error {
 	return c.with(func(p *C.kpipe_consumer) error {
@@ -368,17 +408,17 @@ func (c *Consumer) Ack(msg *Message) error {
 	})
 }
 
-// Commit acks msg (when not nil) and commits every committable offset now, waiting for the
-// broker.
+// Commit acknowledges msg (when not nil; when nil, with ack "implicit", the last record Poll
+// returned) and commits every committable offset now, waiting for the broker.
 func (c *Consumer) Commit(msg *Message) error {
-	if msg != nil {
-		if err := c.Ack(msg); err != nil {
-			return err
-		}
-	}
 	return c.with(func(p *C.kpipe_consumer) error {
 		var e *C.kpipe_error
-		C.kpipe_consumer_commit(p, &e)
+		if msg != nil {
+			C.kpipe_consumer_commit(p, 1, strPtr(msg.Topic), C.size_t(len(msg.Topic)), C.int32_t(msg.Partition), C.int64_t(msg.Offset), &e)
+			runtime.KeepAlive(msg)
+		} else {
+			C.kpipe_consumer_commit(p, 0, nil, 0, 0, 0, &e)
+		}
 		return takeError(e)
 	})
 }

@@ -6,6 +6,7 @@ package kpipe
 import "C"
 
 import (
+	"encoding/json"
 	"strings"
 	"unsafe"
 )
@@ -15,10 +16,20 @@ import (
 //
 //	if errors.Is(err, kpipe.ErrSchemaIncompatible) { ... }
 type Error struct {
-	Code    string
-	Message string
+	Code    string `json:"code"`
+	Message string `json:"message"`
 	// Retriable: the same call may succeed later unchanged (registry down, Kafka timeouts).
-	Retriable bool
+	Retriable bool `json:"retriable"`
+	// Fatal: the handle that returned it cannot be used any more (decided by the core).
+	Fatal bool `json:"fatal"`
+	// Where known (docs/errors.md, "Details"); empty or nil otherwise.
+	Field     string  `json:"field,omitempty"` // config key or value field path
+	Cluster   string  `json:"cluster,omitempty"`
+	Topic     string  `json:"topic,omitempty"`
+	Partition *int32  `json:"partition,omitempty"`
+	Offset    *int64  `json:"offset,omitempty"`
+	Subject   string  `json:"subject,omitempty"`
+	SchemaID  *uint32 `json:"schema_id,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -86,17 +97,28 @@ func takeError(e *C.kpipe_error) error {
 	return borrowError(e)
 }
 
-// borrowError converts a C error it does not own.
+// borrowError converts a C error it does not own: the core's details record, as JSON.
 func borrowError(e *C.kpipe_error) *Error {
 	var n C.size_t
-	msg := C.kpipe_error_message(e, &n)
-	return &Error{
-		Code:      C.GoString(C.kpipe_error_code(e)),
-		Message:   C.GoStringN(msg, C.int(n)),
-		Retriable: C.kpipe_error_is_retriable(e) != 0,
+	js := C.kpipe_error_details_json(e, &n)
+	var out Error
+	if err := json.Unmarshal(C.GoBytes(unsafe.Pointer(js), C.int(n)), &out); err != nil || out.Code == "" {
+		// not expected: the core writes the record; keep what the plain accessors give
+		msg := C.kpipe_error_message(e, &n)
+		return &Error{
+			Code:      C.GoString(C.kpipe_error_code(e)),
+			Message:   C.GoStringN(msg, C.int(n)),
+			Retriable: C.kpipe_error_is_retriable(e) != 0,
+			Fatal:     C.kpipe_error_is_fatal(e) != 0,
+		}
 	}
+	return &out
 }
 
 var _ = unsafe.Pointer(nil)
 
-func closedErr(what string) error { return &Error{Code: "closed", Message: what + " is closed"} }
+// closedErr is the core's closed error, for handles the Go side already released (same text
+// as the core's).
+func closedErr(what string) error {
+	return &Error{Code: "closed", Message: what + " is closed", Fatal: true}
+}

@@ -24,6 +24,7 @@ type Handler func(ctx context.Context, msg *Message) error
 // whose key or value cannot be decoded goes to the DLQ without calling h. Call Run from one
 // goroutine at a time.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	c.dropAll()
 	for {
 		if ctx.Err() != nil {
 			return c.finishRun()

@@ -65,10 +65,10 @@ impl Admin {
             (Some(c), _) => c.to_string(),
             (None, Some(t)) => self.client.cluster_for(t).py_err()?.to_string(),
             (None, None) => {
-                return Err(error::coded(
-                    "config.invalid",
-                    "cluster: pass cluster= (no topic to route by)".into(),
-                ))
+                return Err(error::to_py(kpipe::Error::ConfigInvalid {
+                    path: "cluster".into(),
+                    reason: "pass cluster= (no topic to route by)".into(),
+                }))
             }
         };
         let cfg = self.client.config().clone();
@@ -138,11 +138,11 @@ impl Admin {
     ) -> PyResult<Bound<'py, PyAny>> {
         let json = match str_of(doc) {
             Some(text) => serde_json::from_str(text)
-                .map_err(|e| error::coded("input.invalid", format!("offsets document: {e}")))?,
+                .map_err(|e| error::to_py(kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() }))?,
             None => py_to_json(doc)?,
         };
         let doc: OffsetsExport = serde_json::from_value(json)
-            .map_err(|e| error::coded("input.invalid", format!("offsets document: {e}")))?;
+            .map_err(|e| error::to_py(kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() }))?;
         let cluster = cluster.unwrap_or(&doc.cluster).to_string();
         let o = self.offsets(py, Some(&cluster), &[])?;
         let g = group.map(str::to_string);
@@ -167,14 +167,7 @@ impl Admin {
     ) -> PyResult<Bound<'py, PyAny>> {
         let topics = topics_of(Some(topics))?.unwrap_or_default();
         let to = match str_of(to) {
-            Some("earliest") => ResetTo::Earliest,
-            Some("latest") => ResetTo::Latest,
-            Some(other) => {
-                return Err(error::coded(
-                    "input.invalid",
-                    format!("to: unknown position {other:?}"),
-                ))
-            }
+            Some(text) => kpipe::options::parse::<ResetTo>("to", text).py_err()?,
             None => match to.extract::<std::collections::BTreeMap<i32, i64>>() {
                 Ok(m) => ResetTo::Explicit(m.into_iter().collect()),
                 Err(_) => ResetTo::Time(millis_of(to)?),
@@ -204,16 +197,7 @@ impl Admin {
         strategy: &str,
         source_alias: Option<String>,
     ) -> PyResult<MigrationPlan> {
-        let strategy = match strategy {
-            "timestamp" => Strategy::Timestamp,
-            "checkpoint" => Strategy::Checkpoint,
-            other => {
-                return Err(error::coded(
-                    "input.invalid",
-                    format!("strategy: unknown {other:?} (timestamp or checkpoint)"),
-                ))
-            }
-        };
+        let strategy: Strategy = kpipe::options::parse("strategy", strategy).py_err()?;
         let req = MigrateRequest {
             group: group.to_string(),
             topics: topics_of(topics)?,

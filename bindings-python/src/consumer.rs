@@ -1,26 +1,22 @@
-//! Consumer: the core's group consumer. Records are fetched in batches with the GIL released
-//! (schemas they need fetched then too) and handed out one by one; key and value are decoded
-//! into Python objects on first access. A record counts as handled (its offset may be
-//! committed) once the next one is asked for, or on `commit(msg)`.
+//! Consumer: a wrapper of the core's poll session (kpipe::session), which fetches in batches
+//! (with the GIL released here), warms schemas, applies the retriable-error policy and the
+//! acknowledgement mode. Key and value are decoded into Python objects on first access.
 
-use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kpipe::{ConsumerOptions, StartAt, TopicSerde};
+use kpipe::session::{AckMode, PollSession};
+use kpipe::{ConsumerOptions, StartAt};
 use pyo3::exceptions::{PyException, PyStopAsyncIteration, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
-use crate::convert::{str_of, types, NoBuilder, PyBuilder};
+use crate::convert::{str_of, types, PyBuilder};
 use crate::error::{self, IntoPy};
 use crate::producer::millis_of;
 use crate::runtime::{guarded, now, wait, SIGNAL_CHECK};
-
-/// Records fetched per wake-up at most.
-const BATCH: usize = 512;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -132,7 +128,8 @@ impl Message {
                 now(self.consumer.decode_value(&self.msg, &mut b))
             };
             if let Some(v) = got.py_err()? {
-                let v = v.py_err()?;
+                let m = &self.msg;
+                let v = v.map_err(|e| error::details_to_py(e.details().at_record(&m.topic, m.partition, m.offset)))?;
                 return Ok(v.map(|v| v.unbind()).unwrap_or_else(|| py.None()));
             }
             let (c, m) = (self.consumer.clone(), self.msg.clone());
@@ -146,10 +143,9 @@ impl Message {
             })?
             .py_err()?;
         }
-        Err(error::coded(
-            "registry.unavailable",
-            "the writer schema could not be kept in the cache".into(),
-        ))
+        Err(error::to_py(kpipe::Error::RegistryUnavailable {
+            reason: "the writer schema could not be kept in the cache".into(),
+        }))
     }
 }
 
@@ -159,11 +155,7 @@ impl Message {
 #[pyclass(module = "kpipe._kpipe", frozen)]
 pub struct Consumer {
     client: kpipe::Client,
-    inner: Arc<kpipe::Consumer>,
-    /// Fetched, not yet handed out.
-    buf: Mutex<VecDeque<kpipe::Message>>,
-    /// The last record handed out: handled once the next is asked for.
-    last: Mutex<Option<Arc<kpipe::Message>>>,
+    session: Arc<PollSession>,
 }
 
 fn start_of(start: Option<&Bound<'_, PyAny>>) -> PyResult<StartAt> {
@@ -171,15 +163,7 @@ fn start_of(start: Option<&Bound<'_, PyAny>>) -> PyResult<StartAt> {
         return Ok(StartAt::Committed);
     };
     if let Some(t) = str_of(s) {
-        return match t {
-            "committed" => Ok(StartAt::Committed),
-            "earliest" => Ok(StartAt::Earliest),
-            "latest" => Ok(StartAt::Latest),
-            other => Err(error::coded(
-                "config.invalid",
-                format!("start: unknown position {other:?} (expected committed, earliest, latest, an int offset or a datetime)"),
-            )),
-        };
+        return kpipe::options::parse("start", t).py_err();
     }
     if s.is_instance_of::<PyInt>() && !s.is_instance_of::<pyo3::types::PyBool>() {
         return Ok(StartAt::Offset(s.extract()?));
@@ -193,25 +177,8 @@ fn start_of(start: Option<&Bound<'_, PyAny>>) -> PyResult<StartAt> {
     ))
 }
 
-/// The serializers per topic, looked up once per batch.
-async fn warm_batch(client: &kpipe::Client, batch: &[kpipe::Message]) {
-    {
-        let mut cache: Option<(Arc<str>, TopicSerde)> = None;
-        for m in batch {
-            let serde = match &cache {
-                Some((t, s)) if Arc::ptr_eq(t, &m.topic) => s.clone(),
-                _ => {
-                    let s = client.topic_serde(&m.topic);
-                    cache = Some((m.topic.clone(), s.clone()));
-                    s
-                }
-            };
-            client.warm_readers(m, &serde).await;
-        }
-    }
-}
-
 impl Consumer {
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         py: Python<'_>,
         client: &kpipe::Client,
@@ -219,8 +186,10 @@ impl Consumer {
         topics: &Bound<'_, PyAny>,
         start: Option<&Bound<'_, PyAny>>,
         commit: Option<&str>,
+        ack: Option<&str>,
         properties: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let ack: AckMode = ack.map(|a| kpipe::options::parse("ack", a)).transpose().py_err()?.unwrap_or_default();
         let topics: Vec<String> = match str_of(topics) {
             Some(t) => vec![t.to_string()],
             None => topics.extract()?,
@@ -228,20 +197,7 @@ impl Consumer {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         let mut opts = ConsumerOptions::new(group, &names);
         opts.start = start_of(start)?;
-        opts.commit = match commit {
-            None => None,
-            Some("after-handle") => Some(kpipe::config::CommitMode::AfterHandle),
-            Some("manual") => Some(kpipe::config::CommitMode::Manual),
-            Some("auto") => Some(kpipe::config::CommitMode::Auto),
-            Some(other) => {
-                return Err(error::coded(
-                    "config.invalid",
-                    format!(
-                        "commit: unknown mode {other:?} (expected after-handle, manual or auto)"
-                    ),
-                ))
-            }
-        };
+        opts.commit = commit.map(|m| kpipe::options::parse("commit", m)).transpose().py_err()?;
         if let Some(p) = properties {
             for (k, v) in p.iter() {
                 opts.properties.push((k.extract()?, v.str()?.to_string()));
@@ -260,31 +216,26 @@ impl Consumer {
             .py_err()?;
         Ok(Consumer {
             client: client.clone(),
-            inner: Arc::new(inner),
-            buf: Mutex::default(),
-            last: Mutex::default(),
+            session: Arc::new(PollSession::new(Arc::new(inner), ack)),
         })
     }
 
-    fn ack_last(&self) {
-        if let Some(prev) = lock(&self.last).take() {
-            let _ = self.inner.ack(&prev);
-        }
+    fn consumer(&self) -> &Arc<kpipe::Consumer> {
+        self.session.consumer()
     }
 
-    fn hand_out(&self, m: kpipe::Message) -> Message {
-        let m = Arc::new(m);
-        *lock(&self.last) = Some(m.clone());
-        Message::new(m, self.inner.clone())
+    fn hand_out(&self, m: Arc<kpipe::Message>) -> Message {
+        Message::new(m, self.consumer().clone())
     }
 
-    /// The next record within `timeout` seconds (None: forever), GIL released while waiting.
+    /// The next record within `timeout` seconds (None: forever), GIL released while waiting;
+    /// the previous one is acknowledged (implicit mode) by the session.
     fn next_record(
         &self,
         py: Python<'_>,
         timeout: Option<f64>,
-    ) -> PyResult<Option<kpipe::Message>> {
-        if let Some(m) = lock(&self.buf).pop_front() {
+    ) -> PyResult<Option<Arc<kpipe::Message>>> {
+        if let Some(m) = self.session.try_next().py_err()? {
             return Ok(Some(m));
         }
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
@@ -295,34 +246,13 @@ impl Consumer {
                     .min(SIGNAL_CHECK),
                 None => SIGNAL_CHECK,
             };
-            let (inner, client) = (self.inner.clone(), self.client.clone());
-            let got: kpipe::Result<Vec<kpipe::Message>> = py
-                .detach(move || {
-                    kpipe::runtime::block_on(async move {
-                        let mut out = Vec::new();
-                        match inner.recv(slice).await {
-                            Ok(Some(m)) => out.push(m),
-                            Ok(None) => return Ok(out),
-                            Err(e) if e.is_retriable() => return Ok(out),
-                            Err(e) => return Err(e),
-                        }
-                        while out.len() < BATCH {
-                            match inner.recv(Duration::ZERO).await {
-                                Ok(Some(m)) => out.push(m),
-                                _ => break,
-                            }
-                        }
-                        warm_batch(&client, &out).await;
-                        Ok(out)
-                    })
-                })
-                .and_then(|r| r);
-            let batch = got.py_err()?;
-            if !batch.is_empty() {
-                let mut it = batch.into_iter();
-                let first = it.next();
-                lock(&self.buf).extend(it);
-                return Ok(first);
+            let session = self.session.clone();
+            let got = py
+                .detach(move || kpipe::runtime::block_on(async move { session.next(slice).await }))
+                .and_then(|r| r)
+                .py_err()?;
+            if got.is_some() {
+                return Ok(got);
             }
             py.check_signals()?;
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -335,12 +265,11 @@ impl Consumer {
 #[pymethods]
 impl Consumer {
     /// The next record, or None when none arrives within `timeout` seconds (None: wait
-    /// until one does). Marks the previous record handled.
+    /// until one does). With ack="implicit" (the default) the previous record is acknowledged.
     ///
     /// >>> msg = consumer.poll(1.0)
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Message>> {
-        self.ack_last();
         Ok(self.next_record(py, timeout)?.map(|m| self.hand_out(m)))
     }
 
@@ -350,8 +279,7 @@ impl Consumer {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Message>> {
         // a closed consumer raises ClosedError, as every call on it does
-        self.inner.cluster().py_err()?;
-        self.ack_last();
+        self.consumer().cluster().py_err()?;
         match self.next_record(py, None) {
             Ok(m) => Ok(m.map(|m| self.hand_out(m))),
             // closed meanwhile (consumer.close() or client.close() from another thread): the
@@ -370,29 +298,24 @@ impl Consumer {
         }
     }
 
-    /// Marks `msg` handled (default: the last record handed out) and commits every handled
-    /// offset now, waiting for the broker.
+    /// Marks `msg` handled (default: with ack="implicit" the last record handed out) and
+    /// commits every handled offset now, waiting for the broker.
     #[pyo3(signature = (msg=None))]
     fn commit(&self, py: Python<'_>, msg: Option<&Bound<'_, Message>>) -> PyResult<()> {
-        match msg {
-            Some(m) => {
-                let m = m.get();
-                let mut last = lock(&self.last);
-                if last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &m.msg)) {
-                    *last = None;
-                }
-                drop(last);
-                self.inner.ack(&m.msg).py_err()?;
-            }
-            None => self.ack_last(),
-        }
-        let inner = self.inner.clone();
-        py.detach(move || guarded(|| inner.commit())).py_err()
+        let record = msg.map(|m| {
+            let m = &m.get().msg;
+            (m.topic.clone(), m.partition, m.offset)
+        });
+        let session = self.session.clone();
+        py.detach(move || {
+            guarded(|| session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o))))
+        })
+        .py_err()
     }
 
     /// Marks `msg` handled without committing now (after-handle commits it soon).
     fn ack(&self, msg: &Bound<'_, Message>) -> PyResult<()> {
-        self.inner.ack(&msg.get().msg).py_err()
+        self.consumer().ack(&msg.get().msg).py_err()
     }
 
     /// Calls `handler(msg)` for every record until `stop()`, `close()` or Ctrl-C, with the
@@ -405,23 +328,9 @@ impl Consumer {
     /// >>> consumer.run(handle)
     fn run(&self, py: Python<'_>, handler: Py<PyAny>) -> PyResult<()> {
         // ClosedError on a closed consumer; closed while running, run returns (like stop())
-        self.inner.cluster().py_err()?;
-        self.ack_last();
-        // records fetched by an earlier poll but not handed out: rewind to them, so the run
-        // loop reads (and handles, retries, dead-letters) them itself
-        let mut rewind: std::collections::BTreeMap<(String, i32), i64> = Default::default();
-        for m in lock(&self.buf).drain(..) {
-            let e = rewind
-                .entry((m.topic.to_string(), m.partition))
-                .or_insert(m.offset);
-            *e = (*e).min(m.offset);
-        }
-        for ((t, p), o) in rewind {
-            let inner = self.inner.clone();
-            py.detach(move || guarded(|| inner.seek(&t, p, o, Duration::from_secs(10))))
-                .py_err()?;
-        }
-        let inner = self.inner.clone();
+        self.consumer().cluster().py_err()?;
+        let inner = self.consumer().clone();
+        let session = self.session.clone();
         let stash: Arc<Mutex<Option<PyErr>>> = Arc::default();
         let cb = {
             let (inner, stash) = (inner.clone(), stash.clone());
@@ -458,7 +367,7 @@ impl Consumer {
         let stash2 = stash.clone();
         let r: kpipe::Result<PyResult<()>> = py.detach(move || {
             kpipe::runtime::block_on(async move {
-                let mut fut = pin!(inner.run_with(NoBuilder, cb));
+                let mut fut = pin!(session.run_with(kpipe::avro::Skip, cb));
                 loop {
                     tokio::select! {
                         r = &mut fut => return r.py_err(),
@@ -478,7 +387,7 @@ impl Consumer {
     /// Asks a running `run` to return after the current record (callable from the handler or
     /// another thread).
     fn stop(&self) {
-        self.inner.stop();
+        self.consumer().stop();
     }
 
     /// An async iterator: `async for msg in consumer.stream(): ...` (never blocks the loop).
@@ -494,37 +403,33 @@ impl Consumer {
         when: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<(String, i32, i64)>> {
         let ms = millis_of(when)?;
-        lock(&self.buf).clear();
-        *lock(&self.last) = None;
-        let (inner, client) = (self.inner.clone(), self.client.clone());
-        wait(py, async move { inner.seek_to_time(&client, ms).await })?.py_err()
+        let (session, client) = (self.session.clone(), self.client.clone());
+        wait(py, async move { session.seek_to_time(&client, ms).await })?.py_err()
     }
 
     /// Moves one assigned partition to `offset`.
     fn seek(&self, py: Python<'_>, topic: &str, partition: i32, offset: i64) -> PyResult<()> {
-        lock(&self.buf).retain(|m| !(&*m.topic == topic && m.partition == partition));
-        let inner = self.inner.clone();
+        let session = self.session.clone();
         let t = topic.to_string();
-        py.detach(move || guarded(|| inner.seek(&t, partition, offset, Duration::from_secs(10))))
+        py.detach(move || guarded(|| session.seek(&t, partition, offset, Duration::from_secs(10))))
             .py_err()
     }
 
     /// Assigned (topic, partition) pairs.
     fn assignment(&self) -> PyResult<Vec<(String, i32)>> {
-        self.inner.assignment().py_err()
+        self.consumer().assignment().py_err()
     }
 
     /// Next offset to read per assigned partition: [(topic, partition, offset)] (-1: unknown).
     fn position(&self) -> PyResult<Vec<(String, i32, i64)>> {
-        self.inner.position().py_err()
+        self.consumer().position().py_err()
     }
 
-    /// Commits what was handled and leaves the group. Idempotent.
+    /// Commits what was handled (with ack="implicit" the last record handed out counts as
+    /// handled) and leaves the group. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.ack_last();
-        lock(&self.buf).clear();
-        let inner = self.inner.clone();
-        py.detach(move || guarded(|| inner.close())).py_err()
+        let session = self.session.clone();
+        py.detach(move || guarded(|| session.close())).py_err()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -541,7 +446,7 @@ impl Consumer {
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         if exc_type.is_some_and(|t| !t.is_none()) {
-            *lock(&self.last) = None;
+            self.session.forget_last();
         }
         self.close(py)?;
         Ok(false)
@@ -565,13 +470,12 @@ impl MessageStream {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let fut = event_loop.call_method0("create_future")?;
         let consumer = self.consumer.bind(py).get();
-        consumer.inner.cluster().py_err()?;
-        consumer.ack_last();
-        if let Some(m) = lock(&consumer.buf).pop_front() {
+        consumer.consumer().cluster().py_err()?;
+        if let Some(m) = consumer.session.try_next().py_err()? {
             fut.call_method1("set_result", (consumer.hand_out(m),))?;
             return Ok(fut);
         }
-        let (inner, client) = (consumer.inner.clone(), consumer.client.clone());
+        let session = consumer.session.clone();
         let (lp, f, owner) = (
             event_loop.unbind(),
             fut.clone().unbind(),
@@ -579,12 +483,9 @@ impl MessageStream {
         );
         let handle = kpipe::runtime::handle().py_err()?;
         handle.spawn(async move {
-            let got: kpipe::Result<Option<kpipe::Message>> = loop {
-                match inner.recv(SIGNAL_CHECK).await {
-                    Ok(Some(m)) => {
-                        warm_batch(&client, std::slice::from_ref(&m)).await;
-                        break Ok(Some(m));
-                    }
+            let got: kpipe::Result<Option<Arc<kpipe::Message>>> = loop {
+                match session.next(SIGNAL_CHECK).await {
+                    Ok(Some(m)) => break Ok(Some(m)),
                     Ok(None) => {
                         // stop waiting when the awaiting task was cancelled
                         let cancelled = Python::attach(|py| {
@@ -598,7 +499,6 @@ impl MessageStream {
                         }
                     }
                     Err(kpipe::Error::Closed { .. }) => break Ok(None),
-                    Err(e) if e.is_retriable() => continue,
                     Err(e) => break Err(e),
                 }
             };
@@ -638,7 +538,7 @@ impl MessageStream {
 /// A fetched record on its way to the event loop thread.
 #[pyclass(module = "kpipe._kpipe", frozen)]
 pub struct PendingMessage {
-    msg: Mutex<Option<kpipe::Message>>,
+    msg: Mutex<Option<Arc<kpipe::Message>>>,
 }
 
 /// Runs on the event loop: hands the record out, or keeps it for the next step when the
@@ -660,7 +560,7 @@ pub fn _deliver(
             return Ok(());
         };
         if done {
-            lock(&c.buf).push_front(m);
+            c.session.unread(m);
         } else {
             fut.call_method1("set_result", (c.hand_out(m),))?;
         }

@@ -1,5 +1,7 @@
-//! kpipe::Error -> Python exceptions: `KpipeError` (with `.code`, `.message`, `.retriable`,
-//! `.fatal`) and one subclass per code family. The message is the core's `Display` text.
+//! kpipe::Error -> Python exceptions: `KpipeError` and one subclass per code family, carrying
+//! the core's details record as attributes: `.code`, `.message` (the core's `Display` text),
+//! `.retriable`, `.fatal` (both decided by the core), and `.field`, `.cluster`, `.topic`,
+//! `.partition`, `.offset`, `.subject`, `.schema_id` (None where unknown).
 
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -93,38 +95,37 @@ fn class_of<'py>(py: Python<'py>, code: &str) -> Bound<'py, pyo3::types::PyType>
 
 /// Builds the exception object for a core error (also used for per-record results).
 pub fn exception(py: Python<'_>, e: &kpipe::Error) -> PyResult<Py<PyAny>> {
-    let message = e.to_string();
-    let cls = class_of(py, e.code());
-    let exc = cls.call1((message.clone(),))?;
-    exc.setattr("code", e.code())?;
-    exc.setattr("message", message)?;
-    exc.setattr("retriable", e.is_retriable())?;
-    exc.setattr("fatal", e.is_fatal())?;
+    from_details(py, e.details())
+}
+
+/// Builds the exception object for a details record.
+pub fn from_details(py: Python<'_>, d: kpipe::Details) -> PyResult<Py<PyAny>> {
+    let cls = class_of(py, d.code);
+    let exc = cls.call1((d.message.clone(),))?;
+    exc.setattr("code", d.code)?;
+    exc.setattr("message", d.message)?;
+    exc.setattr("retriable", d.retriable)?;
+    exc.setattr("fatal", d.fatal)?;
+    exc.setattr("field", d.field)?;
+    exc.setattr("cluster", d.cluster)?;
+    exc.setattr("topic", d.topic)?;
+    exc.setattr("partition", d.partition)?;
+    exc.setattr("offset", d.offset)?;
+    exc.setattr("subject", d.subject)?;
+    exc.setattr("schema_id", d.schema_id)?;
     Ok(exc.unbind())
 }
 
 /// A core error as a `PyErr`.
 pub fn to_py(e: kpipe::Error) -> PyErr {
-    Python::attach(|py| match exception(py, &e) {
-        Ok(exc) => PyErr::from_value(exc.into_bound(py)),
-        Err(err) => err,
-    })
+    details_to_py(e.details())
 }
 
-/// An error with a code of our own making (bad arguments mapped onto core codes).
-pub fn coded(code: &str, message: String) -> PyErr {
-    Python::attach(|py| {
-        let cls = class_of(py, code);
-        match cls.call1((message.clone(),)) {
-            Ok(exc) => {
-                let _ = exc.setattr("code", code);
-                let _ = exc.setattr("message", message);
-                let _ = exc.setattr("retriable", false);
-                let _ = exc.setattr("fatal", code == "internal" || code == "closed");
-                PyErr::from_value(exc)
-            }
-            Err(e) => e,
-        }
+/// A details record as a `PyErr`.
+pub fn details_to_py(d: kpipe::Details) -> PyErr {
+    Python::attach(|py| match from_details(py, d) {
+        Ok(exc) => PyErr::from_value(exc.into_bound(py)),
+        Err(err) => err,
     })
 }
 

@@ -42,22 +42,8 @@ fn serde_of(kind: &str, schema: Option<&Bound<'_, PyAny>>, what: &str) -> PyResu
                 .map_err(|e| PyValueError::new_err(e.to_string()))?,
         }),
     };
-    Ok(match kind {
-        "bytes" => kpipe::Serde::Bytes,
-        "string" => kpipe::Serde::String,
-        "json" => kpipe::Serde::Json,
-        "avro" => kpipe::Serde::Avro {
-            schema: text.map(Arc::from),
-        },
-        other => {
-            return Err(error::coded(
-                "config.invalid",
-                format!(
-                    "{what}: unknown serializer {other:?} (expected bytes, string, json or avro)"
-                ),
-            ))
-        }
-    })
+    let kind: kpipe::options::SerdeKind = kpipe::options::parse(what, kind).py_err()?;
+    Ok(kind.with_schema(text.map(Arc::from)))
 }
 
 #[pymethods]
@@ -133,12 +119,15 @@ impl Client {
     /// A group consumer. `topics`: a name or a list (all routed to one cluster). `start`:
     /// "committed" (default; earliest when the group has none), "earliest", "latest", an int
     /// offset, or a datetime (first record at or after it). `commit`: "after-handle"
-    /// (default from kpipe.yaml), "manual" or "auto".
+    /// (default from kpipe.yaml), "manual" or "auto". `ack`: "implicit" (default: a record is
+    /// acknowledged when the next is asked for, or on close) or "explicit" (only `ack(msg)` /
+    /// `commit(msg)` acknowledge; for handing records to other threads). docs/client.md.
     ///
     /// >>> with client.consumer(group="billing", topics=["orders.eu"], start="earliest") as c:
     /// ...     for msg in c:
     /// ...         print(msg.value)
-    #[pyo3(signature = (group, topics, start=None, *, commit=None, properties=None))]
+    #[pyo3(signature = (group, topics, start=None, *, commit=None, ack=None, properties=None))]
+    #[allow(clippy::too_many_arguments)]
     fn consumer(
         &self,
         py: Python<'_>,
@@ -146,9 +135,10 @@ impl Client {
         topics: &Bound<'_, PyAny>,
         start: Option<&Bound<'_, PyAny>>,
         commit: Option<&str>,
+        ack: Option<&str>,
         properties: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<consumer::Consumer> {
-        consumer::Consumer::open(py, &self.inner, group, topics, start, commit, properties)
+        consumer::Consumer::open(py, &self.inner, group, topics, start, commit, ack, properties)
     }
 
     /// Offsets tools (time lookups, export/import, reset, migration) as the core offers them.

@@ -39,6 +39,23 @@ def test_bad_value_names_the_field_path(client, topic, order_schema, orders):
     assert e.value.message.startswith("Order.items[1].qty: expected int")
     assert str(e.value) == e.value.message
     assert e.value.retriable is False
+    # the core's details record: the field path, nothing it does not know
+    assert e.value.field.startswith("Order.items[1].qty")
+    assert (e.value.fatal, e.value.topic, e.value.offset, e.value.schema_id) == (False, None, None, None)
+
+
+def test_a_decode_error_names_its_record(client, topic, order_schema):
+    """A consumed record that cannot be decoded: the error carries topic, partition, offset."""
+    client.producer().send(topic, b"not avro")
+    client.set_serializer(topic, value="avro", schema=order_schema)
+    with client.consumer(group=unique("py.decode"), topics=[topic], start="earliest") as c:
+        msg = c.poll(30)
+        assert msg is not None
+        with pytest.raises(kpipe.SerializationError) as e:
+            msg.value
+    assert e.value.code == "serde.bad_magic"
+    assert (e.value.topic, e.value.partition, e.value.offset) == (topic, msg.partition, msg.offset)
+    assert e.value.fatal is False and e.value.retriable is False
 
 
 def test_missing_field_and_wrong_type():

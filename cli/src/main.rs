@@ -141,9 +141,10 @@ pub enum SchemaCmd {
         /// Compare with this file instead of the registry.
         #[arg(long)]
         against: Vec<PathBuf>,
-        /// Default: the config's `schemas.policy`.
-        #[arg(long, value_parser = parse_level)]
-        level: Option<kpipe::compat::Level>,
+        /// Default: the config's `schemas.policy`. NONE, BACKWARD, BACKWARD_TRANSITIVE,
+        /// FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or add-with-default-only.
+        #[arg(long)]
+        level: Option<String>,
         /// A benign change the house policy lets through, added to the config's
         /// `schemas.policy_allow`: aliases, order, custom-properties, default-on-existing.
         #[arg(long)]
@@ -176,17 +177,15 @@ pub enum SchemaCmd {
         old: Vec<PathBuf>,
         #[arg(long)]
         new: PathBuf,
-        #[arg(long, value_parser = parse_level, default_value = "add-with-default-only")]
-        level: kpipe::compat::Level,
+        /// NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
+        /// FULL_TRANSITIVE or add-with-default-only.
+        #[arg(long, default_value = "add-with-default-only")]
+        level: String,
         /// A benign change the house policy lets through (it allows none by default):
         /// aliases, order, custom-properties, default-on-existing.
         #[arg(long)]
         allow: Vec<String>,
     },
-}
-
-fn parse_level(s: &str) -> Result<kpipe::compat::Level, String> {
-    s.parse::<kpipe::compat::Level>().map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -235,12 +234,6 @@ pub enum Framing {
     Confluent,
     Bare,
     Auto,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StrategyArg {
-    Timestamp,
-    Checkpoint,
 }
 
 #[derive(Subcommand, Debug)]
@@ -305,8 +298,9 @@ pub enum OffsetsCmd {
         topics: Option<Vec<String>>,
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, value_enum, default_value = "timestamp")]
-        strategy: StrategyArg,
+        /// timestamp or checkpoint (MirrorMaker 2).
+        #[arg(long, default_value = "timestamp")]
+        strategy: String,
         /// MirrorMaker 2 alias of the source cluster (default: --from).
         #[arg(long)]
         source_alias: Option<String>,

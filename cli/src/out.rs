@@ -84,8 +84,12 @@ pub fn hint(code: &str) -> &'static str {
 pub fn report(err: &Error, json_mode: bool) {
     let mut e = std::io::stderr().lock();
     if json_mode {
-        let v =
-            serde_json::json!({"error": {"code": err.code(), "message": err.to_string(), "hint": hint(err.code())}});
+        // the core's details record (code, message, retriable, fatal, field, ...) plus a hint
+        let mut details = serde_json::to_value(err.details()).unwrap_or_default();
+        if let Some(m) = details.as_object_mut() {
+            m.insert("hint".into(), hint(err.code()).into());
+        }
+        let v = serde_json::json!({ "error": details });
         let _ = writeln!(e, "{v}");
     } else {
         let _ = writeln!(e, "error[{}]: {}", err.code(), err);

@@ -145,11 +145,13 @@ fn schema_compat_exit_codes_and_paths() {
     assert_eq!(v["compatible"], false);
     assert_eq!(v["level"], "BACKWARD");
     assert!(v["violations"].as_array().unwrap().iter().any(|x| x["path"] == "Order.id"), "{v}");
-    // Usage errors exit 2; unknown levels are usage errors.
+    // Usage errors exit 2; an unknown level is the core's config.invalid (exit 3), as in every
+    // binding (bad_options_give_the_cores_code_and_message).
     kpipe(&d)
         .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "sideways"])
         .assert()
-        .code(2);
+        .code(3)
+        .stderr(predicate::str::starts_with("error[config.invalid]: level: unknown compatibility level \"sideways\""));
     kpipe(&d).args(["schema", "compat"]).assert().code(2);
     // A missing file is input.invalid, exit 3 with a hint.
     kpipe(&d)
@@ -158,6 +160,37 @@ fn schema_compat_exit_codes_and_paths() {
         .code(3)
         .stderr(predicate::str::starts_with("error[input.invalid]: file nope.avsc"))
         .stderr(predicate::str::contains("\n  hint: "));
+}
+
+/// The same bad option values as every binding (tests/conformance/options.json): the core's
+/// code and message, word for word, in text and in `--json` mode (with the details record).
+#[test]
+fn bad_options_give_the_cores_code_and_message() {
+    let d = workdir();
+    let doc: Value = serde_json::from_str(include_str!("../../tests/conformance/options.json")).unwrap();
+    let mut covered = Vec::new();
+    for c in doc["cases"].as_array().unwrap() {
+        if !c["surfaces"].as_array().unwrap().iter().any(|s| s == "cli") {
+            continue;
+        }
+        let (option, value) = (c["option"].as_str().unwrap(), c["value"].as_str().unwrap());
+        covered.push(option.to_string());
+        let args: Vec<&str> = match option {
+            "strategy" => vec!["offsets", "migrate", "--from", "business", "--to", "offline", "--group", "g", "--dry-run", "--strategy", value],
+            "level" => vec!["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", value],
+            other => panic!("no CLI surface for {other}"),
+        };
+        let line = format!("error[{}]: {}\n", c["code"].as_str().unwrap(), c["message"].as_str().unwrap());
+        kpipe(&d).args(&args).assert().code(3).stderr(predicate::str::starts_with(line));
+        let out = kpipe(&d).arg("--json").args(&args).assert().code(3).get_output().stderr.clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["error"]["code"], c["code"], "{v}");
+        assert_eq!(v["error"]["message"], c["message"], "{v}");
+        assert_eq!(v["error"]["field"], c["field"], "{v}");
+        assert_eq!(v["error"]["fatal"], false, "{v}");
+    }
+    covered.sort();
+    assert_eq!(covered, ["level", "strategy"]);
 }
 
 #[test]

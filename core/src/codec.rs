@@ -16,7 +16,6 @@ use crate::registry::RegistryClient;
 #[serde(deny_unknown_fields, default)]
 pub struct CodecSettings {
     /// `topic` ({topic}-value), `record` (record full name), `topic-record`.
-    #[serde(deserialize_with = "strategy_from_str")]
     pub subject_strategy: SubjectStrategy,
     /// Register a schema the subject does not have yet (after the policy check).
     pub auto_register: bool,
@@ -39,13 +38,6 @@ impl Default for CodecSettings {
             policy_allow: compat::PolicyAllow::default(),
         }
     }
-}
-
-fn strategy_from_str<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<SubjectStrategy, D::Error> {
-    let s = <String as serde::Deserialize>::deserialize(d)?;
-    SubjectStrategy::parse(&s).map_err(|_| {
-        serde::de::Error::custom(format!("unknown subject strategy {s:?} (expected topic, record or topic-record)"))
-    })
 }
 
 /// A schema ready to write with: its registry id and compiled plan.

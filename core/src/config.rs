@@ -260,8 +260,8 @@ impl Default for ConsumerConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// `consumer.commit` (parsed by crate::options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
     AfterHandle,
     Manual,
@@ -358,18 +358,8 @@ impl Config {
         let mut table = TopicTable::default();
         for (i, s) in self.serializers.iter().enumerate() {
             let serde = |name: &str, field: &str, schema: Option<&Path>, text: &Option<Arc<str>>, schema_field: &str| {
-                let serde = match name {
-                    "bytes" => Serde::Bytes,
-                    "string" => Serde::String,
-                    "json" => Serde::Json,
-                    "avro" => Serde::Avro { schema: text.clone() },
-                    other => {
-                        return Err(Error::ConfigInvalid {
-                            path: format!("serializers[{i}].{field}"),
-                            reason: format!("unknown serializer {other:?} (expected one of: bytes, string, json, avro)"),
-                        })
-                    }
-                };
+                let kind: crate::options::SerdeKind = crate::options::parse(&format!("serializers[{i}].{field}"), name)?;
+                let serde = kind.with_schema(text.clone());
                 if let Some(p) = schema {
                     if !matches!(serde, Serde::Avro { .. }) {
                         return Err(Error::ConfigInvalid {

@@ -118,85 +118,170 @@ pub enum Error {
     Internal { reason: String },
 }
 
-impl Error {
-    /// Every code [`Error::code`] can return, in documentation order.
-    pub const CODES: &'static [&'static str] = &[
-        "config.invalid",
-        "route.no_cluster",
-        "registry.unavailable",
-        "registry.not_found",
-        "registry.auth",
-        "registry.rejected",
-        "schema.invalid",
-        "schema.incompatible",
-        "schema.policy_violation",
-        "serde.encode",
-        "serde.decode",
-        "serde.unknown_schema_id",
-        "serde.bad_magic",
-        "kafka.timeout",
-        "kafka.retriable",
-        "kafka.fatal",
-        "kafka.auth",
-        "offsets.group_active",
-        "offsets.out_of_range",
-        "offsets.partition_mismatch",
-        "offsets.no_checkpoint",
-        "topic.not_found",
-        "input.invalid",
-        "closed",
-        "handler.failed",
-        "process.forked",
-        "internal",
-    ];
+/// The one declaration of the codes: each variant, its stable code and its nature
+/// (`retriable`: the same call may succeed later unchanged; `fatal`: the handle that returned
+/// it cannot be used any more). [`Code`], [`Error::code`], [`Error::CODES`], [`Error::is_retriable`]
+/// and [`Error::is_fatal`] derive from it, and through them docs/errors.md's check and every
+/// binding's classes and sentinels.
+macro_rules! codes {
+    ($($variant:ident => $code:literal $(, $flag:ident)*;)+) => {
+        /// The code of an [`Error`] without its details, one per variant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $(#[doc = concat!("`", $code, "`")] $variant,)+
+        }
 
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            /// The stable string (`config.invalid`).
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)+ }
+            }
+
+            /// True when the same call may succeed later without any change by the caller.
+            pub const fn is_retriable(self) -> bool {
+                match self { $(Code::$variant => codes!(@has retriable $($flag)*),)+ }
+            }
+
+            /// True when the handle that returned it cannot be used any more.
+            pub const fn is_fatal(self) -> bool {
+                match self { $(Code::$variant => codes!(@has fatal $($flag)*),)+ }
+            }
+
+            /// The code spelled `text`.
+            pub fn parse(text: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == text)
+            }
+        }
+
+        impl Error {
+            /// Every code [`Error::code`] can return, in documentation order.
+            pub const CODES: &'static [&'static str] = &[$($code),+];
+
+            /// The code of this error.
+            pub fn kind(&self) -> Code {
+                match self { $(Error::$variant { .. } => Code::$variant,)+ }
+            }
+        }
+    };
+    (@has retriable retriable $($rest:ident)*) => { true };
+    (@has fatal fatal $($rest:ident)*) => { true };
+    (@has $want:ident $other:ident $($rest:ident)*) => { codes!(@has $want $($rest)*) };
+    (@has $want:ident) => { false };
+}
+
+codes! {
+    ConfigInvalid => "config.invalid";
+    RouteNoCluster => "route.no_cluster";
+    RegistryUnavailable => "registry.unavailable", retriable;
+    RegistryNotFound => "registry.not_found";
+    RegistryAuth => "registry.auth";
+    RegistryRejected => "registry.rejected";
+    SchemaInvalid => "schema.invalid";
+    SchemaIncompatible => "schema.incompatible";
+    SchemaPolicyViolation => "schema.policy_violation";
+    SerdeEncode => "serde.encode";
+    SerdeDecode => "serde.decode";
+    SerdeUnknownSchemaId => "serde.unknown_schema_id";
+    SerdeBadMagic => "serde.bad_magic";
+    KafkaTimeout => "kafka.timeout", retriable;
+    KafkaRetriable => "kafka.retriable", retriable;
+    KafkaFatal => "kafka.fatal", fatal;
+    KafkaAuth => "kafka.auth";
+    OffsetsGroupActive => "offsets.group_active";
+    OffsetsOutOfRange => "offsets.out_of_range";
+    OffsetsPartitionMismatch => "offsets.partition_mismatch";
+    OffsetsNoCheckpoint => "offsets.no_checkpoint";
+    TopicNotFound => "topic.not_found";
+    InputInvalid => "input.invalid";
+    Closed => "closed", fatal;
+    HandlerFailed => "handler.failed";
+    ProcessForked => "process.forked", fatal;
+    Internal => "internal", fatal;
+}
+
+/// Everything known about an error, as it crosses every binding boundary (docs/errors.md,
+/// "Details"): Python exception attributes, the C ABI's `kpipe_error_details_json`, Go's
+/// `*Error` fields. Absent fields are unknown for this error.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Details {
+    pub code: &'static str,
+    /// The `Display` text, the same in every language.
+    pub message: String,
+    pub retriable: bool,
+    pub fatal: bool,
+    /// The config key or value field path (`serializers[0].value`, `order.items[3].price`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<u32>,
+}
+
+impl Details {
+    /// The same details, at a record (a decode error of a consumed record).
+    pub fn at_record(mut self, topic: &str, partition: i32, offset: i64) -> Self {
+        self.topic = Some(topic.to_string());
+        self.partition = Some(partition);
+        self.offset = Some(offset);
+        self
+    }
+
+    /// As JSON text (what the C ABI hands out).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Error {
     /// The stable code, identical in every binding.
     pub fn code(&self) -> &'static str {
-        match self {
-            Error::ConfigInvalid { .. } => "config.invalid",
-            Error::RouteNoCluster { .. } => "route.no_cluster",
-            Error::RegistryUnavailable { .. } => "registry.unavailable",
-            Error::RegistryNotFound { .. } => "registry.not_found",
-            Error::RegistryAuth { .. } => "registry.auth",
-            Error::RegistryRejected { .. } => "registry.rejected",
-            Error::SchemaInvalid { .. } => "schema.invalid",
-            Error::SchemaIncompatible { .. } => "schema.incompatible",
-            Error::SchemaPolicyViolation { .. } => "schema.policy_violation",
-            Error::SerdeEncode { .. } => "serde.encode",
-            Error::SerdeDecode { .. } => "serde.decode",
-            Error::SerdeUnknownSchemaId { .. } => "serde.unknown_schema_id",
-            Error::SerdeBadMagic { .. } => "serde.bad_magic",
-            Error::KafkaTimeout { .. } => "kafka.timeout",
-            Error::KafkaRetriable { .. } => "kafka.retriable",
-            Error::KafkaFatal { .. } => "kafka.fatal",
-            Error::KafkaAuth { .. } => "kafka.auth",
-            Error::OffsetsGroupActive { .. } => "offsets.group_active",
-            Error::OffsetsOutOfRange { .. } => "offsets.out_of_range",
-            Error::OffsetsPartitionMismatch { .. } => "offsets.partition_mismatch",
-            Error::OffsetsNoCheckpoint { .. } => "offsets.no_checkpoint",
-            Error::TopicNotFound { .. } => "topic.not_found",
-            Error::InputInvalid { .. } => "input.invalid",
-            Error::Closed { .. } => "closed",
-            Error::HandlerFailed { .. } => "handler.failed",
-            Error::ProcessForked { .. } => "process.forked",
-            Error::Internal { .. } => "internal",
-        }
+        self.kind().as_str()
     }
 
     /// True when the same call may succeed later without any change by the caller.
     pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            Error::RegistryUnavailable { .. } | Error::KafkaTimeout { .. } | Error::KafkaRetriable { .. }
-        )
+        self.kind().is_retriable()
     }
 
     /// True when the handle that returned it cannot be used any more.
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
-            Error::KafkaFatal { .. } | Error::Closed { .. } | Error::ProcessForked { .. } | Error::Internal { .. }
-        )
+        self.kind().is_fatal()
+    }
+
+    /// The details record of this error.
+    pub fn details(&self) -> Details {
+        let mut d = Details {
+            code: self.code(),
+            message: self.to_string(),
+            retriable: self.is_retriable(),
+            fatal: self.is_fatal(),
+            ..Details::default()
+        };
+        match self {
+            Error::ConfigInvalid { path, .. } | Error::SerdeEncode { path, .. } => d.field = Some(path.clone()),
+            Error::RouteNoCluster { topic } => d.topic = Some(topic.clone()),
+            Error::SchemaIncompatible { subject, .. } => d.subject = Some(subject.clone()),
+            Error::SerdeUnknownSchemaId { id } => d.schema_id = Some(*id),
+            Error::OffsetsGroupActive { cluster, .. } => d.cluster = Some(cluster.clone()),
+            Error::TopicNotFound { topic, cluster } => {
+                d.topic = Some(topic.clone());
+                d.cluster = Some(cluster.clone());
+            }
+            _ => {}
+        }
+        d
     }
 
     /// A handler failure, for consumer handlers to return.
@@ -278,27 +363,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_table_lists_every_code_once() {
+    fn every_code_is_listed_once_and_well_formed() {
         let mut seen = std::collections::HashSet::new();
-        for c in Error::CODES {
-            assert!(seen.insert(*c), "{c} listed twice");
+        assert_eq!(Code::ALL.len(), Error::CODES.len());
+        for (c, text) in Code::ALL.iter().zip(Error::CODES) {
+            assert_eq!(c.as_str(), *text);
+            assert!(seen.insert(*text), "{text} listed twice");
+            assert_eq!(Code::parse(text), Some(*c));
+            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'), "{text}");
+            assert!(!(c.is_retriable() && c.is_fatal()), "{text} both retriable and fatal");
         }
-        let samples = [
-            Error::ConfigInvalid { path: "a".into(), reason: "b".into() },
-            Error::SerdeUnknownSchemaId { id: 7 },
-            Error::Closed { what: "producer".into() },
-        ];
-        for e in samples {
-            assert!(Error::CODES.contains(&e.code()), "{} missing from CODES", e.code());
-        }
+    }
+
+    #[test]
+    fn details_carry_what_the_error_knows() {
+        let d = Error::ConfigInvalid { path: "consumer.commit".into(), reason: "bad".into() }.details();
+        assert_eq!((d.code, d.field.as_deref(), d.retriable, d.fatal), ("config.invalid", Some("consumer.commit"), false, false));
+        assert_eq!(d.message, "consumer.commit: bad");
+        let d = Error::SerdeUnknownSchemaId { id: 7 }.details().at_record("t", 1, 42);
+        assert_eq!((d.schema_id, d.topic.as_deref(), d.partition, d.offset), (Some(7), Some("t"), Some(1), Some(42)));
+        assert_eq!(d.to_json(), r#"{"code":"serde.unknown_schema_id","message":"unknown schema id 7","retriable":false,"fatal":false,"topic":"t","partition":1,"offset":42,"schema_id":7}"#);
+        assert!(Error::Closed { what: "x".into() }.details().fatal);
+        assert!(Error::KafkaTimeout { reason: "x".into() }.details().retriable);
     }
 
     #[test]
     fn docs_errors_md_documents_every_code() {
         let doc = include_str!("../../docs/errors.md");
-        for c in Error::CODES {
-            assert!(doc.contains(&format!("`{c}`")), "docs/errors.md does not document {c}");
+        // the table: | `code` | retriable | fatal | ... |, one row per code, flags as declared
+        let mut rows = std::collections::HashMap::new();
+        for line in doc.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() > 4 && cells[1].starts_with('`') && matches!(cells[2], "yes" | "no") {
+                rows.insert(cells[1].trim_matches('`').to_string(), (cells[2] == "yes", cells[3] == "yes"));
+            }
         }
+        for c in Code::ALL {
+            let flags = rows.remove(c.as_str()).unwrap_or_else(|| panic!("docs/errors.md has no row for {}", c.as_str()));
+            assert_eq!(flags, (c.is_retriable(), c.is_fatal()), "docs/errors.md: retriable/fatal of {}", c.as_str());
+        }
+        assert!(rows.is_empty(), "docs/errors.md documents codes the core does not have: {rows:?}");
     }
 
     #[test]

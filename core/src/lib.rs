@@ -10,15 +10,17 @@ pub mod codec;
 pub mod compat;
 pub mod config;
 pub mod consumer;
+mod delivery;
 pub mod error;
 pub mod offsets;
+pub mod options;
 pub mod producer;
 pub mod registry;
 pub mod routing;
 
 pub use admin::ClusterAdmin;
 pub use consumer::{ClusterConsumer, Record};
-pub use error::{Error, Result};
+pub use error::{Code, Details, Error, Result};
 pub use producer::{ClusterProducer, Delivery};
 pub use registry::RegistryClient;
 pub mod client;
@@ -26,6 +28,7 @@ pub mod dlq;
 pub mod handling;
 pub mod retry;
 pub mod runtime;
+pub mod session;
 pub mod stats;
 
 pub use client::{Client, Outgoing, SendGuard};

@@ -5,8 +5,6 @@
 //! is either acknowledged (a [`Delivery`]) or its future resolves to an error, never dropped.
 //! The routed, serializing entry point is [`crate::Client`].
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +17,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::avro::{Kind, ValueBuilder, ValueSource};
 use crate::codec::AvroCodec;
 use crate::config::{ClusterConfig, ProducerConfig};
+use crate::delivery::report;
+pub use crate::delivery::DeliveryBatch;
 use crate::error::{Error, Result};
 use crate::stats::{KafkaStats, StatsContext};
 
@@ -234,155 +234,6 @@ fn json_into<B: ValueBuilder>(v: &serde_json::Value, b: &mut B, depth: usize) ->
             b.map_end(m)
         }
     }
-}
-
-/// The outcome of one delivery report: (partition, offset, timestamp) or the error.
-type Outcome = Result<(i32, i64, Option<i64>)>;
-
-struct Waiter {
-    remaining: AtomicUsize,
-    notify: tokio::sync::Notify,
-}
-
-/// One queued record's delivery report cell. Its address is the record's librdkafka opaque.
-struct Cell {
-    /// Written once by the delivery callback before it decrements `remaining`; read (taken)
-    /// by [`DeliveryBatch::wait`] only after `remaining` reached 0.
-    outcome: UnsafeCell<Option<Outcome>>,
-    /// The chunk holding this cell (kept alive by one strong count per queued record).
-    chunk: *const Chunk,
-}
-
-// SAFETY: `outcome` is accessed by exactly one thread at a time, ordered by `remaining`
-// (see the field comment); `chunk` is only read.
-unsafe impl Send for Cell {}
-unsafe impl Sync for Cell {}
-
-/// Report cells allocated together: one allocation per chunk instead of one per record.
-struct Chunk {
-    cells: Box<[Cell]>,
-    waiter: Arc<Waiter>,
-}
-
-impl Chunk {
-    fn new(size: usize, waiter: Arc<Waiter>) -> Arc<Chunk> {
-        Arc::new_cyclic(|me| Chunk {
-            cells: (0..size).map(|_| Cell { outcome: UnsafeCell::new(None), chunk: me.as_ptr() }).collect(),
-            waiter,
-        })
-    }
-}
-
-/// Cells per chunk at most (a `send_many` of more records takes several chunks).
-const CHUNK_CELLS: usize = 4096;
-
-/// Records queued together, awaited together: one wake-up for the whole batch instead of one
-/// per record. Every queued record's report lands in its cell, success or error (a producer
-/// dropped with records in flight purges them, which reports errors too). Each queued record
-/// holds a strong count of its chunk until its report is in, so a batch dropped before its
-/// reports arrive leaves nothing dangling.
-pub struct DeliveryBatch {
-    waiter: Arc<Waiter>,
-    chunks: Vec<Arc<Chunk>>,
-    len: usize,
-    /// Cells of the last chunk handed out.
-    used_in_last: usize,
-    /// Cells the next chunk gets.
-    next_chunk: usize,
-}
-
-impl Default for DeliveryBatch {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl DeliveryBatch {
-    pub fn new() -> Self {
-        DeliveryBatch {
-            waiter: Arc::new(Waiter { remaining: AtomicUsize::new(0), notify: tokio::sync::Notify::new() }),
-            chunks: Vec::new(),
-            len: 0,
-            used_in_last: 0,
-            next_chunk: 1,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The next cell's opaque (its address), with a strong count of its chunk taken for the
-    /// report callback.
-    fn slot(&mut self) -> usize {
-        if self.chunks.last().is_none_or(|c| self.used_in_last == c.cells.len()) {
-            self.chunks.push(Chunk::new(self.next_chunk.clamp(1, CHUNK_CELLS), self.waiter.clone()));
-            self.next_chunk = CHUNK_CELLS;
-            self.used_in_last = 0;
-        }
-        let last = self.chunks.last().expect("a chunk with room");
-        let cell = &last.cells[self.used_in_last];
-        self.used_in_last += 1;
-        self.len += 1;
-        self.waiter.remaining.fetch_add(1, Ordering::AcqRel);
-        // SAFETY: `last` is a live Arc; the count is given back by `report` or `unqueued`.
-        unsafe { Arc::increment_strong_count(Arc::as_ptr(last)) };
-        cell as *const Cell as usize
-    }
-
-    /// The last slot's record was never queued (the send itself failed).
-    fn unqueued(&mut self, opaque: usize) {
-        self.len -= 1;
-        self.used_in_last -= 1;
-        self.waiter.remaining.fetch_sub(1, Ordering::AcqRel);
-        // SAFETY: `opaque` came from `slot` and was not handed to librdkafka.
-        unsafe { Arc::decrement_strong_count((*(opaque as *const Cell)).chunk) };
-    }
-
-    /// Reserves room for `n` more records (sizes the next chunk).
-    pub fn reserve(&mut self, n: usize) {
-        self.next_chunk = n.max(1);
-    }
-
-    /// Waits for every report; outcomes in queueing order.
-    pub async fn wait(self) -> Vec<Result<(i32, i64, Option<i64>)>> {
-        loop {
-            let notified = self.waiter.notify.notified();
-            if self.waiter.remaining.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            notified.await;
-        }
-        let mut out = Vec::with_capacity(self.len);
-        for cell in self.chunks.iter().flat_map(|c| c.cells.iter()).take(self.len) {
-            // SAFETY: `remaining` is 0 (Acquire), so every report was written and no callback
-            // touches this cell again.
-            let outcome = unsafe { (*cell.outcome.get()).take() };
-            out.push(outcome.unwrap_or_else(|| Err(Error::Internal { reason: "delivery report missing".into() })));
-        }
-        out
-    }
-}
-
-/// Stores one delivery report in the cell `opaque` points at and wakes the batch when it was
-/// the last one.
-///
-/// # Safety
-/// `opaque` must come from [`DeliveryBatch::slot`] for a record librdkafka queued, and each
-/// such record is reported exactly once.
-unsafe fn report(opaque: usize, outcome: Outcome) {
-    let cell = &*(opaque as *const Cell);
-    let chunk = cell.chunk;
-    *cell.outcome.get() = Some(outcome);
-    let waiter = &(*chunk).waiter;
-    if waiter.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-        waiter.notify.notify_one();
-    }
-    Arc::decrement_strong_count(chunk);
 }
 
 /// The librdkafka context of a kpipe producer: statistics, logs, and delivery reports into

@@ -19,6 +19,14 @@ class KpipeError(Exception):
     message: str
     retriable: bool
     fatal: bool
+    # the core's details record, None where unknown (docs/errors.md, "Details")
+    field: Optional[str]
+    cluster: Optional[str]
+    topic: Optional[str]
+    partition: Optional[int]
+    offset: Optional[int]
+    subject: Optional[str]
+    schema_id: Optional[int]
 
 class ConfigError(KpipeError): ...        # config.*, route.*
 class RegistryError(KpipeError): ...      # registry.*
@@ -64,6 +72,7 @@ class Client:
         start: Start = None,
         *,
         commit: Optional[Literal["after-handle", "manual", "auto"]] = None,
+        ack: Optional[Literal["implicit", "explicit"]] = None,
         properties: Optional[Mapping[str, Any]] = None,
     ) -> Consumer: ...
     @property

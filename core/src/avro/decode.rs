@@ -1016,8 +1016,11 @@ impl<'a, 'p> Dec<'a, 'p> {
     }
 }
 
-/// A builder that builds nothing: used to skip writer-only fields.
-struct Skip;
+/// A builder that builds nothing: skips writer-only fields, and lets a caller decode only to
+/// check a payload (the Python binding's `run` decodes with it, dead-lettering what fails, and
+/// builds its own values for the handler later).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Skip;
 
 impl ValueBuilder for Skip {
     type Value = ();

@@ -29,7 +29,7 @@ mod subject;
 
 pub use logical::civil_from_days;
 pub use apache::ApacheBuilder;
-pub use decode::{Projection, RecordInfo, UnionBranch, ValueBuilder, MAX_ZERO_SIZE_ITEMS};
+pub use decode::{Projection, RecordInfo, Skip, UnionBranch, ValueBuilder, MAX_ZERO_SIZE_ITEMS};
 pub use encode::MAX_DEPTH;
 pub use json::JsonBuilder;
 pub use json_tape::{JsonRef, JsonRoot, JsonTape};

@@ -18,19 +18,10 @@ pub enum SubjectStrategy {
 
 impl SubjectStrategy {
     /// Parses the config spelling: `topic`, `record`, `topic-record` (also Confluent's class
-    /// short names `TopicNameStrategy`, `RecordNameStrategy`, `TopicRecordNameStrategy`).
+    /// short names `TopicNameStrategy`, `RecordNameStrategy`, `TopicRecordNameStrategy`); see
+    /// crate::options.
     pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "topic" | "TopicNameStrategy" => Ok(SubjectStrategy::Topic),
-            "record" | "RecordNameStrategy" => Ok(SubjectStrategy::Record),
-            "topic-record" | "TopicRecordNameStrategy" => Ok(SubjectStrategy::TopicRecord),
-            other => Err(Error::ConfigInvalid {
-                path: "schemas.subject_strategy".into(),
-                reason: format!(
-                    "unknown subject strategy {other:?} (expected topic, record or topic-record)"
-                ),
-            }),
-        }
+        crate::options::parse("schemas.subject_strategy", s)
     }
 
     /// The config spelling.

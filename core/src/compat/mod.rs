@@ -25,7 +25,6 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 use apache_avro::Schema;
 
@@ -102,58 +101,13 @@ impl fmt::Display for Level {
     }
 }
 
-/// A level name that is none of the known ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseLevelError {
-    pub input: String,
-}
-
-impl fmt::Display for ParseLevelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown compatibility level {:?}: expected one of NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
-             FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, add-with-default-only",
-            self.input
-        )
-    }
-}
-
-impl std::error::Error for ParseLevelError {}
-
-/// Case-insensitive; `-` and `_` are interchangeable (`BACKWARD_TRANSITIVE`,
-/// `backward-transitive`, `add-with-default-only`, `ADD_WITH_DEFAULT_ONLY`).
-impl FromStr for Level {
-    type Err = ParseLevelError;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
-        Ok(match norm.as_str() {
-            "none" => Level::None,
-            "backward" => Level::Backward,
-            "backward_transitive" => Level::BackwardTransitive,
-            "forward" => Level::Forward,
-            "forward_transitive" => Level::ForwardTransitive,
-            "full" => Level::Full,
-            "full_transitive" => Level::FullTransitive,
-            "add_with_default_only" => Level::AddWithDefaultOnly,
-            _ => return Err(ParseLevelError { input: s.to_string() }),
-        })
-    }
-}
-
 impl serde::Serialize for Level {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Level {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+// Parsing (`FromStr`, `Deserialize`) lives with every other option parser in crate::options.
 
 /// What kind of change a violation is. The snake_case string ([`ViolationKind::as_str`], also
 /// its serde form) is stable.
