@@ -537,9 +537,9 @@ impl<'py> ValueBuilder for PyBuilder<'py> {
             .into_any())
     }
     fn float(&mut self, v: f32) -> kpipe::Result<Self::Value> {
-        // the shortest decimal that reads back to the same f32, as Python's float
-        let shortest: f64 = format!("{v}").parse().unwrap_or(v as f64);
-        Ok(PyFloat::new(self.py, shortest).into_any())
+        // the float32's exact value (0.1f32 is 0.10000000149011612), as fastavro, Java and the
+        // other bindings give it (docs/avro.md)
+        Ok(PyFloat::new(self.py, v as f64).into_any())
     }
     fn double(&mut self, v: f64) -> kpipe::Result<Self::Value> {
         Ok(PyFloat::new(self.py, v).into_any())

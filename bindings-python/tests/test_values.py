@@ -72,6 +72,19 @@ def test_nan_and_infinities():
     assert s.decode(s.encode("-Infinity")) == float("-inf")
 
 
+def test_float_is_the_float32s_exact_value_as_fastavro_gives_it():
+    import io
+    import fastavro
+    s = kpipe.Schema('"float"')
+    for x in (0.1, 1.5, 3.4028234663852886e38, 1e-45, -2.7):
+        body = s.encode(x)
+        theirs = fastavro.schemaless_reader(io.BytesIO(body), "float", None)
+        assert s.decode(body) == theirs
+    assert s.decode(s.encode(0.1)) == 0.10000000149011612
+    rec = kpipe.Schema('{"type":"record","name":"R","fields":[{"name":"f","type":["null","float"]}]}')
+    assert rec.decode(rec.encode({"f": 0.1})) == {"f": 0.10000000149011612}
+
+
 def test_aware_datetimes_convert_to_utc_and_naive_ones_stay_naive():
     ts = kpipe.Schema('{"type":"long","logicalType":"timestamp-micros"}')
     plus8 = dt.timezone(dt.timedelta(hours=8))

@@ -145,6 +145,10 @@ pub enum SchemaCmd {
         /// FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or add-with-default-only.
         #[arg(long)]
         level: Option<String>,
+        /// A benign change the house policy lets through, added to the config's
+        /// `schemas.policy_allow`: aliases, order, custom-properties, default-on-existing.
+        #[arg(long)]
+        allow: Vec<String>,
     },
     /// A line diff of two schemas (pretty-printed) and the house policy's verdict.
     Diff {
@@ -177,6 +181,10 @@ pub enum SchemaCmd {
         /// FULL_TRANSITIVE or add-with-default-only.
         #[arg(long, default_value = "add-with-default-only")]
         level: String,
+        /// A benign change the house policy lets through (it allows none by default):
+        /// aliases, order, custom-properties, default-on-existing.
+        #[arg(long)]
+        allow: Vec<String>,
     },
 }
 
@@ -213,7 +221,19 @@ pub enum AvroCmd {
         schema: PathBuf,
         #[arg(long)]
         reader: Option<PathBuf>,
+        /// How each line is framed: `confluent` (0x00 + 4-byte id + body; anything shorter is
+        /// an error), `bare` (the Avro body alone), `auto` (framed when byte 0 is 0x00 and there
+        /// are at least 5 bytes, else bare; a frame that fails is an error, never re-read bare).
+        #[arg(long, value_enum, default_value = "auto")]
+        framing: Framing,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Framing {
+    Confluent,
+    Bare,
+    Auto,
 }
 
 #[derive(Subcommand, Debug)]

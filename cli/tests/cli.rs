@@ -194,6 +194,109 @@ fn bad_options_give_the_cores_code_and_message() {
 }
 
 #[test]
+fn invalid_defaults_are_schema_invalid_in_compat_and_encode() {
+    let d = workdir();
+    let bad = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"},{"name":"n","type":["null","int"],"default":3}]}"#;
+    std::fs::write(d.join("bad.avsc"), bad).unwrap();
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "bad.avsc", "--level", "add-with-default-only"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error[schema.invalid]"))
+        .stderr(predicate::str::contains("Order.n: default 3 does not match the union's first branch null"));
+    kpipe(&d)
+        .args(["avro", "encode", "--schema", "bad.avsc"])
+        .write_stdin("{\"id\":1,\"city\":\"x\"}\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("error[schema.invalid]"));
+}
+
+#[test]
+fn avro_decode_framing_is_explicit() {
+    let d = workdir();
+    std::fs::write(d.join("double.avsc"), r#""double""#).unwrap();
+    std::fs::write(d.join("string.avsc"), r#""string""#).unwrap();
+    std::fs::write(d.join("bytes.avsc"), r#""bytes""#).unwrap();
+    // a 5-byte header and 3 bytes of a double: an error in auto (never re-read as 8 bare bytes)
+    for framing in ["auto", "confluent"] {
+        kpipe(&d)
+            .args(["avro", "decode", "--schema", "double.avsc", "--framing", framing])
+            .write_stdin("0000000007000000\n")
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains("line 1: error[serde.decode]"));
+    }
+    // the same 8 bytes as a bare body are a double
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "double.avsc", "--framing", "bare"])
+        .write_stdin("0000000007000000\n")
+        .assert()
+        .success()
+        .stdout("1.4853970537e-313\n");
+    // a frame too short to be one: an error with --framing confluent; auto reads it bare
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "string.avsc", "--framing", "confluent"])
+        .write_stdin("00\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("line 1: error[serde.bad_magic]: "))
+        .stderr(predicate::str::contains("shorter than the 5-byte header"));
+    kpipe(&d).args(["avro", "decode", "--schema", "string.avsc"]).write_stdin("00\n").assert().success().stdout("\"\"\n");
+    // a bare body that does not start with 0x00 is not a frame
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "string.avsc", "--framing", "confluent"])
+        .write_stdin("0468690000\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[serde.bad_magic]: not Confluent wire format: first byte is 0x04"));
+    // top-level bytes: framed raw (as Confluent writes it), bare with the Avro length
+    kpipe(&d)
+        .args(["avro", "encode", "--schema", "bytes.avsc", "--id", "7"])
+        .write_stdin("\"aGk=\"\n")
+        .assert()
+        .success()
+        .stdout("00000000076869\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "confluent"])
+        .write_stdin("00000000076869\n")
+        .assert()
+        .success()
+        .stdout("\"aGk=\"\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "bare"])
+        .write_stdin("046869\n")
+        .assert()
+        .success()
+        .stdout("\"aGk=\"\n");
+    kpipe(&d).args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "sideways"]).assert().code(2);
+}
+
+#[test]
+fn house_policy_strict_and_allow_flag() {
+    let d = workdir();
+    let v1b = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long","order":"descending"},{"name":"city","type":"string","default":""}]}"#;
+    std::fs::write(d.join("v1b.avsc"), v1b).unwrap();
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Order.id: field order changed from ascending to descending [field_order_changed]"))
+        .stdout(predicate::str::contains("Order.city: default \"\" added to an existing field [default_added]"));
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "order", "--allow", "default-on-existing"])
+        .assert()
+        .success();
+    kpipe(&d)
+        .args(["schema", "check", "--against", "v1.avsc", "--schema", "v1b.avsc", "--allow", "order"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[default_added]"));
+    kpipe(&d).args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "all"]).assert().code(3);
+}
+
+#[test]
 fn bad_datetime_and_offset_spec() {
     let d = workdir();
     kpipe(&d)

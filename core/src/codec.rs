@@ -23,6 +23,9 @@ pub struct CodecSettings {
     pub use_latest: bool,
     /// Checked client-side before registering.
     pub policy: Level,
+    /// Benign changes the house policy lets through (none by default): `aliases`, `order`,
+    /// `custom-properties`, `default-on-existing`.
+    pub policy_allow: compat::PolicyAllow,
 }
 
 impl Default for CodecSettings {
@@ -32,6 +35,7 @@ impl Default for CodecSettings {
             auto_register: true,
             use_latest: false,
             policy: Level::AddWithDefaultOnly,
+            policy_allow: compat::PolicyAllow::default(),
         }
     }
 }
@@ -276,7 +280,7 @@ impl AvroCodec {
             let sv = self.registry.subject_version(subject, v).await?;
             previous.push(avro::parse_schema(&sv.schema)?);
         }
-        compat::enforce_for_subject(subject, self.settings.policy, new.schema(), &previous)
+        compat::enforce_for_subject_allowing(subject, self.settings.policy, self.settings.policy_allow, new.schema(), &previous)
     }
 
     /// The compiled schema registered with `id` (fetched and compiled once).
@@ -313,7 +317,7 @@ impl AvroCodec {
     ) -> Result<B::Value> {
         let (id, body) = avro::split_header(payload)?;
         let writer = self.compiled(id).await?;
-        avro::decode(&writer, reader, body, builder)
+        avro::decode_framed_body(&writer, reader, body, builder)
     }
 
     fn lock_by_id(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<CompiledSchema>>> {

@@ -620,6 +620,18 @@ mod tests {
         assert!(e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"), "{e}");
         let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy: sideways }");
         assert!(e.to_string().starts_with("schemas.policy: unknown compatibility level"), "{e}");
+        let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, anything] }");
+        assert!(e.to_string().starts_with("schemas.policy_allow: unknown policy_allow entry \"anything\""), "{e}");
+        assert_eq!(e.code(), "config.invalid");
+    }
+
+    #[test]
+    fn policy_allow_names_benign_changes() {
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }").unwrap();
+        assert_eq!(c.schemas.policy_allow, crate::compat::PolicyAllow::default(), "strict by default");
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, default-on-existing] }").unwrap();
+        let a = c.schemas.policy_allow;
+        assert!(a.aliases && a.default_on_existing && !a.order && !a.custom_properties);
     }
 
     const PING: &str = r#"{"type":"record","name":"Ping","fields":[{"name":"n","type":"long"}]}"#;
@@ -708,6 +720,22 @@ serializers:
         let e = err(&format!("{base}  - {{ topic: b, valu: json }}"));
         assert!(e.to_string().starts_with("serializers[1].valu: unknown key"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn registry_credentials_from_env() {
+        // Env vars are process-wide; names here are unique to this test.
+        std::env::set_var("KPIPE_TEST_REG_TOKEN", "tok-env");
+        std::env::set_var("KPIPE_TEST_REG_PASSWORD", "pw-env");
+        let c = Config::from_yaml("clusters: { a: { bootstrap: x } }\nregistry: { url: 'http://r:1', bearer_token: '${KPIPE_TEST_REG_TOKEN}' }").unwrap();
+        assert_eq!(c.registry.as_ref().unwrap().bearer_token.as_ref().unwrap().expose(), "tok-env");
+        let c = Config::from_yaml(
+            "clusters: { a: { bootstrap: x } }\nregistry: { url: 'http://r:1', basic_auth: { username: svc, password: '${KPIPE_TEST_REG_PASSWORD}' } }",
+        )
+        .unwrap();
+        let auth = c.registry.as_ref().unwrap().basic_auth.as_ref().unwrap();
+        assert_eq!((auth.username.as_str(), auth.password.expose()), ("svc", "pw-env"));
+        assert!(!format!("{c:?}").contains("pw-env"), "secrets must not show in Debug");
     }
 
     #[test]

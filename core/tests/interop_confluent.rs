@@ -97,26 +97,7 @@ async fn every_vector_round_trips_through_confluent_kafka() {
         topics.push(topic);
     }
 
-    let py = python();
-    assert!(py.exists(), "{} not found: run `make venv` (or set KPIPE_PYTHON)", py.display());
-    let mut child = Command::new(&py)
-        .arg(root().join("tests/interop/confluent_avro.py"))
-        .arg(common::registry_url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the confluent-kafka helper");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(output.status.success(), "confluent-kafka helper failed: {}", output.status);
-    let answers: Vec<Json> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = confluent_helper(request);
     assert_eq!(answers.len(), cases.len(), "one answer per vector");
 
     let mut failures = Vec::new();
@@ -156,4 +137,61 @@ async fn every_vector_round_trips_through_confluent_kafka() {
     }
     assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
     assert!(empty_bodies <= 5, "only the few empty-body vectors may skip the byte check ({empty_bodies})");
+}
+
+/// Runs tests/interop/confluent_avro.py over the request lines; one answer per line.
+fn confluent_helper(request: String) -> Vec<Json> {
+    let py = python();
+    assert!(py.exists(), "{} not found: run `make venv` (or set KPIPE_PYTHON)", py.display());
+    let mut child = Command::new(&py)
+        .arg(root().join("tests/interop/confluent_avro.py"))
+        .arg(common::registry_url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the confluent-kafka helper");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "confluent-kafka helper failed: {}", output.status);
+    let answers: Vec<Json> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    answers
+}
+
+/// A top-level `bytes` schema: Confluent's Python (and Java, JS) serializers write the raw bytes
+/// after the header, no Avro length prefix; kpipe writes and reads the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_level_bytes_match_confluent_kafka_both_ways() {
+    let registry = RegistryClient::new(&common::registry_url()).unwrap();
+    let codec = AvroCodec::new(registry, CodecSettings { policy: Level::None, ..Default::default() });
+    let run = common::unique("kpipe.it.interop.bytes");
+    let values = ["AAEC/w==", "aGVsbG8gd29ybGQ=", "CGhp", "AA=="];
+    let mut request = String::new();
+    let mut payloads = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let topic = format!("{run}.{i}");
+        let mut payload = Vec::new();
+        codec.encode(&topic, false, Some(r#""bytes""#), &&json!(v), &mut payload).await.unwrap();
+        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).unwrap();
+        assert_eq!(&payload[5..], &raw[..], "{v}: kpipe writes the raw bytes after the header");
+        let line = json!({"name": v, "topic": topic, "schema": "bytes", "payload_hex": hex(&payload), "expected": v});
+        request.push_str(&line.to_string());
+        request.push('\n');
+        payloads.push(raw);
+    }
+    let answers = confluent_helper(request);
+    assert_eq!(answers.len(), values.len());
+    for ((v, raw), a) in values.iter().zip(&payloads).zip(&answers) {
+        assert_eq!(a["decoded_ok"], json!(true), "{v}: confluent-kafka decoded kpipe's record as {a}");
+        let theirs = unhex(a["confluent_hex"].as_str().unwrap_or_else(|| panic!("{v}: confluent-kafka could not encode: {a}")));
+        assert_eq!(&theirs[5..], &raw[..], "{v}: confluent-kafka writes the raw bytes too");
+        let back = codec.decode(&theirs, None, &mut JsonBuilder).await.unwrap();
+        assert_eq!(back, json!(v), "kpipe decodes confluent-kafka's record");
+    }
 }

@@ -318,3 +318,140 @@ async fn the_house_policy_is_not_sent_to_the_registry() {
     assert_eq!(e.code(), "config.invalid");
     assert!(e.to_string().contains("client-side policy"), "{e}");
 }
+
+fn client_with(f: impl FnOnce(&mut RegistryConfig)) -> RegistryClient {
+    let mut cfg = RegistryConfig::new(common::registry_url().as_str());
+    f(&mut cfg);
+    RegistryClient::from_config(&cfg).unwrap()
+}
+
+fn fresh(tag: &str) -> String {
+    format!(r#"{{"type":"record","name":"F","namespace":"kpipe.it.{}","fields":[{{"name":"id","type":"long"}}]}}"#, tag.replace(['-', '.'], "_"))
+}
+
+/// A cached `latest` is reused for its TTL, except that our own registration replaces it.
+#[tokio::test]
+async fn latest_is_cached_for_its_ttl_and_invalidated_by_our_register() {
+    let s = subject("latest-ttl");
+    let reg = client_with(|c| c.latest_ttl_ms = 60_000);
+    reg.register(&s, V1).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 1);
+    let before = reg.stats().http_requests;
+    assert_eq!(reg.latest(&s).await.unwrap().version, 1);
+    assert_eq!(reg.stats().http_requests, before, "a cached latest makes no request");
+    reg.register(&s, V2).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 2, "our register invalidates the cached latest");
+    // another process's registration is seen only after the TTL (the cache is per client)
+    let other = client();
+    let v3 = r#"{"type":"record","name":"Order","namespace":"kpipe.it","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""},{"name":"n","type":"int","default":0}]}"#;
+    other.register(&s, v3).await.unwrap();
+    assert_eq!(reg.latest(&s).await.unwrap().version, 2);
+    assert_eq!(other.latest(&s).await.unwrap().version, 3);
+}
+
+/// A 404 for a schema id is remembered briefly (one request per TTL for a stream of records
+/// with an unknown id), never an outage, and our own registration of the id clears it.
+#[tokio::test]
+async fn an_unknown_id_is_remembered_briefly() {
+    let reg = client_with(|c| c.not_found_ttl_ms = 400);
+    let unknown = 999_999_990;
+    assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    let before = reg.stats().http_requests;
+    for _ in 0..10 {
+        assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    }
+    assert_eq!(reg.stats().http_requests, before, "remembered: no request");
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(reg.schema(unknown).await.unwrap_err().code(), "serde.unknown_schema_id");
+    assert_eq!(reg.stats().http_requests, before + 1, "asked again after the TTL");
+
+    let off = client_with(|c| c.not_found_ttl_ms = 0);
+    let _ = off.schema(unknown).await;
+    let before = off.stats().http_requests;
+    let _ = off.schema(unknown).await;
+    assert_eq!(off.stats().http_requests, before + 1, "0 turns it off");
+
+    // The id after the newest one 404s until it is registered; registering it through this
+    // client clears the remembered 404 at once. Other tests register concurrently, so the id
+    // may go to someone else: try a few times.
+    let reg = client_with(|c| c.not_found_ttl_ms = 60_000);
+    let mut shown = false;
+    for i in 0..5 {
+        let n = reg.register(&subject("nf-a"), &fresh(&format!("a{i}{}", common::unique("")))).await.unwrap();
+        if reg.schema(n + 1).await.is_ok() {
+            continue; // taken meanwhile
+        }
+        let m = reg.register(&subject("nf-b"), &fresh(&format!("b{i}{}", common::unique("")))).await.unwrap();
+        assert!(reg.schema(m).await.is_ok(), "a registered id is found");
+        if m == n + 1 {
+            shown = true;
+            break;
+        }
+    }
+    assert!(shown, "never registered the id right after the newest one (registry busy?)");
+}
+
+/// Kills the child (a TLS server) when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// TLS with `tls.ca_file`: a registry whose certificate is signed by a private CA (openssl's
+/// s_server serving the registry's answer as a file) is trusted with the CA file and refused
+/// without it. The local stack's registry speaks plain HTTP, hence this server.
+#[tokio::test]
+async fn tls_with_a_ca_file() {
+    let dir = temp_dir("tls");
+    openssl(&dir, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kpipe test CA"]);
+    openssl(&dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&dir, &["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    // s_server -WWW serves files under its working directory: the answer to GET /schemas/ids/1
+    std::fs::create_dir_all(dir.join("schemas/ids")).unwrap();
+    std::fs::write(dir.join("schemas/ids/1"), r#"{"schema":"\"string\""}"#).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Child(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-accept", &port.to_string(), "-cert", "srv.pem", "-key", "srv.key", "-WWW"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    );
+    let ready = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(ready.elapsed() < Duration::from_secs(10), "TLS server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("https://localhost:{port}");
+    let config = |ca: bool| {
+        let mut c = RegistryConfig::new(url.as_str());
+        c.retry = RetryConfig { deadline_ms: 3_000, ..Default::default() };
+        if ca {
+            c.tls.ca_file = Some(dir.join("ca.pem"));
+        }
+        c
+    };
+    let trusted = RegistryClient::from_config(&config(true)).unwrap();
+    assert_eq!(&*trusted.schema(1).await.unwrap(), r#""string""#);
+    let untrusted = RegistryClient::from_config(&config(false)).unwrap();
+    let e = untrusted.schema(1).await.unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("certificate"), "refused for its certificate: [{}] {e}", e.code());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,7 +36,7 @@ pub(super) fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                 }
             }
         }
-        AvroCmd::Decode { schema, reader } => {
+        AvroCmd::Decode { schema, reader, framing } => {
             let (_, writer) = read_schema(&schema)?;
             let reader = reader.as_deref().map(read_schema).transpose()?.map(|x| x.1);
             let projection = reader.as_ref().map(|r| avro::Projection::new(&writer, r)).transpose()?;
@@ -66,9 +66,19 @@ pub(super) fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                     Some(p) => p.decode(body, &mut JsonBuilder),
                     None => avro::decode(&writer, None, body, &mut JsonBuilder),
                 };
-                // Confluent-framed when it starts with the magic byte and the rest decodes.
-                let framed = avro::split_header(&bytes).ok().and_then(|(_, body)| dec(body).ok());
-                match framed.map_or_else(|| dec(&bytes), Ok) {
+                // One reading per line: a frame that fails is reported, not re-read as a bare
+                // body (which would print a wrong value instead of an error).
+                let framed = match framing {
+                    Framing::Confluent => true,
+                    Framing::Bare => false,
+                    Framing::Auto => bytes.len() >= avro::HEADER_LEN && bytes[0] == avro::MAGIC,
+                };
+                let result = if framed {
+                    avro::split_header(&bytes).and_then(|(_, body)| dec(&avro::framed_body(&writer, body)))
+                } else {
+                    dec(&bytes)
+                };
+                match result {
                     Ok(v) => {
                         let _ = writeln!(stdout.lock(), "{v}");
                     }

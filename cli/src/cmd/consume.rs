@@ -120,7 +120,7 @@ pub(super) async fn decode_avro(codec: &AvroCodec, b: &[u8], reader: Option<&Com
         Some(r) => {
             let (id, body) = avro::split_header(b)?;
             let w = codec.compiled(id).await?;
-            avro::decode(&w, Some(r), body, &mut JsonBuilder)
+            avro::decode_framed_body(&w, Some(r), body, &mut JsonBuilder)
         }
         None => codec.decode(b, None, &mut JsonBuilder).await,
     }

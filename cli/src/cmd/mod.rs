@@ -13,7 +13,7 @@ use kpipe::{Error, RegistryClient, Result};
 use serde_json::{json, Value};
 
 use crate::out::{self, opt, table, EXIT_FAILED, EXIT_OK};
-use crate::{AvroCmd, Cli, Command, Decode, GroupsCmd, OffsetsCmd, SchemaCmd, TopicsCmd};
+use crate::{AvroCmd, Cli, Command, Decode, Framing, GroupsCmd, OffsetsCmd, SchemaCmd, TopicsCmd};
 
 mod topics;
 mod consume;

@@ -35,22 +35,35 @@ pub(super) fn print_violations(ctx: &Ctx, level: Level, against: &str, violation
     }
 }
 
+/// `base` plus the `--allow` names.
+fn allow_list(mut base: compat::PolicyAllow, names: &[String]) -> Result<compat::PolicyAllow> {
+    for n in names {
+        base.allow(n).map_err(|e| match e {
+            Error::ConfigInvalid { reason, .. } => Error::InputInvalid { what: "--allow".into(), reason },
+            e => e,
+        })?;
+    }
+    Ok(base)
+}
+
 pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
     match c {
-        SchemaCmd::Compat { old, new, level } => {
+        SchemaCmd::Compat { old, new, level, allow } => {
             let level: Level = kpipe::options::parse("level", &level)?;
+            let allow = allow_list(compat::PolicyAllow::default(), &allow)?;
             let (new_text, _) = read_schema(&new)?;
             let olds: Vec<String> = old.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
             let refs: Vec<&str> = olds.iter().map(String::as_str).collect();
-            let v = compat::check_str(level, &new_text, &refs)?;
+            let v = compat::check_str_allowing(level, allow, &new_text, &refs)?;
             let against = old.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             Ok(print_violations(ctx, level, &against, &v))
         }
-        SchemaCmd::Check { schema, subject, against, level } => {
+        SchemaCmd::Check { schema, subject, against, level, allow } => {
             let level: Option<Level> = level.map(|l| kpipe::options::parse("level", &l)).transpose()?;
             let (new_text, _) = read_schema(&schema)?;
             let cfg = if level.is_none() || against.is_empty() { Some(ctx.config()?) } else { None };
             let level = level.or(cfg.as_ref().map(|c| c.schemas.policy)).unwrap_or(Level::AddWithDefaultOnly);
+            let allow = allow_list(cfg.as_ref().map(|c| c.schemas.policy_allow).unwrap_or_default(), &allow)?;
             let (label, olds): (String, Vec<String>) = if !against.is_empty() {
                 let olds = against.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
                 (against.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), olds)
@@ -72,7 +85,7 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 (label, prev.into_iter().map(|x| x.1).collect())
             };
             let refs: Vec<&str> = olds.iter().map(String::as_str).collect();
-            let v = compat::check_str(level, &new_text, &refs)?;
+            let v = compat::check_str_allowing(level, allow, &new_text, &refs)?;
             Ok(print_violations(ctx, level, &label, &v))
         }
         SchemaCmd::Register { subject, schema } => {
@@ -86,7 +99,7 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 Err(e) => return Err(e),
             };
             let prev_schemas: Vec<_> = prev.iter().map(|(_, t)| avro::parse_schema(t)).collect::<Result<_>>()?;
-            let v = compat::check(level, compiled.schema(), &prev_schemas);
+            let v = compat::check_allowing(level, cfg.schemas.policy_allow, compiled.schema(), &prev_schemas);
             if !v.is_empty() {
                 let code = print_violations(ctx, level, &format!("subject {subject}"), &v);
                 eprintln!("not registered: the schema violates {level}");
@@ -147,7 +160,9 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
             let a: Vec<&str> = a.lines().collect();
             let b: Vec<&str> = b.lines().collect();
             let d = line_diff(&a, &b);
-            let v = compat::check_str(Level::AddWithDefaultOnly, &new_text, &[&old_text])?;
+            // the config's benign changes when there is a config (a diff of two files needs none)
+            let allow = ctx.config().map(|c| c.schemas.policy_allow).unwrap_or_default();
+            let v = compat::check_str_allowing(Level::AddWithDefaultOnly, allow, &new_text, &[&old_text])?;
             if ctx.json {
                 let changes: Vec<Value> = d
                     .iter()

@@ -126,7 +126,9 @@ impl ValueBuilder for JsonBuilder {
         Ok(Json::from(v))
     }
     fn float(&mut self, v: f32) -> Result<Json> {
-        Ok(float_json(format!("{v}"), v as f64))
+        // The float32's exact value as a double (0.1f32 is 0.10000000149011612), as fastavro
+        // and Java give it and every binding does: one rule for all (docs/avro.md).
+        Ok(float_json(format!("{}", v as f64), v as f64))
     }
     fn double(&mut self, v: f64) -> Result<Json> {
         if v.is_finite() {

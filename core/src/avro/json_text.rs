@@ -232,7 +232,8 @@ impl ValueBuilder for JsonTextBuilder {
             return self.ser(non_finite(v as f64));
         }
         self.text.clear();
-        let _ = write!(self.text, "{v}");
+        // the float32's exact value as a double, as JsonBuilder
+        let _ = write!(self.text, "{}", v as f64);
         self.float_text(true)
     }
     fn double(&mut self, v: f64) -> Result<JsonSpan> {

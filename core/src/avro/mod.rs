@@ -70,8 +70,15 @@ pub fn write_header(schema_id: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&schema_id.to_be_bytes());
 }
 
-/// Parses an Avro schema with apache-avro, mapping failures to `schema.invalid`.
+/// Parses an Avro schema, mapping failures to `schema.invalid`: apache-avro's validation plus
+/// kpipe's (every field default valid for its type, a union's for its first branch), so
+/// compatibility checks reject what [`CompiledSchema::parse`] rejects.
 pub fn parse_schema(text: &str) -> Result<Schema> {
+    Ok(CompiledSchema::parse(text)?.schema().clone())
+}
+
+/// apache-avro's parse alone (what [`CompiledSchema::parse`] starts from).
+pub(crate) fn parse_apache(text: &str) -> Result<Schema> {
     Schema::parse_str(text).map_err(|e| Error::SchemaInvalid {
         reason: e.to_string(),
     })
@@ -104,7 +111,45 @@ pub fn encode_framed<S: ValueSource>(
 ) -> Result<()> {
     let start = out.len();
     write_header(schema_id, out);
-    encode(schema, value, out).inspect_err(|_| out.truncate(start))
+    encode(schema, value, out).inspect_err(|_| out.truncate(start))?;
+    if schema.is_raw_bytes() {
+        // Confluent's Java, Python and JS serializers write a top-level `bytes` value as the raw
+        // bytes after the header: drop the Avro length prefix the body starts with.
+        let body = start + HEADER_LEN;
+        let prefix = varint_len(&out[body..]);
+        out.drain(body..body + prefix);
+    }
+    Ok(())
+}
+
+/// Length in bytes of the zigzag varint at the start of `b` (at most 10; `b.len()` if it does
+/// not end).
+fn varint_len(b: &[u8]) -> usize {
+    b.iter().take(10).position(|x| x & 0x80 == 0).map_or(b.len().min(10), |i| i + 1)
+}
+
+/// The Avro body of what follows a Confluent header, for decoding with `writer`: the body
+/// itself, except for a top-level `bytes` schema, whose framed form is the raw bytes (see
+/// [`encode_framed`]); they are given the Avro length prefix the decoder expects.
+pub fn framed_body<'a>(writer: &CompiledSchema, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    if !writer.is_raw_bytes() {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut avro = Vec::with_capacity(body.len() + 10);
+    encode::write_long(&mut avro, body.len() as i64);
+    avro.extend_from_slice(body);
+    std::borrow::Cow::Owned(avro)
+}
+
+/// Decodes a Confluent-framed payload's body (after [`split_header`]) written with `writer`:
+/// [`decode`] of [`framed_body`].
+pub fn decode_framed_body<B: ValueBuilder>(
+    writer: &CompiledSchema,
+    reader: Option<&CompiledSchema>,
+    body: &[u8],
+    builder: &mut B,
+) -> Result<B::Value> {
+    decode(writer, reader, &framed_body(writer, body), builder)
 }
 
 /// Decodes an Avro body (no header: see [`split_header`]) written with `writer`, optionally

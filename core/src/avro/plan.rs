@@ -190,7 +190,7 @@ impl CompiledSchema {
     /// apache-avro validates the schema and gives the canonical form; the plan is compiled from
     /// the same JSON so that details apache-avro folds away (a `uuid` on `fixed(16)`) survive.
     pub fn parse(text: &str) -> Result<Self> {
-        let schema = super::parse_schema(text)?;
+        let schema = super::parse_apache(text)?;
         let json: Json = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut c = Compiler {
             nodes: Vec::new(),
@@ -236,6 +236,12 @@ impl CompiledSchema {
             Node::Fixed(f) => Some(&f.fullname),
             _ => None,
         }
+    }
+
+    /// True when the root is a plain `bytes` (no logical type): Confluent's serializers frame
+    /// such a value as its raw bytes, without the Avro length prefix.
+    pub fn is_raw_bytes(&self) -> bool {
+        matches!(self.0.nodes[self.0.root as usize], Node::Bytes)
     }
 
     pub(crate) fn nodes(&self) -> &[Node] {
@@ -697,18 +703,38 @@ fn compute_defaults(nodes: &mut [Node]) -> Result<()> {
     }
     let mut buf = Vec::new();
     for (i, j) in todo {
-        let (node, json) = match &nodes[i] {
-            Node::Record(r) => (r.fields[j].node, r.fields[j].default_json.clone()),
+        let (record, field, node, json) = match &nodes[i] {
+            Node::Record(r) => (r.fullname.clone(), r.fields[j].name.clone(), r.fields[j].node, r.fields[j].default_json.clone()),
             _ => continue,
         };
         let Some(json) = json else { continue };
         buf.clear();
-        // A default that does not fit its type stays unencoded: writer schemas must still
-        // decode; encoding a record without that field (or projecting to it) then fails.
-        if super::encode::encode_default(nodes, node, &json, &mut buf).is_ok() {
-            if let Node::Record(r) = &mut nodes[i] {
-                r.fields[j].default_bytes = Some(buf.clone().into_boxed_slice());
-            }
+        // The Avro spec: a union's default is a value of its first branch; Java's parser and
+        // the registry judge it so, and a default matching a later branch would encode as a
+        // different branch than every other implementation reads it.
+        let result = match &nodes[node as usize] {
+            Node::Union(u) => match u.branches.first() {
+                Some(&first) => {
+                    buf.push(0); // branch index 0
+                    super::encode::encode_default(nodes, first, &json, &mut buf).map_err(|_| {
+                        format!("does not match the union's first branch {} (the Avro spec requires the first)", type_name(nodes, first))
+                    })
+                }
+                None => Err("is for an empty union, which has no values".to_string()),
+            },
+            _ => super::encode::encode_default(nodes, node, &json, &mut buf).map_err(|e| match e {
+                Error::SerdeEncode { path, expected, got } if path.is_empty() => format!("is not a valid {expected}: {got}"),
+                Error::SerdeEncode { path, expected, got } => format!("is not valid at {path}: expected {expected}, got {got}"),
+                e => format!("is not a valid {}: {e}", type_name(nodes, node)),
+            }),
+        };
+        if let Err(why) = result {
+            // An invalid default is an invalid schema (as Java's parser judges it): accepting it
+            // would fail only later, when a record without the field is written or projected.
+            return Err(invalid(format!("{record}.{field}: default {json} {why}")));
+        }
+        if let Node::Record(r) = &mut nodes[i] {
+            r.fields[j].default_bytes = Some(buf.clone().into_boxed_slice());
         }
     }
     Ok(())

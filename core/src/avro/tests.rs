@@ -673,3 +673,75 @@ fn record_fields_in_any_order_give_the_same_bytes() {
     let err = enc(&schema, &json!({"s": "x", "a": "one", "d": 7})).unwrap_err();
     assert!(err.to_string().contains("R.a"), "{err}");
 }
+
+#[test]
+fn top_level_bytes_are_framed_raw() {
+    let schema = CompiledSchema::parse(r#""bytes""#).unwrap();
+    let mut buf = Vec::new();
+    encode_framed(9, &schema, &&json!("AAEC/w=="), &mut buf).unwrap();
+    assert_eq!(buf, [0, 0, 0, 0, 9, 0, 1, 2, 0xff], "raw bytes after the header, no length prefix");
+    let (_, body) = split_header(&buf).unwrap();
+    assert_eq!(decode_framed_body(&schema, None, body, &mut JsonBuilder).unwrap(), json!("AAEC/w=="));
+    // an empty value is just the header
+    buf.clear();
+    encode_framed(9, &schema, &&json!(""), &mut buf).unwrap();
+    assert_eq!(buf, [0, 0, 0, 0, 9]);
+    assert_eq!(decode_framed_body(&schema, None, &[], &mut JsonBuilder).unwrap(), json!(""));
+    // a long value (multi-byte Avro length) keeps every byte
+    let long = vec![7u8; 300];
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &long);
+    buf.clear();
+    encode_framed(9, &schema, &&json!(b64), &mut buf).unwrap();
+    assert_eq!(&buf[5..], &long[..]);
+    // projection to a reader works on the raw form (bytes -> string promotion)
+    let reader = CompiledSchema::parse(r#""string""#).unwrap();
+    assert_eq!(decode_framed_body(&schema, Some(&reader), b"hi", &mut JsonBuilder).unwrap(), json!("hi"));
+    // the Avro body API is unchanged; a bytes field inside a record keeps its prefix
+    assert_eq!(json_to_avro(&schema, &json!("aGk=")).unwrap(), [4, b'h', b'i']);
+    let rec = CompiledSchema::parse(r#"{"type":"record","name":"R","fields":[{"name":"b","type":"bytes"}]}"#).unwrap();
+    buf.clear();
+    encode_framed(9, &rec, &&json!({"b": "aGk="}), &mut buf).unwrap();
+    assert_eq!(&buf[5..], &[4, b'h', b'i']);
+    // a bytes decimal is an Avro value, not raw bytes
+    let dec = CompiledSchema::parse(r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":1}"#).unwrap();
+    assert!(!dec.is_raw_bytes());
+}
+
+#[test]
+fn invalid_defaults_are_schema_invalid_with_the_field_path() {
+    let rec = |field: &str| format!(r#"{{"type":"record","name":"R","namespace":"t","fields":[{field}]}}"#);
+    for (field, path, why) in [
+        (r#"{"name":"n","type":"int","default":2147483648}"#, "t.R.n", "32-bit"),
+        (r#"{"name":"n","type":"int","default":-2147483649}"#, "t.R.n", "32-bit"),
+        (r#"{"name":"u","type":["null","int"],"default":5}"#, "t.R.u", "first branch null"),
+        (r#"{"name":"u","type":["string","null"],"default":null}"#, "t.R.u", "first branch string"),
+        (r#"{"name":"u","type":["int","long"],"default":4294967296}"#, "t.R.u", "first branch int"),
+        (r#"{"name":"f","type":{"type":"fixed","name":"F","size":2},"default":"abc"}"#, "t.R.f", "default"),
+        // apache-avro's own check, which already named the field
+        (r#"{"name":"s","type":"string","default":1}"#, r#"field "s" in "t.R""#, "default"),
+        (r#"{"name":"i","type":{"type":"record","name":"I","fields":[{"name":"x","type":"int","default":3000000000}]}}"#, "t.I.x", "32-bit"),
+    ] {
+        let e = CompiledSchema::parse(&rec(field)).expect_err(field);
+        assert_eq!(e.code(), "schema.invalid", "{field}");
+        let msg = e.to_string();
+        assert!(msg.contains(path) && msg.contains(why), "{field}: {msg}");
+        // compatibility checks and the policy parse the same way
+        let e = crate::compat::check_str(crate::compat::Level::Backward, &rec(field), &[]).expect_err(field);
+        assert_eq!(e.code(), "schema.invalid");
+        assert!(parse_schema(&rec(field)).is_err());
+    }
+    for field in [
+        r#"{"name":"n","type":"int","default":2147483647}"#,
+        r#"{"name":"n","type":"long","default":4294967296}"#,
+        r#"{"name":"u","type":["null","int"],"default":null}"#,
+        r#"{"name":"u","type":["int","null"],"default":5}"#,
+        r#"{"name":"d","type":"double","default":1}"#,
+    ] {
+        CompiledSchema::parse(&rec(field)).unwrap_or_else(|e| panic!("{field}: {e}"));
+    }
+    // the first branch's default is what a reader gets for the missing field
+    let w = CompiledSchema::parse(&rec(r#"{"name":"a","type":"int"}"#)).unwrap();
+    let r = CompiledSchema::parse(&rec(r#"{"name":"a","type":"int"},{"name":"u","type":["int","null"],"default":5}"#)).unwrap();
+    let body = json_to_avro(&w, &json!({"a": 1})).unwrap();
+    assert_eq!(decode(&w, Some(&r), &body, &mut JsonBuilder).unwrap(), json!({"a": 1, "u": 5}));
+}

@@ -132,12 +132,16 @@ pub enum ViolationKind {
     UnionBranchAdded,
     UnionBranchRemoved,
     UnionBranchesReordered,
+    DefaultAdded,
+    FieldOrderChanged,
+    AliasesChanged,
+    PropertyChanged,
     TooComplex,
 }
 
 impl ViolationKind {
     /// Every kind, in documentation order.
-    pub const ALL: [ViolationKind; 18] = [
+    pub const ALL: [ViolationKind; 22] = [
         ViolationKind::FieldAddedWithoutDefault,
         ViolationKind::FieldRemoved,
         ViolationKind::FieldRenamed,
@@ -155,6 +159,10 @@ impl ViolationKind {
         ViolationKind::UnionBranchAdded,
         ViolationKind::UnionBranchRemoved,
         ViolationKind::UnionBranchesReordered,
+        ViolationKind::DefaultAdded,
+        ViolationKind::FieldOrderChanged,
+        ViolationKind::AliasesChanged,
+        ViolationKind::PropertyChanged,
         ViolationKind::TooComplex,
     ];
 
@@ -177,6 +185,10 @@ impl ViolationKind {
             ViolationKind::UnionBranchAdded => "union_branch_added",
             ViolationKind::UnionBranchRemoved => "union_branch_removed",
             ViolationKind::UnionBranchesReordered => "union_branches_reordered",
+            ViolationKind::DefaultAdded => "default_added",
+            ViolationKind::FieldOrderChanged => "field_order_changed",
+            ViolationKind::AliasesChanged => "aliases_changed",
+            ViolationKind::PropertyChanged => "property_changed",
             ViolationKind::TooComplex => "too_complex",
         }
     }
@@ -207,10 +219,84 @@ impl fmt::Display for Violation {
     }
 }
 
+/// The benign changes the house policy may be told to let through (kpipe.yaml
+/// `schemas.policy_allow`); by default it allows none of them. Other levels ignore it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyAllow {
+    /// `aliases`: aliases added, removed or changed on existing records, fields, enums, fixed.
+    pub aliases: bool,
+    /// `order`: an existing field's sort `order` changed.
+    pub order: bool,
+    /// `custom-properties`: custom attributes of existing types and fields changed.
+    pub custom_properties: bool,
+    /// `default-on-existing`: a default added to an existing field that had none.
+    pub default_on_existing: bool,
+}
+
+impl PolicyAllow {
+    /// The names `schemas.policy_allow` takes, in documentation order.
+    pub const NAMES: [&'static str; 4] = ["aliases", "order", "custom-properties", "default-on-existing"];
+
+    /// Allows the named change (one of [`PolicyAllow::NAMES`]; `_` and `-` alike).
+    pub fn allow(&mut self, name: &str) -> Result<()> {
+        match name.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "aliases" => self.aliases = true,
+            "order" => self.order = true,
+            "custom-properties" => self.custom_properties = true,
+            "default-on-existing" => self.default_on_existing = true,
+            _ => {
+                return Err(Error::ConfigInvalid {
+                    path: "schemas.policy_allow".into(),
+                    reason: format!("unknown policy_allow entry {name:?} (expected one of {})", Self::NAMES.join(", ")),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn allows(self, kind: ViolationKind) -> bool {
+        match kind {
+            ViolationKind::AliasesChanged => self.aliases,
+            ViolationKind::FieldOrderChanged => self.order,
+            ViolationKind::PropertyChanged => self.custom_properties,
+            ViolationKind::DefaultAdded => self.default_on_existing,
+            _ => false,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PolicyAllow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let names = Vec::<String>::deserialize(deserializer)?;
+        let mut allow = PolicyAllow::default();
+        for n in &names {
+            allow.allow(n).map_err(|e| match e {
+                Error::ConfigInvalid { reason, .. } => serde::de::Error::custom(reason),
+                e => serde::de::Error::custom(e),
+            })?;
+        }
+        Ok(allow)
+    }
+}
+
 /// Every violation of `level` by `new`, given the subject's `previous` schemas, oldest first.
 /// Non-transitive levels and the house policy look at the last (latest) one only; no previous
 /// schema means nothing to violate. Violations are in discovery order, duplicates removed.
+/// The house policy is strict (no benign change allowed): see [`check_allowing`].
 pub fn check(level: Level, new: &Schema, previous: &[Schema]) -> Vec<Violation> {
+    check_allowing(level, PolicyAllow::default(), new, previous)
+}
+
+/// [`check`], with the house policy letting the `allow`ed benign changes through.
+pub fn check_allowing(level: Level, allow: PolicyAllow, new: &Schema, previous: &[Schema]) -> Vec<Violation> {
+    let mut v = check_all(level, new, previous);
+    if level == Level::AddWithDefaultOnly {
+        v.retain(|v| !allow.allows(v.kind));
+    }
+    v
+}
+
+fn check_all(level: Level, new: &Schema, previous: &[Schema]) -> Vec<Violation> {
     let Some(latest) = previous.last() else {
         return Vec::new();
     };
@@ -278,13 +364,21 @@ fn transitive(previous: &[Schema], one: impl Fn(&Schema) -> Vec<Violation>) -> V
 /// [`check`] over schema texts. A text that is not valid Avro is [`Error::SchemaInvalid`]
 /// naming which one.
 pub fn check_str(level: Level, new: &str, previous: &[&str]) -> Result<Vec<Violation>> {
+    check_str_allowing(level, PolicyAllow::default(), new, previous)
+}
+
+/// [`check_allowing`] over schema texts.
+pub fn check_str_allowing(level: Level, allow: PolicyAllow, new: &str, previous: &[&str]) -> Result<Vec<Violation>> {
     let (new, previous) = parse_all(new, previous)?;
-    Ok(check(level, &new, &previous))
+    Ok(check_allowing(level, allow, &new, &previous))
 }
 
 fn parse_all(new: &str, previous: &[&str]) -> Result<(Schema, Vec<Schema>)> {
     let parse = |text: &str, which: String| {
-        Schema::parse_str(text).map_err(|e| Error::SchemaInvalid { reason: format!("{which}: {e}") })
+        crate::avro::parse_schema(text).map_err(|e| match e {
+            Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: format!("{which}: {reason}") },
+            e => e,
+        })
     };
     let new = parse(new, "new schema".into())?;
     let previous = previous
@@ -304,7 +398,18 @@ pub fn enforce(level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
 
 /// [`enforce`] with the subject the schema is meant for, for the error message.
 pub fn enforce_for_subject(subject: &str, level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
-    let violations = check(level, new, previous);
+    enforce_for_subject_allowing(subject, level, PolicyAllow::default(), new, previous)
+}
+
+/// [`enforce_for_subject`] with the house policy letting the `allow`ed benign changes through.
+pub fn enforce_for_subject_allowing(
+    subject: &str,
+    level: Level,
+    allow: PolicyAllow,
+    new: &Schema,
+    previous: &[Schema],
+) -> Result<()> {
+    let violations = check_allowing(level, allow, new, previous);
     if violations.is_empty() {
         return Ok(());
     }

@@ -2,7 +2,9 @@
 //! fields that all have defaults. Nothing else may differ, at any depth: no field removed,
 //! renamed or moved, no type changed (not even a promotion), no logical type, decimal
 //! parameter, enum symbol, fixed size, union branch, name or namespace changed, and no default
-//! of an existing field changed or dropped.
+//! of an existing field changed, dropped or added, and (unless kpipe.yaml's
+//! `schemas.policy_allow` names them) no alias, field `order` or custom property changed.
+//! Only `doc` may change freely.
 
 use apache_avro::schema::{Name, RecordSchema};
 use apache_avro::Schema;
@@ -71,6 +73,7 @@ impl<'a> Policy<'a> {
                         ),
                     );
                 }
+                self.extras(oe.aliases.as_ref(), ne.aliases.as_ref(), &oe.attributes, &ne.attributes, path, out);
                 if oe.default != ne.default {
                     let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
                     push(
@@ -83,6 +86,7 @@ impl<'a> Policy<'a> {
             }
             (Schema::Fixed(of), Schema::Fixed(nf)) => {
                 self.name(&of.name, &nf.name, path, out);
+                self.extras(of.aliases.as_ref(), nf.aliases.as_ref(), &of.attributes, &nf.attributes, path, out);
                 if of.size != nf.size {
                     push(out, path, K::FixedSizeChanged, format!("fixed size changed from {} to {}", of.size, nf.size));
                 }
@@ -97,8 +101,14 @@ impl<'a> Policy<'a> {
                     );
                 }
             }
-            (Schema::Array(oa), Schema::Array(na)) => self.same(&oa.items, &na.items, &format!("{path}[]"), out),
-            (Schema::Map(om), Schema::Map(nm)) => self.same(&om.types, &nm.types, &format!("{path}{{}}"), out),
+            (Schema::Array(oa), Schema::Array(na)) => {
+                properties(&oa.attributes, &na.attributes, path, out);
+                self.same(&oa.items, &na.items, &format!("{path}[]"), out)
+            }
+            (Schema::Map(om), Schema::Map(nm)) => {
+                properties(&om.attributes, &nm.attributes, path, out);
+                self.same(&om.types, &nm.types, &format!("{path}{{}}"), out)
+            }
             (Schema::Decimal(odec), Schema::Decimal(ndec)) => {
                 if odec.precision != ndec.precision || odec.scale != ndec.scale {
                     push(
@@ -133,6 +143,26 @@ impl<'a> Policy<'a> {
                 }
             }
         }
+    }
+
+    /// Aliases and custom properties of a named type.
+    fn extras(
+        &self,
+        oa: Option<&Vec<apache_avro::schema::Alias>>,
+        na: Option<&Vec<apache_avro::schema::Alias>>,
+        op: &Attributes,
+        np: &Attributes,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
+        let names = |a: Option<&Vec<apache_avro::schema::Alias>>| -> Vec<String> {
+            a.map(|a| a.iter().map(|x| x.fullname(None)).collect()).unwrap_or_default()
+        };
+        let (o, n) = (names(oa), names(na));
+        if o != n {
+            push(out, path, K::AliasesChanged, format!("aliases changed from [{}] to [{}]", o.join(", "), n.join(", ")));
+        }
+        properties(op, np, path, out);
     }
 
     /// Named types keep their full name.
@@ -191,6 +221,7 @@ impl<'a> Policy<'a> {
         }
         let mut local = Vec::new();
         self.name(&o.name, &n.name, path, &mut local);
+        self.extras(o.aliases.as_ref(), n.aliases.as_ref(), &o.attributes, &n.attributes, path, &mut local);
         let mut matched = vec![false; n.fields.len()];
         // (position in the new record, name) of the last old field found, to spot moves
         let mut last: Option<(usize, &str)> = None;
@@ -211,7 +242,25 @@ impl<'a> Policy<'a> {
             let fpath = format!("{path}.{}", nf.name);
             if by_name.is_none() {
                 push(&mut local, &fpath, K::FieldRenamed, format!("field renamed from {} to {}", of.name, nf.name));
+            } else if of.aliases != nf.aliases {
+                // (a rename's new alias is part of the rename, reported above)
+                let show = |a: &Option<Vec<String>>| format!("[{}]", a.as_deref().unwrap_or_default().join(", "));
+                push(
+                    &mut local,
+                    &fpath,
+                    K::AliasesChanged,
+                    format!("field aliases changed from {} to {}", show(&of.aliases), show(&nf.aliases)),
+                );
             }
+            if of.order != nf.order {
+                push(
+                    &mut local,
+                    &fpath,
+                    K::FieldOrderChanged,
+                    format!("field order changed from {:?} to {:?}", of.order, nf.order).to_lowercase(),
+                );
+            }
+            properties(&of.custom_attributes, &nf.custom_attributes, &fpath, &mut local);
             match last {
                 Some((lj, lname)) if j < lj => push(
                     &mut local,
@@ -227,6 +276,9 @@ impl<'a> Policy<'a> {
                     push(&mut local, &fpath, K::DefaultChanged, format!("default changed from {a} to {b}"))
                 }
                 (Some(a), None) => push(&mut local, &fpath, K::DefaultChanged, format!("default {a} removed")),
+                (None, Some(b)) => {
+                    push(&mut local, &fpath, K::DefaultAdded, format!("default {b} added to an existing field"))
+                }
                 _ => {}
             }
         }
@@ -285,4 +337,22 @@ fn is_promotion(from: &Base<'_>, to: &Base<'_>) -> bool {
             | (B::String, B::Bytes)
             | (B::Bytes, B::String)
     )
+}
+
+type Attributes = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// Custom properties (apache-avro keeps `logicalType` of a fixed among them: judged as a
+/// logical type change instead).
+fn properties(o: &Attributes, n: &Attributes, path: &str, out: &mut Vec<Violation>) {
+    let keys: std::collections::BTreeSet<&String> = o.keys().chain(n.keys()).filter(|k| *k != "logicalType").collect();
+    for k in keys {
+        let message = match (o.get(k), n.get(k)) {
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) => format!("property {k} changed from {a} to {b}"),
+            (Some(a), None) => format!("property {k} ({a}) removed"),
+            (None, Some(b)) => format!("property {k} ({b}) added"),
+            (None, None) => continue,
+        };
+        push(out, path, K::PropertyChanged, message);
+    }
 }

@@ -498,9 +498,9 @@ fn house_policy_accepts_only_added_fields_with_defaults_at_any_depth() {
         .is_empty());
     // docs may change
     assert!(house(&base, &deep(r#"{"name":"x","type":"int","doc":"the x"}"#)).is_empty());
-    // a default added to an existing field changes no data
-    assert!(house(&base, &deep(r#"{"name":"x","type":"int","default":1}"#)).is_empty());
     let p = |leaf: &str| format!("{DEEP_PATH}{leaf}");
+    // strict: a default added to an existing field is a violation (unless allowed)
+    assert_eq!(house(&base, &deep(r#"{"name":"x","type":"int","default":1}"#)), one(&p(".x"), "default_added"));
     assert_eq!(
         house(&base, &deep(r#"{"name":"x","type":"int"},{"name":"y","type":"int"}"#)),
         one(&p(".y"), "field_added_without_default")
@@ -757,4 +757,60 @@ fn every_pair_of_odd_schemas_is_checked_at_every_level_without_panicking() {
             }
         }
     }
+}
+
+
+fn house_allowing(allow: &[&str], old: &str, new: &str) -> Vec<(String, &'static str)> {
+    let mut a = PolicyAllow::default();
+    for n in allow {
+        a.allow(n).unwrap();
+    }
+    pk(&check_str_allowing(Level::AddWithDefaultOnly, a, new, &[old]).unwrap())
+}
+
+#[test]
+fn house_policy_is_strict_about_benign_changes_unless_allowed() {
+    let base = deep(r#"{"name":"x","type":"int"}"#);
+    let p = |leaf: &str| format!("{DEEP_PATH}{leaf}");
+    let cases: [(&str, String, &str, &str); 6] = [
+        ("default-on-existing", deep(r#"{"name":"x","type":"int","default":1}"#), ".x", "default_added"),
+        ("order", deep(r#"{"name":"x","type":"int","order":"descending"}"#), ".x", "field_order_changed"),
+        ("aliases", deep(r#"{"name":"x","type":"int","aliases":["ex"]}"#), ".x", "aliases_changed"),
+        ("custom-properties", deep(r#"{"name":"x","type":"int","owner":"team-a"}"#), ".x", "property_changed"),
+        // on the record itself
+        (
+            "aliases",
+            base.replace(r#""name":"Inner","#, r#""name":"Inner","aliases":["Old"],"#),
+            "",
+            "aliases_changed",
+        ),
+        (
+            "custom-properties",
+            base.replace(r#""name":"Inner","#, r#""name":"Inner","pii":true,"#),
+            "",
+            "property_changed",
+        ),
+    ];
+    for (allow, new, leaf, kind) in &cases {
+        assert_eq!(house(&base, new), one(&p(leaf), kind), "strict by default\n new: {new}");
+        assert!(house_allowing(&[allow], &base, new).is_empty(), "{allow} lets it through\n new: {new}");
+        // allowing something else does not
+        let other = if *allow == "order" { "aliases" } else { "order" };
+        assert_eq!(house_allowing(&[other], &base, new), one(&p(leaf), kind));
+    }
+    let e = r#"{"name":"e","type":{"type":"enum","name":"E","symbols":["A"]}}"#;
+    let e2 = r#"{"name":"e","type":{"type":"enum","name":"E","aliases":["F"],"symbols":["A"],"color":"red"}}"#;
+    let got = house(&rec(e), &rec(e2));
+    assert_eq!(got, vec![("R.e".to_string(), "aliases_changed"), ("R.e".to_string(), "property_changed")]);
+    assert!(house_allowing(&["aliases", "custom-properties"], &rec(e), &rec(e2)).is_empty());
+    // doc is always free; an added field with a default always passes; a rename stays a rename
+    assert!(house(&base, &deep(r#"{"name":"x","type":"int","doc":"d"},{"name":"y","type":"int","default":0,"aliases":["z"]}"#)).is_empty());
+    assert_eq!(
+        house_allowing(&["aliases"], &base, &deep(r#"{"name":"y","type":"int","aliases":["x"]}"#)),
+        one(&p(".y"), "field_renamed")
+    );
+    // other levels ignore the list; unknown names are refused
+    assert!(run(Level::Backward, &deep(r#"{"name":"x","type":"int","order":"descending"}"#), &[&base]).is_empty());
+    let e = PolicyAllow::default().allow("everything").unwrap_err();
+    assert!(e.to_string().contains("aliases, order, custom-properties, default-on-existing"), "{e}");
 }

@@ -175,6 +175,10 @@ pub struct RegistryConfig {
     /// How long `latest(subject)` answers are cached; 0 (default) means not cached.
     #[serde(default)]
     pub latest_ttl_ms: u64,
+    /// How long a 404 for a schema id is remembered (`serde.unknown_schema_id` answered from
+    /// memory); 0 turns it off. Default 1000. Our own registration of the id clears it.
+    #[serde(default = "default_not_found_ttl_ms")]
+    pub not_found_ttl_ms: u64,
     /// How often a producer re-checks that the schema ids it has cached still name the same
     /// schemas in the registry (also right after any failed registry call); 0 turns the
     /// periodic check off (the check after a failure stays). Default 30 000.
@@ -186,6 +190,10 @@ pub struct RegistryConfig {
 
 fn default_timeout_ms() -> u64 {
     10_000
+}
+
+fn default_not_found_ttl_ms() -> u64 {
+    1_000
 }
 
 fn default_verify_interval_ms() -> u64 {
@@ -203,6 +211,7 @@ impl RegistryConfig {
             retry: RetryConfig::default(),
             cache_dir: None,
             latest_ttl_ms: 0,
+            not_found_ttl_ms: default_not_found_ttl_ms(),
             verify_interval_ms: default_verify_interval_ms(),
             tls: TlsConfig::default(),
         }

@@ -136,6 +136,10 @@ struct Inner {
     /// subject -> (fetched at, latest), only when `latest_ttl` > 0.
     latest: Mutex<HashMap<String, (Instant, Arc<SubjectVersion>)>>,
     latest_ttl: Duration,
+    /// schema id -> when the registry said 404 for it, kept `not_found_ttl` (0: not kept), so
+    /// a stream of records with an unknown id costs one request per TTL, not one per record.
+    not_found: Mutex<HashMap<u32, Instant>>,
+    not_found_ttl: Duration,
     disk: Option<DiskCache>,
     /// The first base URL, without credentials.
     base: String,
@@ -193,6 +197,8 @@ impl RegistryClient {
                 versions: SingleFlight::new(),
                 latest: Mutex::new(HashMap::new()),
                 latest_ttl: Duration::from_millis(cfg.latest_ttl_ms),
+                not_found: Mutex::new(HashMap::new()),
+                not_found_ttl: Duration::from_millis(cfg.not_found_ttl_ms),
                 disk,
                 base,
                 verify_interval: Duration::from_millis(cfg.verify_interval_ms),
@@ -230,6 +236,7 @@ impl RegistryClient {
         inner.lookups.remove_where_value(|v| v.id == id);
         inner.versions.remove_where_value(|v| v.id == id);
         lock(&inner.latest).retain(|_, (_, sv)| sv.id != id);
+        lock(&inner.not_found).remove(&id);
     }
 
     /// The (first) base URL, without credentials.
@@ -259,7 +266,21 @@ impl RegistryClient {
     /// no HTTP request and does not allocate.
     pub async fn schema(&self, id: u32) -> Result<Arc<str>> {
         let inner = &self.inner;
-        let (text, origin) = inner
+        if !inner.not_found_ttl.is_zero() {
+            let mut nf = lock(&inner.not_found);
+            match nf.get(&id) {
+                Some(at) if at.elapsed() < inner.not_found_ttl => {
+                    drop(nf);
+                    self.count(Origin::Cached);
+                    return Err(Error::SerdeUnknownSchemaId { id });
+                }
+                Some(_) => {
+                    nf.remove(&id);
+                }
+                None => {}
+            }
+        }
+        let fetched = inner
             .ids
             .get_or_fetch(&id, || id, || async {
                 // Ids never change meaning, so a disk entry is served without asking the registry.
@@ -279,7 +300,13 @@ impl RegistryClient {
                 }
                 Ok(Arc::from(body.schema))
             })
-            .await?;
+            .await;
+        // Only a 404 is remembered: an outage or timeout is asked again on the next call.
+        let (text, origin) = fetched.inspect_err(|e| {
+            if matches!(e, Error::SerdeUnknownSchemaId { .. }) && !inner.not_found_ttl.is_zero() {
+                lock(&inner.not_found).insert(id, Instant::now());
+            }
+        })?;
         self.count(origin);
         Ok(text)
     }
@@ -314,6 +341,10 @@ impl RegistryClient {
                         if let Some(d) = &inner.disk {
                             d.put_subject(subject, &key, id, None);
                         }
+                        // Our own registration may be a new latest version, and the id exists
+                        // now: neither a cached `latest` nor a remembered 404 may hide that.
+                        lock(&inner.latest).remove(subject);
+                        lock(&inner.not_found).remove(&id);
                         Ok(id)
                     }
                     Err(CallError::Unavailable(reason)) => match known {
@@ -428,6 +459,7 @@ impl RegistryClient {
         let sv: SubjectVersion = parse(&body, &what)?;
         // What we learnt on the way: id -> schema, and the fixed version.
         self.inner.ids.insert(sv.id, Arc::from(sv.schema.as_str()));
+        lock(&self.inner.not_found).remove(&sv.id);
         if sv.version >= 1 {
             self.inner.versions.insert((sv.subject.clone(), sv.version), Arc::new(sv.clone()));
         }

@@ -294,7 +294,10 @@ async fn concurrent_callers_share_a_failure_which_is_not_cached() {
         delay: Duration::from_millis(150),
     })
     .await;
-    let client = RegistryClient::from_config(&config(&fake.url, 5_000)).unwrap();
+    // (the short memory of 404s is off here: this is about the single flight itself)
+    let mut cfg = config(&fake.url, 5_000);
+    cfg.not_found_ttl_ms = 0;
+    let client = RegistryClient::from_config(&cfg).unwrap();
     let tasks: Vec<_> = (0..20).map(|_| {
         let c = client.clone();
         tokio::spawn(async move { c.schema(9).await })
@@ -305,6 +308,30 @@ async fn concurrent_callers_share_a_failure_which_is_not_cached() {
     assert_eq!(fake.count(), 1);
     assert!(client.schema(9).await.is_err());
     assert_eq!(fake.count(), 2);
+    // with it (the default), the 404 is remembered
+    let client = RegistryClient::from_config(&config(&fake.url, 5_000)).unwrap();
+    assert!(client.schema(9).await.is_err());
+    assert!(client.schema(9).await.is_err());
+    assert_eq!(fake.count(), 3);
+}
+
+/// A transient failure (5xx, outage) is never remembered, unlike a 404: the next call asks.
+#[tokio::test]
+async fn a_transient_failure_is_never_cached() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let d = down.clone();
+    let fake = Fake::start(move |_, _| {
+        if d.load(std::sync::atomic::Ordering::SeqCst) {
+            answer(503, "")
+        } else {
+            answer(200, SCHEMA_BODY)
+        }
+    })
+    .await;
+    let client = RegistryClient::from_config(&config(&fake.url, 300)).unwrap();
+    assert_eq!(client.schema(1).await.unwrap_err().code(), "registry.unavailable");
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(&*client.schema(1).await.unwrap(), r#""long""#);
 }
 
 #[tokio::test]
