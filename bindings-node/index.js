@@ -21,6 +21,18 @@ function loadNative() {
 const native = loadNative();
 native.setErrorFactory(errors.makeError);
 
+// How often a send asks for the topic's schemas before giving up; one fetch is the rule, more
+// only when the cache was re-checked in between.
+const WARM_TRIES = 5;
+
+// The error the Python binding raises in the same case (same code and message).
+function notCached(topic) {
+  return errors.makeError({
+    code: 'registry.unavailable', retriable: true, fatal: false, topic,
+    message: 'schema registry unavailable: the writer schema could not be kept in the cache',
+  });
+}
+
 /** One abort reason type for every waiting call. */
 function abortError(signal) {
   const reason = signal && signal.reason;
@@ -126,7 +138,9 @@ class Producer {
     const h = headerPairs(headers);
     const ts = millis(timestamp);
     let p = this._c._n.send(topic, key, value, h, ts);
-    if (p == null) {
+    for (let tries = 0; p == null; tries++) {
+      // the schema is not in the cache (or is being re-checked): fetch it off the JS thread
+      if (tries === WARM_TRIES) throw notCached(topic);
       await withSignal(this._c._n.warm(topic), options.signal);
       p = this._c._n.send(topic, key, value, h, ts);
     }
@@ -147,7 +161,8 @@ class Producer {
       while (j < records.length && records[j].topic === topic) j++;
       const run = records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: headerPairs(r.headers), timestamp: millis(r.timestamp) }));
       let p = this._c._n.sendMany(topic, run);
-      if (p == null) {
+      for (let tries = 0; p == null; tries++) {
+        if (tries === WARM_TRIES) throw notCached(topic);
         await withSignal(this._c._n.warm(topic), options.signal);
         p = this._c._n.sendMany(topic, run);
       }

@@ -127,7 +127,9 @@ impl AvroCodec {
         if !self.check_due() {
             return Ok(());
         }
-        let _one = self.verify.running.lock().await;
+        // One caller checks; the others keep using the cache meanwhile rather than wait for it,
+        // so a binding's no-wait serialize path stays ready for every send but the checker's.
+        let Ok(_one) = self.verify.running.try_lock() else { return Ok(()) };
         if !self.check_due() {
             return Ok(()); // checked meanwhile by another caller
         }
