@@ -5,6 +5,8 @@ Missing variables stop the run with an error; nothing is skipped. Every test use
 topic and group names (a uuid suffix), since other people test against the same brokers."""
 import json
 import os
+import signal
+import threading
 import socket
 import uuid
 
@@ -111,3 +113,20 @@ def consume(client, topic, n, timeout=30.0, group=None, start="earliest"):
                 got.append(m)
     assert len(got) == n, f"read {len(got)} of {n} records of {topic}"
     return got
+
+
+@pytest.fixture
+def sigint_handler():
+    """Python's own Ctrl-C handler, whatever the process started with: a background job of a
+    non-interactive shell starts with SIGINT ignored, and Python then installs no handler, so a
+    signal would be dropped and the test would wait for nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def send_sigint_after(delay):
+    """A real SIGINT to this process, as Ctrl-C or `kill -INT` delivers it."""
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer

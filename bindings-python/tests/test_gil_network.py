@@ -7,7 +7,7 @@ import time
 import pytest
 
 import kpipe
-from conftest import base_config, closed_port, unique
+from conftest import base_config, closed_port, send_sigint_after, unique
 
 SCHEMA = {"type": "record", "name": "G", "fields": [{"name": "n", "type": "long"}]}
 
@@ -74,11 +74,10 @@ def test_lazy_value_decoding_with_the_registry_down_releases_the_gil(config, top
             assert t.ticks > 200, f"another thread ran only {t.ticks} times in {took:.1f} s"
 
 
-def test_ctrl_c_interrupts_a_send_waiting_for_the_registry(topic):
-    import _thread
+def test_ctrl_c_interrupts_a_send_waiting_for_the_registry(topic, sigint_handler):
     with kpipe.Client.from_dict(base_config(registry=unreachable_registry())) as c:
         c.set_serializer(topic, value="avro", schema=SCHEMA)
-        threading.Timer(0.5, _thread.interrupt_main).start()
+        send_sigint_after(0.5)
         t0 = time.monotonic()
         # bounded: without the signal the call ends with RegistryError at the 3 s deadline
         with pytest.raises(KeyboardInterrupt):

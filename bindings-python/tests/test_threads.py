@@ -11,28 +11,11 @@ import time
 import pytest
 
 import kpipe
-from conftest import base_config, consume, unique
+from conftest import base_config, consume, send_sigint_after, unique
 
 # A blocked call that misses its signal returns after this bound, which fails the test instead
 # of hanging the run.
 BOUND_S = 30
-
-
-@pytest.fixture
-def sigint_handler():
-    """Python's own Ctrl-C handler, whatever the process started with: a background job of a
-    non-interactive shell starts with SIGINT ignored, and Python then installs no handler, so a
-    signal would be dropped and the test would wait for nothing."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-def send_sigint_after(delay):
-    """A real SIGINT to this process, as Ctrl-C or `kill -INT` delivers it."""
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    return timer
 
 
 def test_ctrl_c_interrupts_a_blocked_poll(client, topic, sigint_handler):
