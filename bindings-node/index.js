@@ -25,14 +25,6 @@ native.setErrorFactory(errors.makeError);
 // only when the cache was re-checked in between.
 const WARM_TRIES = 5;
 
-// The error the Python binding raises in the same case (same code and message).
-function notCached(topic) {
-  return errors.makeError({
-    code: 'registry.unavailable', retriable: true, fatal: false, topic,
-    message: 'schema registry unavailable: the writer schema could not be kept in the cache',
-  });
-}
-
 /** One abort reason type for every waiting call. */
 function abortError(signal) {
   const reason = signal && signal.reason;
@@ -140,7 +132,7 @@ class Producer {
     let p = this._c._n.send(topic, key, value, h, ts);
     for (let tries = 0; p == null; tries++) {
       // the schema is not in the cache (or is being re-checked): fetch it off the JS thread
-      if (tries === WARM_TRIES) throw notCached(topic);
+      if (tries === WARM_TRIES) throw native.writerNotCachedError();
       await withSignal(this._c._n.warm(topic), options.signal);
       p = this._c._n.send(topic, key, value, h, ts);
     }
@@ -162,7 +154,7 @@ class Producer {
       const run = records.slice(i, j).map((r) => ({ key: r.key, value: r.value, headers: headerPairs(r.headers), timestamp: millis(r.timestamp) }));
       let p = this._c._n.sendMany(topic, run);
       for (let tries = 0; p == null; tries++) {
-        if (tries === WARM_TRIES) throw notCached(topic);
+        if (tries === WARM_TRIES) throw native.writerNotCachedError();
         await withSignal(this._c._n.warm(topic), options.signal);
         p = this._c._n.sendMany(topic, run);
       }

@@ -178,3 +178,9 @@ export declare function errorCodes(): Array<string>
 export declare function setErrorFactory(factory: unknown): void
 
 export declare function version(): string
+
+/**
+ * The core's error for a send whose writer schema stayed uncached after fetches (see
+ * `kpipe::Error::writer_not_cached`), for the JS send loop to throw.
+ */
+export declare function writerNotCachedError(): unknown

@@ -53,6 +53,13 @@ fn details_js(env: Env, d: &kpipe::Details) -> napi::Result<Val> {
     Ok(o)
 }
 
+/// The core's error for a send whose writer schema stayed uncached after fetches (see
+/// `kpipe::Error::writer_not_cached`), for the JS send loop to throw.
+#[napi_derive::napi(js_name = "writerNotCachedError")]
+pub fn writer_not_cached_error(env: napi::Env) -> napi::Result<Raw> {
+    value(env.raw(), &kpipe::Error::writer_not_cached()).map(Raw)
+}
+
 /// The JS error object for `e`.
 pub fn value(env: Env, e: &kpipe::Error) -> napi::Result<Val> {
     details_value(env, &e.details())

@@ -143,9 +143,7 @@ impl Message {
             })?
             .py_err()?;
         }
-        Err(error::to_py(kpipe::Error::RegistryUnavailable {
-            reason: "the writer schema could not be kept in the cache".into(),
-        }))
+        Err(error::to_py(kpipe::Error::writer_not_cached()))
     }
 }
 

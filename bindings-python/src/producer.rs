@@ -116,7 +116,7 @@ pub(crate) fn serialize(
             kpipe::runtime::block_on(async move { c.warm_writers(&t, &s).await })
         })??;
     }
-    Err(uncached())
+    Err(kpipe::Error::writer_not_cached())
 }
 
 /// [`serialize`] for a blocking call: the registry wait also answers Ctrl-C.
@@ -135,14 +135,9 @@ pub(crate) fn serialize_py(
         let (c, t, s) = (client.clone(), topic.to_string(), serde.clone());
         wait(obj.py(), async move { c.warm_writers(&t, &s).await })?.py_err()?;
     }
-    Err(uncached()).py_err()
+    Err(kpipe::Error::writer_not_cached()).py_err()
 }
 
-fn uncached() -> kpipe::Error {
-    kpipe::Error::RegistryUnavailable {
-        reason: "the writer schema could not be kept in the cache".into(),
-    }
-}
 
 /// One attempt with the GIL held; None when it would wait for the registry.
 fn serialize_once(

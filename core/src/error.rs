@@ -284,6 +284,12 @@ impl Error {
         d
     }
 
+    /// A binding's no-wait path found a topic's writer schema missing from the cache again
+    /// after fetching it (the cache was re-checked or emptied meanwhile, more than once).
+    pub fn writer_not_cached() -> Self {
+        Error::RegistryUnavailable { reason: "the writer schema could not be kept in the cache".into() }
+    }
+
     /// A handler failure, for consumer handlers to return.
     pub fn handler(message: impl fmt::Display) -> Self {
         Error::HandlerFailed { message: message.to_string() }

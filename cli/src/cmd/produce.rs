@@ -33,11 +33,20 @@ pub(super) async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
     // Up to WINDOW sends in flight, each enqueued in input order before the next line is read.
     const WINDOW: usize = 1000;
     let mut window: std::collections::VecDeque<InFlight> = std::collections::VecDeque::new();
-    let report = |lineno: usize, d: &kpipe::Delivery| {
-        if ctx.json {
-            out::json(
-                &json!({"line": lineno, "cluster": &*d.cluster, "topic": &*d.topic, "partition": d.partition, "offset": d.offset, "schema_id": fixed.id}),
-            );
+    // A settled send: reported with its line number; true when it was delivered. A failed
+    // send is one bad line, like a bad value: the rest still go, the summary counts it.
+    let settle = |lineno: usize, r: Result<kpipe::Delivery>| match r {
+        Ok(d) => {
+            if ctx.json {
+                out::json(
+                    &json!({"line": lineno, "cluster": &*d.cluster, "topic": &*d.topic, "partition": d.partition, "offset": d.offset, "schema_id": fixed.id}),
+                );
+            }
+            true
+        }
+        Err(e) => {
+            out::report_line(lineno, &e, ctx.json);
+            false
         }
     };
     for item in json_lines(&stdin) {
@@ -67,32 +76,13 @@ pub(super) async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
         if window.len() >= WINDOW {
             if let Some(f) = window.pop_front() {
                 let lineno = f.lineno;
-                match f.finish().await {
-                    Ok(d) => {
-                        report(lineno, &d);
-                        ok += 1;
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        out::report_line(lineno, &e, ctx.json);
-                    }
-                }
+                if settle(lineno, f.finish().await) { ok += 1 } else { failed += 1 }
             }
         }
     }
-    // A failed send is one bad line, like a bad value: the rest still go, the summary counts it.
     while let Some(f) = window.pop_front() {
         let lineno = f.lineno;
-        match f.finish().await {
-            Ok(d) => {
-                report(lineno, &d);
-                ok += 1;
-            }
-            Err(e) => {
-                failed += 1;
-                out::report_line(lineno, &e, ctx.json);
-            }
-        }
+        if settle(lineno, f.finish().await) { ok += 1 } else { failed += 1 }
     }
     if !ctx.json {
         let failed_note = if failed > 0 { format!(", {failed} lines failed") } else { String::new() };
