@@ -81,15 +81,11 @@ impl PendingDeliveries {
             .map(|q| match (q, &self.producer) {
                 (Ok(()), Some(p)) => {
                     let o = reports.next().unwrap_or_else(|| {
-                        Err(Error::Internal {
-                            reason: "no delivery report".into(),
-                        })
+                        Err(Error::Internal { reason: "no delivery report".into() })
                     });
                     p.delivery_shared(&self.topic, o)
                 }
-                (Ok(()), None) => Err(Error::Internal {
-                    reason: "no producer".into(),
-                }),
+                (Ok(()), None) => Err(Error::Internal { reason: "no producer".into() }),
                 (Err(e), _) => Err(e),
             })
             .collect()
@@ -125,18 +121,9 @@ impl Client {
         batch.reserve(records.len());
         let mut queued = Vec::with_capacity(records.len());
         for (k, v) in records {
-            queued.push(
-                producer
-                    .enqueue(&mut batch, topic, *k, *v, headers, timestamp_ms)
-                    .await,
-            );
+            queued.push(producer.enqueue(&mut batch, topic, *k, *v, headers, timestamp_ms).await);
         }
-        PendingDeliveries {
-            producer: Some(producer),
-            topic: shared,
-            batch,
-            queued,
-        }
+        PendingDeliveries { producer: Some(producer), topic: shared, batch, queued }
     }
 }
 

@@ -71,7 +71,11 @@ impl Consumer {
     /// A retriable decode error (registry down) is retried up to `consumer.max_attempts` times
     /// with backoff and then returned, the record uncommitted. `closed` once the consumer is
     /// closed.
-    pub async fn next_handling<B: ValueBuilder>(&self, builder: &mut B, timeout: Duration) -> Result<Option<Handling<B::Value>>> {
+    pub async fn next_handling<B: ValueBuilder>(
+        &self,
+        builder: &mut B,
+        timeout: Duration,
+    ) -> Result<Option<Handling<B::Value>>> {
         let cfg = self.inner()?.client.config().consumer.clone();
         let msg = match self.recv(timeout).await {
             Ok(Some(m)) => Arc::new(m),

@@ -32,7 +32,9 @@ pub mod session;
 pub mod stats;
 
 pub use client::{Client, Outgoing, SendGuard};
-pub use consumer::{Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription};
-pub use producer::{Data, Serde, TopicSerde};
+pub use consumer::{
+    Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription,
+};
 pub use handling::{Handling, Outcome};
+pub use producer::{Data, Serde, TopicSerde};
 pub use stats::KafkaStats;

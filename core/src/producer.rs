@@ -11,7 +11,9 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::avro::{Kind, ValueBuilder, ValueSource};
@@ -93,9 +95,8 @@ pub(crate) async fn serialize<S: ValueSource>(
     match (data, serde) {
         (Data::Null, _) => return Ok(false),
         (Data::Bytes(b), _) => out.extend_from_slice(b),
-        (Data::Str(s), Serde::Json) => {
-            serde_json::to_writer(&mut *out, s).map_err(|e| Error::Internal { reason: e.to_string() })?
-        }
+        (Data::Str(s), Serde::Json) => serde_json::to_writer(&mut *out, s)
+            .map_err(|e| Error::Internal { reason: e.to_string() })?,
         (Data::Str(s), _) => out.extend_from_slice(s.as_bytes()),
         (Data::Value(v), Serde::Bytes) => match v.as_bytes() {
             Some(b) => out.extend_from_slice(&b),
@@ -125,20 +126,37 @@ fn mismatch(path: &str, expected: &str, got: Kind) -> Error {
 fn write_json<S: ValueSource>(v: &S, path: &str, out: &mut Vec<u8>, depth: usize) -> Result<()> {
     use std::io::Write as _;
     if depth > crate::avro::MAX_DEPTH as usize {
-        return Err(Error::SerdeEncode { path: path.into(), expected: "a shallower value".into(), got: "too deep".into() });
+        return Err(Error::SerdeEncode {
+            path: path.into(),
+            expected: "a shallower value".into(),
+            got: "too deep".into(),
+        });
     }
     let io = |e: std::io::Error| Error::Internal { reason: e.to_string() };
-    let str_json = |s: &str, out: &mut Vec<u8>| serde_json::to_writer(out, s).map_err(|e| Error::Internal { reason: e.to_string() });
+    let str_json = |s: &str, out: &mut Vec<u8>| {
+        serde_json::to_writer(out, s).map_err(|e| Error::Internal { reason: e.to_string() })
+    };
     match v.kind() {
         Kind::Null => out.extend_from_slice(b"null"),
-        Kind::Bool => out.extend_from_slice(if v.as_bool() == Some(true) { b"true" } else { b"false" }),
+        Kind::Bool => {
+            out.extend_from_slice(if v.as_bool() == Some(true) { b"true" } else { b"false" })
+        }
         Kind::Int | Kind::Float => {
             if let Some(i) = v.as_i64().filter(|_| v.kind() == Kind::Int) {
                 write!(out, "{i}").map_err(io)?;
             } else {
                 match v.as_f64() {
                     Some(f) if f.is_finite() => write!(out, "{f}").map_err(io)?,
-                    Some(f) => str_json(if f.is_nan() { "NaN" } else if f > 0.0 { "Infinity" } else { "-Infinity" }, out)?,
+                    Some(f) => str_json(
+                        if f.is_nan() {
+                            "NaN"
+                        } else if f > 0.0 {
+                            "Infinity"
+                        } else {
+                            "-Infinity"
+                        },
+                        out,
+                    )?,
                     None => return Err(mismatch(path, "a number", v.kind())),
                 }
             }
@@ -189,9 +207,12 @@ pub(crate) async fn deserialize<B: ValueBuilder>(
 ) -> Result<B::Value> {
     match serde {
         Serde::Bytes => builder.bytes(bytes),
-        Serde::String => builder.string(std::str::from_utf8(bytes).map_err(|e| Error::decode(format!("not UTF-8: {e}")))?),
+        Serde::String => builder.string(
+            std::str::from_utf8(bytes).map_err(|e| Error::decode(format!("not UTF-8: {e}")))?,
+        ),
         Serde::Json => {
-            let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::decode(format!("not JSON: {e}")))?;
+            let v: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| Error::decode(format!("not JSON: {e}")))?;
             json_into(&v, builder, 0)
         }
         Serde::Avro { .. } => {
@@ -297,7 +318,12 @@ impl ClusterProducer {
         Self::build(cluster, cc, pc, &cc.rdkafka_properties())
     }
 
-    fn build(cluster: &str, cc: &ClusterConfig, pc: &ProducerConfig, properties: &[(String, String)]) -> Result<Self> {
+    fn build(
+        cluster: &str,
+        cc: &ClusterConfig,
+        pc: &ProducerConfig,
+        properties: &[(String, String)],
+    ) -> Result<Self> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &cc.bootstrap)
             .set("enable.idempotence", pc.idempotence.to_string())
@@ -310,9 +336,10 @@ impl ClusterProducer {
         }
         let context = StatsContext::new(cluster);
         // named by property, never by value (which may be a secret)
-        let inner: ThreadedProducer<ProducerCtx> = cfg
-            .create_with_context(ProducerCtx { stats: context.clone() })
-            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
+        let inner: ThreadedProducer<ProducerCtx> =
+            cfg.create_with_context(ProducerCtx { stats: context.clone() }).map_err(|e| {
+                crate::error::config_error(&format!("clusters.{cluster}.properties"), &e)
+            })?;
         Ok(Self { cluster: cluster.into(), inner, context })
     }
 
@@ -339,7 +366,8 @@ impl ClusterProducer {
         timestamp_ms: Option<i64>,
     ) -> Result<()> {
         let opaque = batch.slot();
-        let mut record: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(topic, opaque);
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(topic, opaque);
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -371,12 +399,20 @@ impl ClusterProducer {
         }
     }
 
-    pub(crate) fn delivery(&self, topic: &str, outcome: Result<(i32, i64, Option<i64>)>) -> Result<Delivery> {
+    pub(crate) fn delivery(
+        &self,
+        topic: &str,
+        outcome: Result<(i32, i64, Option<i64>)>,
+    ) -> Result<Delivery> {
         self.delivery_shared(&Arc::from(topic), outcome)
     }
 
     /// [`delivery`](Self::delivery) with the topic name already shared.
-    pub(crate) fn delivery_shared(&self, topic: &Arc<str>, outcome: Result<(i32, i64, Option<i64>)>) -> Result<Delivery> {
+    pub(crate) fn delivery_shared(
+        &self,
+        topic: &Arc<str>,
+        outcome: Result<(i32, i64, Option<i64>)>,
+    ) -> Result<Delivery> {
         outcome.map(|(partition, offset, timestamp_ms)| Delivery {
             cluster: self.cluster.clone(),
             topic: topic.clone(),
@@ -396,7 +432,11 @@ impl ClusterProducer {
     ) -> Result<Delivery> {
         let mut batch = DeliveryBatch::new();
         self.enqueue(&mut batch, topic, key, value, headers, None).await?;
-        let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+        let outcome = batch
+            .wait()
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
         self.delivery(topic, outcome)
     }
 

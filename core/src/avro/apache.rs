@@ -119,10 +119,7 @@ impl ValueSource for &Value {
         match un(self) {
             Value::Decimal(d) => Vec::<u8>::try_from(d)
                 .ok()
-                .map(|b| DecimalRef::TwosComplement {
-                    bytes: Cow::Owned(b),
-                    scale: None,
-                }),
+                .map(|b| DecimalRef::TwosComplement { bytes: Cow::Owned(b), scale: None }),
             _ => None,
         }
     }

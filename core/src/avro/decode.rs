@@ -138,23 +138,12 @@ pub(crate) enum RNode {
     Record(Box<RRecord>),
     Enum(Box<REnum>),
     Fixed(usize),
-    Decimal {
-        precision: u32,
-        scale: u32,
-        fixed: Option<usize>,
-    },
+    Decimal { precision: u32, scale: u32, fixed: Option<usize> },
     UuidString,
     UuidFixed,
-    Temporal {
-        kind: TemporalKind,
-        writer_int: bool,
-    },
+    Temporal { kind: TemporalKind, writer_int: bool },
     WriterUnion(Box<[u32]>),
-    ReaderUnion {
-        union: NodeId,
-        index: u32,
-        inner: u32,
-    },
+    ReaderUnion { union: NodeId, index: u32, inner: u32 },
     Fail(Box<str>),
 }
 
@@ -254,9 +243,7 @@ fn short(s: &str) -> &str {
 fn names_match(w_full: &str, r_full: &str, r_aliases: &[Box<str>]) -> bool {
     w_full == r_full
         || short(w_full) == short(r_full)
-        || r_aliases
-            .iter()
-            .any(|a| &**a == w_full || short(a) == short(w_full))
+        || r_aliases.iter().any(|a| &**a == w_full || short(a) == short(w_full))
 }
 
 impl<'a> Resolver<'a> {
@@ -314,11 +301,8 @@ impl<'a> Resolver<'a> {
         self.memo.insert(key, slot);
         let node = match (wn, rn) {
             (Node::Union(wu), _) => {
-                let branches: Vec<u32> = wu
-                    .branches
-                    .iter()
-                    .map(|&b| self.resolve(ws, b, rs, r))
-                    .collect();
+                let branches: Vec<u32> =
+                    wu.branches.iter().map(|&b| self.resolve(ws, b, rs, r)).collect();
                 RNode::WriterUnion(branches.into_boxed_slice())
             }
             (_, Node::Union(ru)) => {
@@ -326,24 +310,12 @@ impl<'a> Resolver<'a> {
                 let pick = branches
                     .iter()
                     .position(|&b| ws == rs && b == w)
-                    .or_else(|| {
-                        branches
-                            .iter()
-                            .position(|&b| self.matches(ws, w, rs, b, true))
-                    })
-                    .or_else(|| {
-                        branches
-                            .iter()
-                            .position(|&b| self.matches(ws, w, rs, b, false))
-                    });
+                    .or_else(|| branches.iter().position(|&b| self.matches(ws, w, rs, b, true)))
+                    .or_else(|| branches.iter().position(|&b| self.matches(ws, w, rs, b, false)));
                 match pick {
                     Some(i) => {
                         let inner = self.resolve(ws, w, rs, branches[i]);
-                        RNode::ReaderUnion {
-                            union: r,
-                            index: i as u32,
-                            inner,
-                        }
+                        RNode::ReaderUnion { union: r, index: i as u32, inner }
                     }
                     None => RNode::Fail(
                         format!(
@@ -361,11 +333,10 @@ impl<'a> Resolver<'a> {
                 let mut used = vec![false; rr.fields.len()];
                 let mut fields = Vec::with_capacity(wr.fields.len());
                 for wf in &wr.fields {
-                    let ri = rr.by_name.get(&wf.name).copied().or_else(|| {
-                        rr.fields
-                            .iter()
-                            .position(|rf| rf.aliases.contains(&wf.name))
-                    });
+                    let ri =
+                        rr.by_name.get(&wf.name).copied().or_else(|| {
+                            rr.fields.iter().position(|rf| rf.aliases.contains(&wf.name))
+                        });
                     match ri {
                         Some(ri) if !used[ri] => {
                             used[ri] = true;
@@ -409,17 +380,10 @@ impl<'a> Resolver<'a> {
                     .symbols
                     .iter()
                     .map(|s| {
-                        re.symbols
-                            .iter()
-                            .position(|x| x == s)
-                            .map(|i| i as u32)
-                            .or(re.default)
+                        re.symbols.iter().position(|x| x == s).map(|i| i as u32).or(re.default)
                     })
                     .collect();
-                RNode::Enum(Box::new(REnum {
-                    symbols: re.symbols.clone(),
-                    map,
-                }))
+                RNode::Enum(Box::new(REnum { symbols: re.symbols.clone(), map }))
             }
             (Node::Array(wi), Node::Array(ri)) => {
                 let (wi, ri) = (*wi, *ri);
@@ -464,18 +428,11 @@ impl<'a> Resolver<'a> {
                         Node::Decimal(wd) => (wd.precision, wd.scale),
                         _ => (d.precision, d.scale),
                     };
-                    RNode::Decimal {
-                        precision,
-                        scale,
-                        fixed: d.fixed.as_ref().map(|f| f.1),
-                    }
+                    RNode::Decimal { precision, scale, fixed: d.fixed.as_ref().map(|f| f.1) }
                 }
                 Node::Uuid { fixed: None } => RNode::UuidString,
                 Node::Uuid { fixed: Some(_) } => RNode::UuidFixed,
-                Node::Temporal(k) => RNode::Temporal {
-                    kind: *k,
-                    writer_int: k.is_int(),
-                },
+                Node::Temporal(k) => RNode::Temporal { kind: *k, writer_int: k.is_int() },
                 Node::Fixed(f) => RNode::Fixed(f.size),
                 _ => match br {
                     Base::Null => RNode::Null,
@@ -529,12 +486,7 @@ fn describe_node(n: &Node) -> String {
 
 impl ReadPlan {
     pub(crate) fn identity(nodes: &[Node], root: NodeId) -> ReadPlan {
-        let mut r = Resolver {
-            w: nodes,
-            r: nodes,
-            out: Vec::new(),
-            memo: HashMap::new(),
-        };
+        let mut r = Resolver { w: nodes, r: nodes, out: Vec::new(), memo: HashMap::new() };
         let root = r.resolve(Side::W, root, Side::W, root);
         ReadPlan::finish(r.out, root)
     }
@@ -577,11 +529,7 @@ impl ReadPlan {
                 break;
             }
         }
-        ReadPlan {
-            nodes,
-            zero_size: zero,
-            root,
-        }
+        ReadPlan { nodes, zero_size: zero, root }
     }
 }
 
@@ -595,9 +543,7 @@ pub struct Projection {
 
 impl std::fmt::Debug for Projection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Projection")
-            .field("reader", &self.reader)
-            .finish()
+        f.debug_struct("Projection").field("reader", &self.reader).finish()
     }
 }
 
@@ -608,14 +554,9 @@ impl Projection {
     pub fn new(writer: &CompiledSchema, reader: &CompiledSchema) -> Result<Projection> {
         let plan = ReadPlan::resolve(writer, reader);
         if let RNode::Fail(why) = &plan.nodes[plan.root as usize] {
-            return Err(Error::decode(format!(
-                "cannot read with the reader schema: {why}"
-            )));
+            return Err(Error::decode(format!("cannot read with the reader schema: {why}")));
         }
-        Ok(Projection {
-            plan: Arc::new(plan),
-            reader: reader.clone(),
-        })
+        Ok(Projection { plan: Arc::new(plan), reader: reader.clone() })
     }
 
     /// Decodes an Avro body written with the projection's writer schema.
@@ -630,12 +571,7 @@ pub(crate) fn run<B: ValueBuilder>(
     body: &[u8],
     b: &mut B,
 ) -> Result<B::Value> {
-    let mut d = Dec {
-        buf: body,
-        pos: 0,
-        plan,
-        reader,
-    };
+    let mut d = Dec { buf: body, pos: 0, plan, reader };
     let v = d.read(plan.root, b, 0)?;
     if d.pos != body.len() {
         return Err(Error::decode(format!(
@@ -740,9 +676,7 @@ impl<'a, 'p> Dec<'a, 'p> {
 
     fn f64(&mut self) -> Result<f64> {
         let b = self.take(8)?;
-        Ok(f64::from_le_bytes([
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-        ]))
+        Ok(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
 
     /// Reads a block count; returns (count, remaining bytes check done).
@@ -779,17 +713,9 @@ impl<'a, 'p> Dec<'a, 'p> {
             RNode::Map(val) => self.read_map(*val, b, depth),
             RNode::Record(rec) => self.read_record(rec, b, depth),
             RNode::WriterUnion(branches) => self.read_writer_union(branches, b, depth),
-            RNode::ReaderUnion {
-                union,
-                index,
-                inner,
-            } => {
+            RNode::ReaderUnion { union, index, inner } => {
                 let v = self.read(*inner, b, depth)?;
-                let ub = UnionBranch {
-                    schema: self.reader,
-                    union: *union,
-                    index: *index as usize,
-                };
+                let ub = UnionBranch { schema: self.reader, union: *union, index: *index as usize };
                 b.union_value(&ub, v)
             }
             leaf => self.read_leaf(leaf, b),
@@ -867,11 +793,7 @@ impl<'a, 'p> Dec<'a, 'p> {
                     None => Err(Error::decode(format!("enum index {i} out of range"))),
                 }
             }
-            RNode::Decimal {
-                precision,
-                scale,
-                fixed,
-            } => {
+            RNode::Decimal { precision, scale, fixed } => {
                 let v = match fixed {
                     Some(size) => self.take(*size)?,
                     None => self.len_prefixed()?,
@@ -892,17 +814,11 @@ impl<'a, 'p> Dec<'a, 'p> {
                 b.uuid(&u)
             }
             RNode::Temporal { kind, writer_int } => {
-                let v = if *writer_int {
-                    self.int()? as i64
-                } else {
-                    self.long()?
-                };
+                let v = if *writer_int { self.int()? as i64 } else { self.long()? };
                 b.temporal(*kind, v)
             }
             RNode::Fail(why) => Err(Error::decode(why.to_string())),
-            _ => Err(Error::Internal {
-                reason: "read plan: container reached read_leaf".into(),
-            }),
+            _ => Err(Error::Internal { reason: "read plan: container reached read_leaf".into() }),
         }
     }
 
@@ -952,11 +868,7 @@ impl<'a, 'p> Dec<'a, 'p> {
         depth: u32,
     ) -> Result<B::Value> {
         let depth = self.deeper(depth)?;
-        let info = RecordInfo {
-            name: &rec.name,
-            field_count: rec.field_count,
-            id: rec.node,
-        };
+        let info = RecordInfo { name: &rec.name, field_count: rec.field_count, id: rec.node };
         let mut out = b.record_start(&info)?;
         for f in &rec.fields {
             match f {
@@ -976,12 +888,7 @@ impl<'a, 'p> Dec<'a, 'p> {
                     rec.name, d.name
                 )));
             };
-            let mut sub = Dec {
-                buf: bytes,
-                pos: 0,
-                plan: self.plan,
-                reader: self.reader,
-            };
+            let mut sub = Dec { buf: bytes, pos: 0, plan: self.plan, reader: self.reader };
             let v = sub.read(d.r, b, depth)?;
             b.record_field(&mut out, d.index as usize, &d.name, v)?;
         }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
-    BaseConsumer, CommitMode as RdCommit, Consumer as _, ConsumerContext, Rebalance, RebalanceProtocol, StreamConsumer,
+    BaseConsumer, CommitMode as RdCommit, Consumer as _, ConsumerContext, Rebalance,
+    RebalanceProtocol, StreamConsumer,
 };
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{Headers, Message as _};
@@ -73,7 +74,13 @@ impl Record {
             value: m.payload().map(<[u8]>::to_vec),
             headers: m
                 .headers()
-                .map(|hs| hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect())
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| {
+                            (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -140,7 +147,11 @@ impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let g = self.state.read().unwrap_or_else(|p| p.into_inner());
         match g.as_ref() {
-            Some(i) => f.debug_struct("Consumer").field("cluster", &i.cluster).field("group", &i.group).finish(),
+            Some(i) => f
+                .debug_struct("Consumer")
+                .field("cluster", &i.cluster)
+                .field("group", &i.group)
+                .finish(),
             None => f.write_str("Consumer(closed)"),
         }
     }
@@ -159,17 +170,26 @@ impl Consumer {
             (Subscription::Pattern(_), Some(c)) => c.clone(),
             (Subscription::Topics(topics), explicit) => {
                 if topics.is_empty() {
-                    return Err(Error::ConfigInvalid { path: "consumer.topics".into(), reason: "no topics to subscribe to".into() });
+                    return Err(Error::ConfigInvalid {
+                        path: "consumer.topics".into(),
+                        reason: "no topics to subscribe to".into(),
+                    });
                 }
                 let mut by_cluster: BTreeMap<String, Vec<&str>> = BTreeMap::new();
                 for t in topics {
                     by_cluster.entry(client.cluster_for(t)?.to_string()).or_default().push(t);
                 }
                 if by_cluster.len() > 1 {
-                    let parts: Vec<String> = by_cluster.iter().map(|(c, ts)| format!("{} -> {c}", ts.join(", "))).collect();
+                    let parts: Vec<String> = by_cluster
+                        .iter()
+                        .map(|(c, ts)| format!("{} -> {c}", ts.join(", ")))
+                        .collect();
                     return Err(Error::ConfigInvalid {
                         path: "consumer.topics".into(),
-                        reason: format!("one consumer reads one cluster, but the topics route to several: {}", parts.join("; ")),
+                        reason: format!(
+                            "one consumer reads one cluster, but the topics route to several: {}",
+                            parts.join("; ")
+                        ),
                     });
                 }
                 let routed = by_cluster.into_keys().next().unwrap_or_default();
@@ -206,9 +226,9 @@ impl Consumer {
             track: mode != CommitMode::Auto,
             started: Arc::default(),
         };
-        let consumer: StreamConsumer<Ctx> = cfg
-            .create_with_context(ctx.clone())
-            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
+        let consumer: StreamConsumer<Ctx> = cfg.create_with_context(ctx.clone()).map_err(|e| {
+            crate::error::config_error(&format!("clusters.{cluster}.properties"), &e)
+        })?;
         match &opts.subscription {
             Subscription::Topics(t) => {
                 let names: Vec<&str> = t.iter().map(String::as_str).collect();
@@ -263,7 +283,8 @@ impl Consumer {
         // A record librdkafka already fetched is taken without arming a timer (the common
         // case under load); only an empty queue waits with the timeout.
         let mut next = std::pin::pin!(inner.consumer.recv());
-        let ready = next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        let ready =
+            next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         let polled = match ready {
             std::task::Poll::Ready(r) => Ok(r),
             std::task::Poll::Pending => tokio::time::timeout(timeout, next).await,
@@ -313,24 +334,40 @@ impl Consumer {
 
     /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close): a record already received stays readable).
-    pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+    pub async fn decode_key<B: ValueBuilder>(
+        &self,
+        msg: &Message,
+        builder: &mut B,
+    ) -> Result<Option<B::Value>> {
         // a record of the parent used in a forked child: its registry client is the parent's
         self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
-            Some(k) => crate::producer::deserialize(self.decoder.client.codec(), &serde, k, builder).await.map(Some),
+            Some(k) => {
+                crate::producer::deserialize(self.decoder.client.codec(), &serde, k, builder)
+                    .await
+                    .map(Some)
+            }
         }
     }
 
     /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close)).
-    pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+    pub async fn decode_value<B: ValueBuilder>(
+        &self,
+        msg: &Message,
+        builder: &mut B,
+    ) -> Result<Option<B::Value>> {
         self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
-            Some(v) => crate::producer::deserialize(self.decoder.client.codec(), &serde, v, builder).await.map(Some),
+            Some(v) => {
+                crate::producer::deserialize(self.decoder.client.codec(), &serde, v, builder)
+                    .await
+                    .map(Some)
+            }
         }
     }
 
@@ -398,7 +435,9 @@ impl Consumer {
                         break;
                     }
                     Err(e) => match self.fail(&mut h, &e).await? {
-                        crate::handling::Outcome::Retry { after, .. } => tokio::time::sleep(after).await,
+                        crate::handling::Outcome::Retry { after, .. } => {
+                            tokio::time::sleep(after).await
+                        }
                         crate::handling::Outcome::DeadLettered => break,
                     },
                 }
@@ -407,7 +446,12 @@ impl Consumer {
         self.finish_run()
     }
 
-    pub(crate) async fn dead_letter(&self, msg: &Message, err: &Error, attempts: u32) -> Result<()> {
+    pub(crate) async fn dead_letter(
+        &self,
+        msg: &Message,
+        err: &Error,
+        attempts: u32,
+    ) -> Result<()> {
         let inner = self.inner()?;
         let template = &inner.client.config().consumer.dlq;
         match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
@@ -448,7 +492,13 @@ impl Consumer {
     /// Moves an assigned partition back to `offset` to receive its records again: unlike
     /// [`seek`](Self::seek), records before `offset` still in flight stay tracked (an
     /// unacknowledged one still holds the commit back).
-    pub(crate) fn rewind(&self, topic: &str, partition: i32, offset: i64, timeout: Duration) -> Result<()> {
+    pub(crate) fn rewind(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        timeout: Duration,
+    ) -> Result<()> {
         let inner = self.inner()?;
         inner.consumer.seek(topic, partition, Offset::Offset(offset), timeout)?;
         lock(&inner.ctx.tracker).forget_from(topic, partition, offset);
@@ -462,7 +512,13 @@ impl Consumer {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .map(|e| {
+                (
+                    e.topic().to_string(),
+                    e.partition(),
+                    e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1),
+                )
+            })
             .collect())
     }
 
@@ -480,7 +536,13 @@ impl Consumer {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .map(|e| {
+                (
+                    e.topic().to_string(),
+                    e.partition(),
+                    e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1),
+                )
+            })
             .collect())
     }
 
@@ -576,7 +638,12 @@ impl Inner {
         let now = self.created.elapsed().as_millis() as u64;
         let due = self.next_commit_ms.load(Ordering::Relaxed);
         // one caller claims each due commit
-        if now < due || self.next_commit_ms.compare_exchange(due, now + interval, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        if now < due
+            || self
+                .next_commit_ms
+                .compare_exchange(due, now + interval, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
             return;
         }
         if let Err(e) = self.commit_now(RdCommit::Async) {
@@ -603,7 +670,9 @@ impl Inner {
         if tpl.count() == 0 {
             return Ok(());
         }
-        let _span = tracing::debug_span!("commit", cluster = %self.cluster, partitions = tpl.count()).entered();
+        let _span =
+            tracing::debug_span!("commit", cluster = %self.cluster, partitions = tpl.count())
+                .entered();
         self.consumer.commit(&tpl, mode)?;
         if matches!(mode, RdCommit::Sync) {
             lock(&self.ctx.tracker).committed(&tpl);
