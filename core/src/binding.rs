@@ -13,7 +13,8 @@ use crate::consumer::{Consumer, Message};
 use crate::error::Error;
 use crate::error::Result;
 use crate::offsets::Offsets;
-use crate::producer::{ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde};
+use crate::producer::{ClusterProducer, Delivery, DeliveryBatch};
+use crate::serdes::{Data, Serde, TopicSerde};
 
 impl Client {
     /// Serializes `data` (the key when `is_key`) for `topic` into `out` (cleared first) with

@@ -18,11 +18,10 @@ use crate::codec::{AvroCodec, WriterSchema};
 use crate::config::Config;
 use crate::consumer::{Consumer, ConsumerOptions};
 use crate::error::{Error, Result};
-use crate::producer::{
-    serialize, ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde,
-};
+use crate::producer::{ClusterProducer, Delivery, DeliveryBatch};
 use crate::registry::RegistryClient;
 use crate::routing::{Router, TopicTable};
+use crate::serdes::{serialize, Data, Serde, TopicSerde};
 use crate::stats::KafkaStats;
 
 /// One record to send.

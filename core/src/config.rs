@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use crate::codec::CodecSettings;
 use crate::error::{Error, Result};
-use crate::producer::{Serde, TopicSerde};
 use crate::registry::RegistryConfig;
 use crate::routing::{Route, Router, TopicTable};
+use crate::serdes::{Serde, TopicSerde};
 
 /// The whole kpipe.yaml.
 #[derive(Debug, Clone, Deserialize)]

@@ -17,6 +17,7 @@ pub mod options;
 pub mod producer;
 pub mod registry;
 pub mod routing;
+pub mod serdes;
 
 pub use admin::ClusterAdmin;
 pub use consumer::{ClusterConsumer, Record};
@@ -25,7 +26,7 @@ pub use producer::{ClusterProducer, Delivery};
 pub use registry::RegistryClient;
 pub mod client;
 pub mod dlq;
-pub mod handling;
+pub use consumer::handling;
 pub mod retry;
 pub mod runtime;
 pub mod session;
@@ -36,5 +37,5 @@ pub use consumer::{
     Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription,
 };
 pub use handling::{Handling, Outcome};
-pub use producer::{Data, Serde, TopicSerde};
+pub use serdes::{Data, Serde, TopicSerde};
 pub use stats::KafkaStats;

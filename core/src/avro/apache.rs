@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use apache_avro::types::Value;
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::plan::TemporalKind;
 use super::source::{Branch, DecimalRef, Kind, Temporal, ValueSource};
 use crate::error::Result;

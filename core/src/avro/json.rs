@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use serde_json::{Map, Number, Value as Json};
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::logical;
 use super::plan::TemporalKind;
 use super::source::{Branch, Kind, ValueSource};

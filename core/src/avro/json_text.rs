@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::json::JsonBuilder;
 use super::json::B64;
 use super::logical;

@@ -17,6 +17,7 @@
 //! The rules (union resolution, decimals, natural JSON, error paths) are in docs/avro.md.
 
 mod apache;
+mod builder;
 mod decode;
 mod encode;
 mod json;
@@ -24,17 +25,20 @@ mod json_tape;
 mod json_text;
 mod logical;
 mod plan;
+mod resolve;
 mod source;
 mod subject;
 
 pub use apache::ApacheBuilder;
-pub use decode::{Projection, RecordInfo, Skip, UnionBranch, ValueBuilder, MAX_ZERO_SIZE_ITEMS};
+pub use builder::{RecordInfo, Skip, UnionBranch, ValueBuilder};
+pub use decode::MAX_ZERO_SIZE_ITEMS;
 pub use encode::MAX_DEPTH;
 pub use json::JsonBuilder;
 pub use json_tape::{JsonRef, JsonRoot, JsonTape};
 pub use json_text::{decode_to_json_text, JsonSpan, JsonTextBuilder};
 pub use logical::civil_from_days;
 pub use plan::{CompiledSchema, TemporalKind};
+pub use resolve::Projection;
 pub use source::{Branch, DecimalRef, Kind, Temporal, ValueSource};
 pub use subject::SubjectStrategy;
 
@@ -158,7 +162,7 @@ pub fn decode<B: ValueBuilder>(
     builder: &mut B,
 ) -> Result<B::Value> {
     match reader {
-        None => decode::run(decode::identity_plan(writer), writer, body, builder),
+        None => decode::run(resolve::identity_plan(writer), writer, body, builder),
         Some(r) => Projection::new(writer, r)?.decode(body, builder),
     }
 }

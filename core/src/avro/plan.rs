@@ -168,7 +168,7 @@ pub(crate) struct Inner {
     pub root: NodeId,
     pub schema: apache_avro::Schema,
     pub canonical: String,
-    pub identity: Arc<super::decode::ReadPlan>,
+    pub identity: Arc<super::resolve::ReadPlan>,
 }
 
 /// A schema parsed once and compiled into an encoding/decoding plan. Cheap to clone (an `Arc`),
@@ -201,7 +201,7 @@ impl CompiledSchema {
         let mut nodes = c.nodes;
         fill_union_names(&mut nodes);
         compute_defaults(&mut nodes)?;
-        let identity = Arc::new(super::decode::ReadPlan::identity(&nodes, root));
+        let identity = Arc::new(super::resolve::ReadPlan::identity(&nodes, root));
         let canonical = schema.canonical_form();
         Ok(CompiledSchema(Arc::new(Inner { nodes, root, schema, canonical, identity })))
     }

@@ -29,15 +29,16 @@ use rdkafka::message::{Headers, Message as _};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 
-use crate::avro::{JsonBuilder, ValueBuilder};
+use crate::avro::ValueBuilder;
 use crate::client::Client;
 use crate::config::CommitMode;
 use crate::error::{Error, Result};
-use crate::producer::TopicSerde;
+use crate::serdes::TopicSerde;
 use crate::stats::{KafkaStats, StatsContext};
 
 mod cluster;
 mod context;
+pub mod handling;
 mod options;
 mod tracker;
 
@@ -344,11 +345,9 @@ impl Consumer {
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
-            Some(k) => {
-                crate::producer::deserialize(self.decoder.client.codec(), &serde, k, builder)
-                    .await
-                    .map(Some)
-            }
+            Some(k) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, k, builder)
+                .await
+                .map(Some),
         }
     }
 
@@ -363,11 +362,9 @@ impl Consumer {
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
-            Some(v) => {
-                crate::producer::deserialize(self.decoder.client.codec(), &serde, v, builder)
-                    .await
-                    .map(Some)
-            }
+            Some(v) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, v, builder)
+                .await
+                .map(Some),
         }
     }
 
@@ -386,83 +383,6 @@ impl Consumer {
                 }
             };
             self.decoder.client.warm_readers(m, &serde).await;
-        }
-    }
-
-    /// Asks a running [`run`](Self::run) loop to return after the current record.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-
-    /// Runs `handler` on every record, decoded to natural JSON, until [`stop`](Self::stop) or
-    /// [`close`](Self::close). See [`run_with`](Self::run_with).
-    pub async fn run<F, Fut>(&self, handler: F) -> Result<()>
-    where
-        F: FnMut(Received<serde_json::Value>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        self.run_with(JsonBuilder, handler).await
-    }
-
-    /// The run loop: decode, call `handler` up to `consumer.max_attempts` times with
-    /// exponential backoff from `consumer.backoff_ms`; a record that still fails, or cannot be
-    /// decoded, goes to the DLQ (`consumer.dlq`) with its original bytes and headers plus the
-    /// `kpipe.*` headers; it counts as handled only once the DLQ write is acknowledged. A DLQ
-    /// failure (or no DLQ configured) stops the loop with that error, the record uncommitted.
-    /// A retriable decode error (registry down) is retried likewise and then returned.
-    pub async fn run_with<B, F, Fut>(&self, mut builder: B, mut handler: F) -> Result<()>
-    where
-        B: ValueBuilder,
-        B::Value: Clone,
-        F: FnMut(Received<B::Value>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        // The steps live in handling.rs (next_handling / complete / fail), shared with the C ABI.
-        self.stop.store(false, Ordering::SeqCst);
-        while !self.stop.load(Ordering::SeqCst) {
-            let mut h = match self.next_handling(&mut builder, Duration::from_millis(200)).await {
-                Ok(Some(h)) => h,
-                Ok(None) => continue,
-                Err(Error::Closed { .. }) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            loop {
-                let msg = &h.message;
-                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt = h.failed_attempts() + 1);
-                match tracing::Instrument::instrument(handler(h.received()), span).await {
-                    Ok(()) => {
-                        self.complete(&h)?;
-                        break;
-                    }
-                    Err(e) => match self.fail(&mut h, &e).await? {
-                        crate::handling::Outcome::Retry { after, .. } => {
-                            tokio::time::sleep(after).await
-                        }
-                        crate::handling::Outcome::DeadLettered => break,
-                    },
-                }
-            }
-        }
-        self.finish_run()
-    }
-
-    pub(crate) async fn dead_letter(
-        &self,
-        msg: &Message,
-        err: &Error,
-        attempts: u32,
-    ) -> Result<()> {
-        let inner = self.inner()?;
-        let template = &inner.client.config().consumer.dlq;
-        match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
-            Ok(d) => {
-                tracing::warn!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, dlq = %d.topic, code = err.code(), attempts, "record sent to the DLQ");
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(topic = %msg.topic, offset = msg.offset, code = e.code(), error = %e, "DLQ write failed; not committing");
-                Err(e)
-            }
         }
     }
 
