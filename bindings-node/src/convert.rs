@@ -91,7 +91,7 @@ impl ValueSource for JsValue {
         }
         let f = self.num;
         // 2^63 is exactly representable and one past i64::MAX
-        (f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
+        (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f).then_some(f as i64)
     }
     fn as_f64(&self) -> Option<f64> {
         match self.kind {

@@ -230,9 +230,11 @@ impl NativeClient {
     pub fn send_many(&self, env: Env, topic: String, records: Raw) -> napi::Result<Option<Raw>> {
         let raw = env.raw();
         type Span = Option<(usize, usize)>;
+        /// Where one record's key and value lie in `arena`, its headers and timestamp.
+        type RecordSpans = (Span, Span, Vec<(String, Vec<u8>)>, Option<i64>);
         struct Prepared {
             arena: Vec<u8>,
-            spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)>,
+            spans: Vec<RecordSpans>,
             results: Vec<kpipe::Result<()>>,
         }
         let prepared = guard(&env, || {
@@ -514,6 +516,8 @@ impl NativeClient {
     /// (first record at or after it) | {partition: offset}. `dryRun` only reports. A Promise
     /// of the changes' JSON text.
     #[napi(ts_return_type = "Promise<string>")]
+    // positional, as index.js calls it: the JS API takes one options object
+    #[allow(clippy::too_many_arguments)]
     pub fn reset_offsets(
         &self,
         env: Env,
@@ -585,6 +589,8 @@ impl NativeClient {
     /// Plans moving `group` from cluster `source` to `target` (by the timestamp of the next
     /// unconsumed record, or MirrorMaker 2 checkpoints). Changes nothing.
     #[napi(ts_return_type = "Promise<NativeMigrationPlan>")]
+    // positional, as index.js calls it: the JS API takes one options object
+    #[allow(clippy::too_many_arguments)]
     pub fn migrate_plan(
         &self,
         env: Env,
@@ -1082,10 +1088,4 @@ pub fn error_codes() -> Vec<String> {
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
-}
-
-// `throw` is used by runtime.rs; keep the import used here for clarity of the error path.
-#[allow(dead_code)]
-fn _uses(env: js::Env, e: &kpipe::Error) -> napi::Error {
-    throw(env, e)
 }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! kpipe: one Kafka core for every language team.
 //!
 //! All behaviour lives in this crate; the bindings (Python, Node, Go, PHP) convert values and

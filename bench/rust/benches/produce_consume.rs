@@ -465,7 +465,9 @@ async fn main() {
 
     // per (linger, case): kpipe rate / raw rate per repetition, and (rate, CPU-s per 1M) per side
     let mut ratios: BTreeMap<(u32, &str), Vec<f64>> = BTreeMap::new();
-    let mut rates: BTreeMap<(u32, &str), [Vec<(f64, f64)>; 2]> = BTreeMap::new();
+    // [kpipe, raw]: (records/s, CPU-s per 1M) per repetition
+    type SideRates = [Vec<(f64, f64)>; 2];
+    let mut rates: BTreeMap<(u32, &str), SideRates> = BTreeMap::new();
     let mut record = |linger: u32,
                       case: &'static str,
                       client: &str,
