@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::avro::{self, CompiledSchema, SubjectStrategy, ValueBuilder, ValueSource};
 use crate::compat::{self, Level};
 use crate::error::{Error, Result};
+use crate::registry::cache::{Origin, SingleFlight};
 use crate::registry::RegistryClient;
 
 /// How a codec names subjects and registers schemas: the `schemas:` section of kpipe.yaml.
@@ -73,6 +74,10 @@ pub struct AvroCodec {
     writers: Mutex<WriterCache>,
     /// Re-verification of cached writer ids (see [`AvroCodec::writer`]).
     verify: Verify,
+    /// Writer resolutions in flight, by (topic, is_key, schema text): concurrent first sends
+    /// of one schema make one policy check and one registration between them, not one each
+    /// (10k sends at start-up made 10k version listings and starved the registry).
+    resolving: SingleFlight<(String, bool, String), WriterSchema>,
 }
 
 /// When cached writer ids were last confirmed by the registry.
@@ -101,7 +106,14 @@ impl AvroCodec {
             retry_after_ms: AtomicU64::new(0),
             running: tokio::sync::Mutex::new(()),
         };
-        Self { registry, settings, by_id: Mutex::default(), writers: Mutex::default(), verify }
+        Self {
+            registry,
+            settings,
+            by_id: Mutex::default(),
+            writers: Mutex::default(),
+            verify,
+            resolving: SingleFlight::new(),
+        }
     }
 
     fn check_due(&self) -> bool {
@@ -240,6 +252,27 @@ impl AvroCodec {
         {
             return Ok(w.clone());
         }
+        let key = (topic.to_string(), is_key, cache_text.to_string());
+        let resolved = self
+            .resolving
+            .get_or_fetch(&key, || key.clone(), || self.resolve_writer(topic, is_key, schema_text))
+            .await;
+        if let Ok((_, Origin::Fetched)) = &resolved {
+            // the writer cache holds it now; the flight was only there to join the callers
+            self.resolving.remove_where(|k| *k == key);
+        }
+        Ok(resolved?.0)
+    }
+
+    /// The uncached path of [`writer`](Self::writer): subject, policy check and registration
+    /// (or the subject's latest), then the writer cache.
+    async fn resolve_writer(
+        &self,
+        topic: &str,
+        is_key: bool,
+        schema_text: Option<&str>,
+    ) -> Result<WriterSchema> {
+        let cache_text = schema_text.unwrap_or("");
         let caller_schema = schema_text.map(CompiledSchema::parse).transpose()?;
         let record_name = caller_schema.as_ref().and_then(|s| s.name().map(str::to_string));
         let subject: Arc<str> =

@@ -192,3 +192,37 @@ async fn house_policy_is_strict_unless_a_benign_change_is_allowed() {
     lenient.encode(&topic, false, Some(v2), &&value, &mut buf).await.unwrap();
     assert_eq!(lenient.decode(&buf, None, &mut JsonBuilder).await.unwrap(), value);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_sends_of_a_schema_resolve_it_once() {
+    let topic = common::unique("kpipe.it.herd");
+    let mut buf = Vec::new();
+    let v1 = json!({"id": "o-1", "amount": "1.00"});
+    codec(CodecSettings::default()).encode(&topic, false, Some(V1), &&v1, &mut buf).await.unwrap();
+
+    // a fresh codec (a starting service): 500 sends of v2 at once, all before any is cached
+    let codec = Arc::new(codec(CodecSettings::default()));
+    let before = codec.registry().stats().http_requests;
+    let v2 = json!({"id": "o-2", "amount": "2.00", "city": "Oslo"});
+    let sends: Vec<_> = (0..500)
+        .map(|_| {
+            let (codec, topic, v2) = (codec.clone(), topic.clone(), v2.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                codec
+                    .encode(&topic, false, Some(V2_WITH_DEFAULT), &&v2, &mut out)
+                    .await
+                    .map(|w| w.id)
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for s in sends {
+        ids.insert(s.await.unwrap().unwrap());
+    }
+    assert_eq!(ids.len(), 1, "every send got the same schema id");
+    // the policy check (the subject's versions, then its latest) and one registration, for
+    // all 500: not one version listing per send
+    let calls = codec.registry().stats().http_requests - before;
+    assert!(calls <= 3, "{calls} registry requests for one new schema");
+}

@@ -111,7 +111,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
                 if let Some(result) = rx.borrow_and_update().clone() {
                     return match result {
                         Ok(v) => Ok((v, Origin::Joined)),
-                        Err(e) => Err(clone_error(&e)),
+                        Err(e) => Err(Error::clone(&e)),
                     };
                 }
                 if rx.changed().await.is_err() {
@@ -119,7 +119,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
                     if let Some(result) = rx.borrow().clone() {
                         return match result {
                             Ok(v) => Ok((v, Origin::Joined)),
-                            Err(e) => Err(clone_error(&e)),
+                            Err(e) => Err(Error::clone(&e)),
                         };
                     }
                     break;
@@ -181,7 +181,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
             Err(e) => {
                 let shared = Arc::new(e);
                 tx.send_replace(Some(Err(shared.clone())));
-                Err(clone_error(&shared))
+                Err(Error::clone(&shared))
             }
         }
     }
@@ -219,31 +219,6 @@ impl Hash for SubjectVersionKey<'_> {
 impl Equivalent<(String, i32)> for SubjectVersionKey<'_> {
     fn equivalent(&self, key: &(String, i32)) -> bool {
         self.0 == key.0 && self.1 == key.1
-    }
-}
-
-/// `Error` is not `Clone`; rebuild the variants the registry client produces for waiters
-/// that share one failed fetch.
-pub(crate) fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::ConfigInvalid { path, reason } => {
-            Error::ConfigInvalid { path: path.clone(), reason: reason.clone() }
-        }
-        Error::RegistryUnavailable { reason } => {
-            Error::RegistryUnavailable { reason: reason.clone() }
-        }
-        Error::RegistryNotFound { what } => Error::RegistryNotFound { what: what.clone() },
-        Error::RegistryAuth { status } => Error::RegistryAuth { status: *status },
-        Error::RegistryRejected { status, message } => {
-            Error::RegistryRejected { status: *status, message: message.clone() }
-        }
-        Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: reason.clone() },
-        Error::SchemaIncompatible { subject, reason } => {
-            Error::SchemaIncompatible { subject: subject.clone(), reason: reason.clone() }
-        }
-        Error::SerdeUnknownSchemaId { id } => Error::SerdeUnknownSchemaId { id: *id },
-        Error::Closed { what } => Error::Closed { what: what.clone() },
-        other => Error::Internal { reason: other.to_string() },
     }
 }
 

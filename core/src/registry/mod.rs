@@ -10,7 +10,7 @@
 //!
 //! docs/registry.md describes the behaviour for users.
 
-mod cache;
+pub(crate) mod cache;
 pub mod config;
 mod disk;
 #[cfg(test)]
