@@ -3,7 +3,6 @@ package kpipe_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -93,7 +92,7 @@ func TestAckScenarios(t *testing.T) {
 						t.Fatal(err)
 					}
 				default:
-					t.Fatal(fmt.Sprintf("unknown step %s", step))
+					t.Fatalf("unknown step %s", step)
 				}
 			}
 			again, err := c.Consumer(ctx, group, []string{topic})

@@ -29,9 +29,9 @@ pub unsafe extern "C" fn kpipe_avro_encode(
         let schema = CompiledSchema::parse(convert::text(schema, schema_len, "schema")?)?;
         // the same value source as kpipe_send's (a borrowed tape of the JSON text)
         let mut tape = JsonTape::new();
-        let root = tape
-            .parse(convert::bytes(value_json, value_len))
-            .map_err(|e| kpipe::Error::InputInvalid { what: "value".into(), reason: e.to_string() })?;
+        let root = tape.parse(convert::bytes(value_json, value_len)).map_err(|e| {
+            kpipe::Error::InputInvalid { what: "value".into(), reason: e.to_string() }
+        })?;
         let mut body = Vec::with_capacity(64);
         avro::encode(&schema, &tape.get(root), &mut body)?;
         convert::put_buf(out, body);
@@ -59,7 +59,10 @@ pub unsafe extern "C" fn kpipe_avro_decode(
     guard(err, KPIPE_ERROR, || {
         let schema = CompiledSchema::parse(convert::text(schema, schema_len, "schema")?)?;
         // the same text writer as polled messages'
-        convert::put_buf(out, avro::decode_to_json_text(&schema, None, convert::bytes(body, body_len))?);
+        convert::put_buf(
+            out,
+            avro::decode_to_json_text(&schema, None, convert::bytes(body, body_len))?,
+        );
         Ok(KPIPE_OK)
     })
 }

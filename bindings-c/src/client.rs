@@ -31,7 +31,12 @@ pub struct kpipe_delivery {
 impl kpipe_delivery {
     fn new(client: &Client, d: &Delivery) -> Self {
         // point at the config's own copy of the name: it lives as long as the client
-        let name = client.config().clusters.get_key_value(&*d.cluster).map(|(k, _)| k.as_str()).unwrap_or("");
+        let name = client
+            .config()
+            .clusters
+            .get_key_value(&*d.cluster)
+            .map(|(k, _)| k.as_str())
+            .unwrap_or("");
         kpipe_delivery {
             cluster: name.as_ptr(),
             cluster_len: name.len(),
@@ -49,7 +54,9 @@ fn boxed(client: Result<Client>) -> Result<*mut kpipe_client> {
 
 pub(crate) fn client_ref<'a>(c: *const kpipe_client) -> Result<&'a Client> {
     // SAFETY: a pointer from kpipe_client_open/_from_yaml not yet freed, or null (rule 1).
-    unsafe { c.as_ref() }.map(|c| &c.client).ok_or_else(|| Error::InputInvalid { what: "client".into(), reason: "null handle".into() })
+    unsafe { c.as_ref() }
+        .map(|c| &c.client)
+        .ok_or_else(|| Error::InputInvalid { what: "client".into(), reason: "null handle".into() })
 }
 
 /// Opens a client from a kpipe.yaml file (`path`: UTF-8, `path_len` bytes). Env overrides apply.
@@ -60,8 +67,14 @@ pub(crate) fn client_ref<'a>(c: *const kpipe_client) -> Result<&'a Client> {
 /// - `path` points to `path_len` readable bytes (it may be null when `path_len` is 0), valid for the whole call.
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_client_open(path: *const u8, path_len: usize, err: *mut *mut kpipe_error) -> *mut kpipe_client {
-    guard(err, std::ptr::null_mut(), || boxed(Client::from_file(convert::text(path, path_len, "config path")?)))
+pub unsafe extern "C" fn kpipe_client_open(
+    path: *const u8,
+    path_len: usize,
+    err: *mut *mut kpipe_error,
+) -> *mut kpipe_client {
+    guard(err, std::ptr::null_mut(), || {
+        boxed(Client::from_file(convert::text(path, path_len, "config path")?))
+    })
 }
 
 /// A client from kpipe.yaml text (relative schema paths start at the current directory).
@@ -71,9 +84,16 @@ pub unsafe extern "C" fn kpipe_client_open(path: *const u8, path_len: usize, err
 /// - `yaml` points to `yaml_len` readable bytes (it may be null when `yaml_len` is 0), valid for the whole call.
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_client_from_yaml(yaml: *const u8, yaml_len: usize, err: *mut *mut kpipe_error) -> *mut kpipe_client {
+pub unsafe extern "C" fn kpipe_client_from_yaml(
+    yaml: *const u8,
+    yaml_len: usize,
+    err: *mut *mut kpipe_error,
+) -> *mut kpipe_client {
     guard(err, std::ptr::null_mut(), || {
-        boxed(kpipe::config::Config::from_yaml(convert::text(yaml, yaml_len, "config")?).and_then(Client::from_config))
+        boxed(
+            kpipe::config::Config::from_yaml(convert::text(yaml, yaml_len, "config")?)
+                .and_then(Client::from_config),
+        )
     })
 }
 
@@ -116,14 +136,22 @@ pub unsafe extern "C" fn kpipe_client_set_topic_serde(
         let topic = convert::text(topic, topic_len, "topic")?;
         let key_kind = convert::text(key_serde, key_serde_len, "key")?;
         let value_kind = convert::text(value_serde, value_serde_len, "value")?;
-        let key = serde(key_kind, convert::opt_text(key_schema, key_schema_len, "key schema")?, "key")?;
-        let value = serde(value_kind, convert::opt_text(value_schema, value_schema_len, "value schema")?, "value")?;
+        let key =
+            serde(key_kind, convert::opt_text(key_schema, key_schema_len, "key schema")?, "key")?;
+        let value = serde(
+            value_kind,
+            convert::opt_text(value_schema, value_schema_len, "value schema")?,
+            "value",
+        )?;
         c.set_topic_serde(topic, TopicSerde { key, value });
         Ok(KPIPE_OK)
     })
 }
 
-fn outgoing<'t, 'a: 't>(p: &'t convert::Parsed<'a>, tape: &'t JsonTape<'a>) -> Outgoing<'t, JsonRef<'t, 'a>, JsonRef<'t, 'a>> {
+fn outgoing<'t, 'a: 't>(
+    p: &'t convert::Parsed<'a>,
+    tape: &'t JsonTape<'a>,
+) -> Outgoing<'t, JsonRef<'t, 'a>, JsonRef<'t, 'a>> {
     Outgoing {
         topic: p.topic,
         key: p.key.data(tape),
@@ -158,11 +186,13 @@ pub unsafe extern "C" fn kpipe_send(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let c = client_ref(client)?;
-        let rec = unsafe { rec.as_ref() }.ok_or_else(|| Error::InputInvalid { what: "record".into(), reason: "null".into() })?;
+        let rec = unsafe { rec.as_ref() }
+            .ok_or_else(|| Error::InputInvalid { what: "record".into(), reason: "null".into() })?;
         let mut tape = JsonTape::new();
         let parsed = convert::parse_record(rec, convert::bytes(data, data_len), &mut tape)?;
         let token = unsafe { cancel.as_ref() };
-        let r = kpipe::runtime::block_on(cancellable(token, c.send_record(outgoing(&parsed, &tape))))?;
+        let r =
+            kpipe::runtime::block_on(cancellable(token, c.send_record(outgoing(&parsed, &tape))))?;
         match r {
             None => Ok(KPIPE_CANCELLED),
             Some(d) => {
@@ -205,7 +235,10 @@ pub unsafe extern "C" fn kpipe_send_many(
     guard(err, KPIPE_ERROR, || {
         let c = client_ref(client)?;
         if n > 0 && (recs.is_null() || outs.is_null() || errs.is_null()) {
-            return Err(Error::InputInvalid { what: "send_many".into(), reason: "null array".into() });
+            return Err(Error::InputInvalid {
+                what: "send_many".into(),
+                reason: "null array".into(),
+            });
         }
         let recs = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(recs, n) } };
         let data = convert::bytes(data, data_len);
@@ -214,7 +247,8 @@ pub unsafe extern "C" fn kpipe_send_many(
         }
         // every record's JSON in one tape (no allocation per value, strings borrowed from data)
         let mut tape = JsonTape::new();
-        let parsed: Vec<Result<convert::Parsed<'_>>> = recs.iter().map(|r| convert::parse_record(r, data, &mut tape)).collect();
+        let parsed: Vec<Result<convert::Parsed<'_>>> =
+            recs.iter().map(|r| convert::parse_record(r, data, &mut tape)).collect();
         let tape = &tape;
         let token = unsafe { cancel.as_ref() };
         let ok = parsed.iter().filter_map(|p| p.as_ref().ok()).map(|p| outgoing(p, tape));
@@ -223,8 +257,12 @@ pub unsafe extern "C" fn kpipe_send_many(
         let mut results = results?.into_iter();
         for (i, p) in parsed.iter().enumerate() {
             let r = match p {
-                Err(e) => Err(Error::InputInvalid { what: format!("record {i}"), reason: e.to_string() }),
-                Ok(_) => results.next().unwrap_or_else(|| Err(Error::Internal { reason: "missing result".into() })),
+                Err(e) => {
+                    Err(Error::InputInvalid { what: format!("record {i}"), reason: e.to_string() })
+                }
+                Ok(_) => results
+                    .next()
+                    .unwrap_or_else(|| Err(Error::Internal { reason: "missing result".into() })),
             };
             match r {
                 Ok(d) => unsafe { *outs.add(i) = kpipe_delivery::new(c, &d) },
@@ -243,7 +281,11 @@ pub unsafe extern "C" fn kpipe_send_many(
 /// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_client_flush(client: *const kpipe_client, timeout_ms: i64, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_client_flush(
+    client: *const kpipe_client,
+    timeout_ms: i64,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
         client_ref(client)?.flush(Duration::from_millis(timeout_ms.max(0) as u64))?;
         Ok(KPIPE_OK)
@@ -258,7 +300,10 @@ pub unsafe extern "C" fn kpipe_client_flush(client: *const kpipe_client, timeout
 /// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_client_close(client: *const kpipe_client, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_client_close(
+    client: *const kpipe_client,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
         client_ref(client)?.close()?;
         Ok(KPIPE_OK)

@@ -8,7 +8,9 @@ use std::time::Duration;
 use kpipe::avro::{JsonBuilder, JsonSpan, JsonTextBuilder};
 use kpipe::config::CommitMode;
 use kpipe::session::{AckMode, PollSession};
-use kpipe::{Consumer, ConsumerOptions, Error, Handling, Message, Outcome, Result, StartAt, Subscription};
+use kpipe::{
+    Consumer, ConsumerOptions, Error, Handling, Message, Outcome, Result, StartAt, Subscription,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -127,9 +129,16 @@ impl kpipe_message {
         let headers = msg
             .headers
             .iter()
-            .map(|(k, v)| kpipe_header { name: k.as_ptr(), name_len: k.len(), value: v.as_ptr(), value_len: v.len() })
+            .map(|(k, v)| kpipe_header {
+                name: k.as_ptr(),
+                name_len: k.len(),
+                value: v.as_ptr(),
+                value_len: v.len(),
+            })
             .collect();
-        let decode_error = decode_error.map(|e| kpipe_error::from_details(e.details().at_record(&msg.topic, msg.partition, msg.offset)));
+        let decode_error = decode_error.map(|e| {
+            kpipe_error::from_details(e.details().at_record(&msg.topic, msg.partition, msg.offset))
+        });
         Box::new(kpipe_message {
             msg,
             json: decoded.json,
@@ -144,8 +153,10 @@ impl kpipe_message {
         let m = &self.msg;
         let (key, key_len, has_key) = parts(m.key.as_deref());
         let (value, value_len, has_value) = parts(m.value.as_deref());
-        let (key_json, key_json_len, has_key_json) = parts(self.key_json.clone().map(|r| &self.json[r]));
-        let (value_json, value_json_len, has_value_json) = parts(self.value_json.clone().map(|r| &self.json[r]));
+        let (key_json, key_json_len, has_key_json) =
+            parts(self.key_json.clone().map(|r| &self.json[r]));
+        let (value_json, value_json_len, has_value_json) =
+            parts(self.value_json.clone().map(|r| &self.json[r]));
         kpipe_message_view {
             topic: m.topic.as_ptr(),
             topic_len: m.topic.len(),
@@ -167,14 +178,20 @@ impl kpipe_message {
             value_json,
             value_json_len,
             has_value_json,
-            decode_error: self.decode_error.as_deref().map_or(std::ptr::null(), |e| e as *const kpipe_error),
+            decode_error: self
+                .decode_error
+                .as_deref()
+                .map_or(std::ptr::null(), |e| e as *const kpipe_error),
         }
     }
 }
 
 fn session_ref<'a>(c: *const kpipe_consumer) -> Result<&'a PollSession> {
     // SAFETY: a pointer from kpipe_consumer_new not yet freed, or null (rule 1).
-    unsafe { c.as_ref() }.map(|c| &c.session).ok_or_else(|| Error::InputInvalid { what: "consumer".into(), reason: "null handle".into() })
+    unsafe { c.as_ref() }.map(|c| &c.session).ok_or_else(|| Error::InputInvalid {
+        what: "consumer".into(),
+        reason: "null handle".into(),
+    })
 }
 
 fn consumer_ref<'a>(c: *const kpipe_consumer) -> Result<&'a Consumer> {
@@ -205,7 +222,8 @@ struct OptionsJson {
 }
 
 fn options(o: OptionsJson) -> Result<(ConsumerOptions, AckMode)> {
-    let ack: AckMode = o.ack.as_deref().map(|a| kpipe::options::parse("ack", a)).transpose()?.unwrap_or_default();
+    let ack: AckMode =
+        o.ack.as_deref().map(|a| kpipe::options::parse("ack", a)).transpose()?.unwrap_or_default();
     let start = match o.start {
         None => StartAt::Committed,
         Some(StartJson::Name(n)) => kpipe::options::parse("start", &n)?,
@@ -220,7 +238,11 @@ fn options(o: OptionsJson) -> Result<(ConsumerOptions, AckMode)> {
         group: o.group,
         subscription,
         start,
-        commit: o.commit.as_deref().map(|m| kpipe::options::parse::<CommitMode>("commit", m)).transpose()?,
+        commit: o
+            .commit
+            .as_deref()
+            .map(|m| kpipe::options::parse::<CommitMode>("commit", m))
+            .transpose()?,
         cluster: o.cluster,
         serde: None,
         properties: o.properties.into_iter().collect(),
@@ -250,7 +272,8 @@ pub unsafe extern "C" fn kpipe_consumer_new(
 ) -> *mut kpipe_consumer {
     guard(err, std::ptr::null_mut(), || {
         let c = crate::client::client_ref(client)?;
-        let (opts, ack) = options(convert::json_arg(options_json, options_len, "consumer options")?)?;
+        let (opts, ack) =
+            options(convert::json_arg(options_json, options_len, "consumer options")?)?;
         // librdkafka's stream consumer registers with the tokio reactor: build it inside kpipe's runtime
         let rt = kpipe::runtime::handle()?;
         let _in_rt = rt.enter();
@@ -314,10 +337,15 @@ pub unsafe extern "C" fn kpipe_consumer_poll(
     guard(err, KPIPE_ERROR, || {
         let s = session_ref(consumer)?;
         if out.is_null() {
-            return Err(Error::InputInvalid { what: "poll".into(), reason: "null out pointer".into() });
+            return Err(Error::InputInvalid {
+                what: "poll".into(),
+                reason: "null out pointer".into(),
+            });
         }
         let got = kpipe::runtime::block_on(async {
-            let Some(m) = s.next(Duration::from_millis(timeout_ms.max(0) as u64)).await? else { return Ok::<_, Error>(None) };
+            let Some(m) = s.next(Duration::from_millis(timeout_ms.max(0) as u64)).await? else {
+                return Ok::<_, Error>(None);
+            };
             Ok(Some(message_of(s.consumer(), m, decode_values).await))
         })??;
         let Some(m) = got else { return Ok(KPIPE_TIMEOUT) };
@@ -361,7 +389,10 @@ pub unsafe extern "C" fn kpipe_consumer_poll_batch(
     guard(err, KPIPE_ERROR, || {
         let s = session_ref(consumer)?;
         if outs.is_null() || count.is_null() || max == 0 {
-            return Err(Error::InputInvalid { what: "poll_batch".into(), reason: "null out pointer or max 0".into() });
+            return Err(Error::InputInvalid {
+                what: "poll_batch".into(),
+                reason: "null out pointer or max 0".into(),
+            });
         }
         unsafe { *count = 0 };
         let got = kpipe::runtime::block_on(async {
@@ -394,7 +425,10 @@ pub unsafe extern "C" fn kpipe_consumer_poll_batch(
 /// - `msg` is null or a live `kpipe_message` from kpipe (not freed yet).
 /// - `view` is null or valid for writing one `kpipe_message_view`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_message_view_of(msg: *const kpipe_message, view: *mut kpipe_message_view) {
+pub unsafe extern "C" fn kpipe_message_view_of(
+    msg: *const kpipe_message,
+    view: *mut kpipe_message_view,
+) {
     error::quiet((), || {
         if let (Some(m), false) = (unsafe { msg.as_ref() }, view.is_null()) {
             unsafe { *view = m.view() };
@@ -460,7 +494,15 @@ pub unsafe extern "C" fn kpipe_consumer_ack(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let topic = convert::text(topic, topic_len, "topic")?;
-        let m = Message { topic: topic.into(), partition, offset, timestamp_ms: None, key: None, value: None, headers: Vec::new() };
+        let m = Message {
+            topic: topic.into(),
+            partition,
+            offset,
+            timestamp_ms: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        };
         consumer_ref(consumer)?.ack(&m)?;
         Ok(KPIPE_OK)
     })
@@ -486,7 +528,11 @@ pub unsafe extern "C" fn kpipe_consumer_commit(
     err: *mut *mut kpipe_error,
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let record = if has_record != 0 { Some((convert::text(topic, topic_len, "topic")?, partition, offset)) } else { None };
+        let record = if has_record != 0 {
+            Some((convert::text(topic, topic_len, "topic")?, partition, offset))
+        } else {
+            None
+        };
         session_ref(consumer)?.commit(record)?;
         Ok(KPIPE_OK)
     })
@@ -511,7 +557,12 @@ pub unsafe extern "C" fn kpipe_consumer_seek(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let s = session_ref(consumer)?;
-        s.seek(convert::text(topic, topic_len, "topic")?, partition, offset, Duration::from_millis(timeout_ms.max(0) as u64))?;
+        s.seek(
+            convert::text(topic, topic_len, "topic")?,
+            partition,
+            offset,
+            Duration::from_millis(timeout_ms.max(0) as u64),
+        )?;
         Ok(KPIPE_OK)
     })
 }
@@ -551,7 +602,10 @@ pub unsafe extern "C" fn kpipe_consumer_lag(
 /// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_consumer_close(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_consumer_close(
+    consumer: *const kpipe_consumer,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let rt = kpipe::runtime::handle()?;
         let _in_rt = rt.enter();
@@ -604,10 +658,15 @@ pub unsafe extern "C" fn kpipe_consumer_next(
         let s = session_ref(consumer)?;
         let c = s.consumer();
         if out.is_null() {
-            return Err(Error::InputInvalid { what: "next".into(), reason: "null out pointer".into() });
+            return Err(Error::InputInvalid {
+                what: "next".into(),
+                reason: "null out pointer".into(),
+            });
         }
         let mut b = JsonTextBuilder::new();
-        let next = kpipe::runtime::block_on(s.next_handling(&mut b, Duration::from_millis(timeout_ms.max(0) as u64)))??;
+        let next = kpipe::runtime::block_on(
+            s.next_handling(&mut b, Duration::from_millis(timeout_ms.max(0) as u64)),
+        )??;
         let Some(h) = next else { return Ok(KPIPE_TIMEOUT) };
         let decoded = if b.needs_fallback() {
             // decoded once already (the schemas are cached): again through JsonBuilder
@@ -633,9 +692,16 @@ pub unsafe extern "C" fn kpipe_consumer_next(
 /// - `h` is null or a live `kpipe_handling` from kpipe (not freed yet).
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_handling_complete(consumer: *const kpipe_consumer, h: *const kpipe_handling, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_handling_complete(
+    consumer: *const kpipe_consumer,
+    h: *const kpipe_handling,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
-        let h = unsafe { h.as_ref() }.ok_or_else(|| Error::InputInvalid { what: "handling".into(), reason: "null handle".into() })?;
+        let h = unsafe { h.as_ref() }.ok_or_else(|| Error::InputInvalid {
+            what: "handling".into(),
+            reason: "null handle".into(),
+        })?;
         consumer_ref(consumer)?.complete(&h.handling)?;
         Ok(KPIPE_OK)
     })
@@ -667,7 +733,10 @@ pub unsafe extern "C" fn kpipe_handling_fail(
 ) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let c = consumer_ref(consumer)?;
-        let h = unsafe { h.as_mut() }.ok_or_else(|| Error::InputInvalid { what: "handling".into(), reason: "null handle".into() })?;
+        let h = unsafe { h.as_mut() }.ok_or_else(|| Error::InputInvalid {
+            what: "handling".into(),
+            reason: "null handle".into(),
+        })?;
         let text = String::from_utf8_lossy(convert::bytes(message, message_len)).into_owned();
         let outcome = kpipe::runtime::block_on(c.fail(&mut h.handling, &Error::handler(text)))??;
         Ok(match outcome {
@@ -711,7 +780,10 @@ pub unsafe extern "C" fn kpipe_handling_free(h: *mut kpipe_handling) {
 /// - `consumer` is null or a live `kpipe_consumer` from kpipe (not freed yet).
 /// - `err` is null or valid for writing one `kpipe_error *`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_consumer_finish_run(consumer: *const kpipe_consumer, err: *mut *mut kpipe_error) -> i32 {
+pub unsafe extern "C" fn kpipe_consumer_finish_run(
+    consumer: *const kpipe_consumer,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
         consumer_ref(consumer)?.finish_run()?;
         Ok(KPIPE_OK)

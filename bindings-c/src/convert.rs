@@ -32,7 +32,8 @@ pub(crate) fn put_buf(out: *mut kpipe_buf, v: Vec<u8>) {
 }
 
 pub(crate) fn put_json<T: serde::Serialize>(out: *mut kpipe_buf, v: &T) -> Result<()> {
-    let bytes = serde_json::to_vec(v).map_err(|e| Error::Internal { reason: format!("JSON output: {e}") })?;
+    let bytes = serde_json::to_vec(v)
+        .map_err(|e| Error::Internal { reason: format!("JSON output: {e}") })?;
     put_buf(out, bytes);
     Ok(())
 }
@@ -63,8 +64,10 @@ pub(crate) fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
 
 /// A UTF-8 string argument; `input.invalid` naming `what` when it is not UTF-8.
 pub(crate) fn text<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a str> {
-    std::str::from_utf8(bytes(ptr, len))
-        .map_err(|e| Error::InputInvalid { what: what.to_string(), reason: format!("not UTF-8: {e}") })
+    std::str::from_utf8(bytes(ptr, len)).map_err(|e| Error::InputInvalid {
+        what: what.to_string(),
+        reason: format!("not UTF-8: {e}"),
+    })
 }
 
 /// An optional string argument: null pointer means none.
@@ -77,8 +80,13 @@ pub(crate) fn opt_text<'a>(ptr: *const u8, len: usize, what: &str) -> Result<Opt
 }
 
 /// A JSON argument.
-pub(crate) fn json_arg<T: serde::de::DeserializeOwned>(ptr: *const u8, len: usize, what: &str) -> Result<T> {
-    serde_json::from_slice(bytes(ptr, len)).map_err(|e| Error::InputInvalid { what: what.to_string(), reason: e.to_string() })
+pub(crate) fn json_arg<T: serde::de::DeserializeOwned>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<T> {
+    serde_json::from_slice(bytes(ptr, len))
+        .map_err(|e| Error::InputInvalid { what: what.to_string(), reason: e.to_string() })
 }
 
 // ---- records ----------------------------------------------------------------------------------
@@ -146,33 +154,60 @@ pub(crate) struct Parsed<'a> {
 
 fn slice<'a>(data: &'a [u8], off: u64, len: u64, what: &str) -> Result<&'a [u8]> {
     let (o, l) = (off as usize, len as usize);
-    data.get(o..o.saturating_add(l))
-        .ok_or_else(|| Error::InputInvalid { what: what.into(), reason: format!("{off}+{len} is outside the data buffer") })
+    data.get(o..o.saturating_add(l)).ok_or_else(|| Error::InputInvalid {
+        what: what.into(),
+        reason: format!("{off}+{len} is outside the data buffer"),
+    })
 }
 
-fn part<'a>(data: &'a [u8], kind: i32, off: u64, len: u64, what: &str, tape: &mut JsonTape<'a>) -> Result<Part<'a>> {
+fn part<'a>(
+    data: &'a [u8],
+    kind: i32,
+    off: u64,
+    len: u64,
+    what: &str,
+    tape: &mut JsonTape<'a>,
+) -> Result<Part<'a>> {
     Ok(match kind {
         KPIPE_DATA_NULL => Part::Null,
         KPIPE_DATA_BYTES => Part::Bytes(slice(data, off, len, what)?),
         KPIPE_DATA_STRING => {
             let b = slice(data, off, len, what)?;
-            Part::Str(std::str::from_utf8(b).map_err(|e| Error::InputInvalid { what: what.into(), reason: format!("not UTF-8: {e}") })?)
+            Part::Str(std::str::from_utf8(b).map_err(|e| Error::InputInvalid {
+                what: what.into(),
+                reason: format!("not UTF-8: {e}"),
+            })?)
         }
         KPIPE_DATA_JSON => {
             let b = slice(data, off, len, what)?;
-            Part::Json(tape.parse(b).map_err(|e| Error::InputInvalid { what: what.into(), reason: format!("not JSON: {e}") })?)
+            Part::Json(tape.parse(b).map_err(|e| Error::InputInvalid {
+                what: what.into(),
+                reason: format!("not JSON: {e}"),
+            })?)
         }
-        k => return Err(Error::InputInvalid { what: what.into(), reason: format!("unknown data kind {k}") }),
+        k => {
+            return Err(Error::InputInvalid {
+                what: what.into(),
+                reason: format!("unknown data kind {k}"),
+            })
+        }
     })
 }
 
 /// Reads one record of the C layout; its JSON key/value are parsed into `tape`.
-pub(crate) fn parse_record<'a>(r: &kpipe_record, data: &'a [u8], tape: &mut JsonTape<'a>) -> Result<Parsed<'a>> {
-    let topic = std::str::from_utf8(slice(data, r.topic_off, r.topic_len, "topic")?)
-        .map_err(|e| Error::InputInvalid { what: "topic".into(), reason: format!("not UTF-8: {e}") })?;
+pub(crate) fn parse_record<'a>(
+    r: &kpipe_record,
+    data: &'a [u8],
+    tape: &mut JsonTape<'a>,
+) -> Result<Parsed<'a>> {
+    let topic =
+        std::str::from_utf8(slice(data, r.topic_off, r.topic_len, "topic")?).map_err(|e| {
+            Error::InputInvalid { what: "topic".into(), reason: format!("not UTF-8: {e}") }
+        })?;
     let mut headers = Vec::new();
     let mut h = slice(data, r.headers_off, r.headers_len, "headers")?;
-    let bad = || Error::InputInvalid { what: "headers".into(), reason: "truncated header block".into() };
+    let bad =
+        || Error::InputInvalid { what: "headers".into(), reason: "truncated header block".into() };
     let take = |h: &mut &'a [u8]| -> Result<&'a [u8]> {
         if h.len() < 4 {
             return Err(bad());
@@ -187,8 +222,10 @@ pub(crate) fn parse_record<'a>(r: &kpipe_record, data: &'a [u8], tape: &mut Json
         Ok(v)
     };
     while !h.is_empty() {
-        let name = std::str::from_utf8(take(&mut h)?)
-            .map_err(|e| Error::InputInvalid { what: "header name".into(), reason: format!("not UTF-8: {e}") })?;
+        let name = std::str::from_utf8(take(&mut h)?).map_err(|e| Error::InputInvalid {
+            what: "header name".into(),
+            reason: format!("not UTF-8: {e}"),
+        })?;
         let value = take(&mut h)?;
         headers.push((name, value));
     }
@@ -214,7 +251,10 @@ pub struct kpipe_cancel {
 #[no_mangle]
 pub extern "C" fn kpipe_cancel_new() -> *mut kpipe_cancel {
     crate::error::quiet(std::ptr::null_mut(), || {
-        Box::into_raw(Box::new(kpipe_cancel { flag: AtomicBool::new(false), notify: tokio::sync::Notify::new() }))
+        Box::into_raw(Box::new(kpipe_cancel {
+            flag: AtomicBool::new(false),
+            notify: tokio::sync::Notify::new(),
+        }))
     })
 }
 
@@ -248,7 +288,10 @@ pub unsafe extern "C" fn kpipe_cancel_free(token: *mut kpipe_cancel) {
 }
 
 /// Runs `fut` unless `token` fires first (`None` then).
-pub(crate) async fn cancellable<F: Future>(token: Option<&kpipe_cancel>, fut: F) -> Option<F::Output> {
+pub(crate) async fn cancellable<F: Future>(
+    token: Option<&kpipe_cancel>,
+    fut: F,
+) -> Option<F::Output> {
     let Some(t) = token else { return Some(fut.await) };
     let notified = t.notify.notified();
     tokio::pin!(notified);

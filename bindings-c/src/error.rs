@@ -42,12 +42,19 @@ pub(crate) fn set(out: *mut *mut kpipe_error, e: &Error) {
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into())
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 /// Runs `f`: clears `*err`, stores its error (or a caught panic as `internal`) there and
 /// returns `fallback` on failure.
-pub(crate) fn guard<T>(err: *mut *mut kpipe_error, fallback: T, f: impl FnOnce() -> kpipe::Result<T>) -> T {
+pub(crate) fn guard<T>(
+    err: *mut *mut kpipe_error,
+    fallback: T,
+    f: impl FnOnce() -> kpipe::Result<T>,
+) -> T {
     if !err.is_null() {
         // SAFETY: as in `set`.
         unsafe { *err = std::ptr::null_mut() };
@@ -59,7 +66,10 @@ pub(crate) fn guard<T>(err: *mut *mut kpipe_error, fallback: T, f: impl FnOnce()
             fallback
         }
         Err(p) => {
-            set(err, &Error::Internal { reason: format!("panic in the C ABI: {}", panic_text(&*p)) });
+            set(
+                err,
+                &Error::Internal { reason: format!("panic in the C ABI: {}", panic_text(&*p)) },
+            );
             fallback
         }
     }
@@ -91,7 +101,10 @@ pub unsafe extern "C" fn kpipe_error_code(err: *const kpipe_error) -> *const c_c
 /// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 /// - `len` is null or valid for writing one `usize`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_error_message(err: *const kpipe_error, len: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn kpipe_error_message(
+    err: *const kpipe_error,
+    len: *mut usize,
+) -> *const c_char {
     quiet(std::ptr::null(), || {
         let (p, n) = match unsafe { err.as_ref() } {
             Some(e) => (e.message.as_ptr(), e.message.as_bytes().len()),
@@ -135,7 +148,10 @@ pub unsafe extern "C" fn kpipe_error_is_fatal(err: *const kpipe_error) -> i32 {
 /// - `err` is null or a `kpipe_error` from kpipe not freed yet; what it returns is valid until it is freed.
 /// - `len` is null or valid for writing one `usize`.
 #[no_mangle]
-pub unsafe extern "C" fn kpipe_error_details_json(err: *const kpipe_error, len: *mut usize) -> *const c_char {
+pub unsafe extern "C" fn kpipe_error_details_json(
+    err: *const kpipe_error,
+    len: *mut usize,
+) -> *const c_char {
     quiet(std::ptr::null(), || {
         let (p, n) = match unsafe { err.as_ref() } {
             Some(e) => (e.json.as_ptr(), e.json.as_bytes().len()),

@@ -84,11 +84,22 @@ pub unsafe extern "C" fn kpipe_offsets_for_time(
     out: *mut kpipe_buf,
     err: *mut *mut kpipe_error,
 ) -> i32 {
-    call(client, request_json, request_len, "offsets_for_time request", out, err, |c, r: ForTime| async move {
-        let o = offsets_of(&c, &r.cluster)?;
-        let list = o.offsets_for_time(&r.topic, r.time.ms()?).await?;
-        Ok(list.into_iter().map(|(p, off)| json!({"partition": p, "offset": off})).collect::<Vec<Value>>())
-    })
+    call(
+        client,
+        request_json,
+        request_len,
+        "offsets_for_time request",
+        out,
+        err,
+        |c, r: ForTime| async move {
+            let o = offsets_of(&c, &r.cluster)?;
+            let list = o.offsets_for_time(&r.topic, r.time.ms()?).await?;
+            Ok(list
+                .into_iter()
+                .map(|(p, off)| json!({"partition": p, "offset": off}))
+                .collect::<Vec<Value>>())
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -117,9 +128,17 @@ pub unsafe extern "C" fn kpipe_offsets_export(
     out: *mut kpipe_buf,
     err: *mut *mut kpipe_error,
 ) -> i32 {
-    call(client, request_json, request_len, "offsets_export request", out, err, |c, r: Export| async move {
-        offsets_of(&c, &r.cluster)?.export(&r.group, r.topics.as_deref()).await
-    })
+    call(
+        client,
+        request_json,
+        request_len,
+        "offsets_export request",
+        out,
+        err,
+        |c, r: Export| async move {
+            offsets_of(&c, &r.cluster)?.export(&r.group, r.topics.as_deref()).await
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -151,9 +170,17 @@ pub unsafe extern "C" fn kpipe_offsets_import(
     out: *mut kpipe_buf,
     err: *mut *mut kpipe_error,
 ) -> i32 {
-    call(client, request_json, request_len, "offsets_import request", out, err, |c, r: Import| async move {
-        offsets_of(&c, &r.cluster)?.import(&r.export, r.group.as_deref(), r.force).await
-    })
+    call(
+        client,
+        request_json,
+        request_len,
+        "offsets_import request",
+        out,
+        err,
+        |c, r: Import| async move {
+            offsets_of(&c, &r.cluster)?.import(&r.export, r.group.as_deref(), r.force).await
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -161,8 +188,12 @@ pub unsafe extern "C" fn kpipe_offsets_import(
 enum To {
     /// `earliest`, `latest` or a datetime, parsed by the core.
     Name(String),
-    Time { time: Time },
-    Offsets { offsets: Vec<(i32, i64)> },
+    Time {
+        time: Time,
+    },
+    Offsets {
+        offsets: Vec<(i32, i64)>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -196,14 +227,22 @@ pub unsafe extern "C" fn kpipe_offsets_reset(
     out: *mut kpipe_buf,
     err: *mut *mut kpipe_error,
 ) -> i32 {
-    call(client, request_json, request_len, "offsets_reset request", out, err, |c, r: Reset| async move {
-        let to = match r.to {
-            To::Name(name) => kpipe::options::parse::<ResetTo>("to", &name)?,
-            To::Time { time } => ResetTo::Time(time.ms()?),
-            To::Offsets { offsets } => ResetTo::Explicit(offsets),
-        };
-        offsets_of(&c, &r.cluster)?.reset(&r.group, &r.topics, &to, r.force, r.dry_run).await
-    })
+    call(
+        client,
+        request_json,
+        request_len,
+        "offsets_reset request",
+        out,
+        err,
+        |c, r: Reset| async move {
+            let to = match r.to {
+                To::Name(name) => kpipe::options::parse::<ResetTo>("to", &name)?,
+                To::Time { time } => ResetTo::Time(time.ms()?),
+                To::Offsets { offsets } => ResetTo::Explicit(offsets),
+            };
+            offsets_of(&c, &r.cluster)?.reset(&r.group, &r.topics, &to, r.force, r.dry_run).await
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -242,15 +281,33 @@ pub unsafe extern "C" fn kpipe_offsets_migrate(
     out: *mut kpipe_buf,
     err: *mut *mut kpipe_error,
 ) -> i32 {
-    call(client, request_json, request_len, "offsets_migrate request", out, err, |c, r: Migrate| async move {
-        let strategy: Strategy = r.strategy.as_deref().map(|s| kpipe::options::parse("strategy", s)).transpose()?.unwrap_or_default();
-        let (source, target) = (offsets_of(&c, &r.source)?, offsets_of(&c, &r.target)?);
-        let req = MigrateRequest { group: r.group, topics: r.topics, strategy, source_alias: r.source_alias };
-        let plan = offsets::plan_migration(&source, &target, &req, |_, _| {}).await?;
-        if !r.apply {
-            return Ok(json!({"plan": plan, "rollback": null, "changes": null}));
-        }
-        let (rollback, changes) = offsets::apply_migration(&target, &plan, r.force).await?;
-        Ok(json!({"plan": plan, "rollback": rollback, "changes": changes}))
-    })
+    call(
+        client,
+        request_json,
+        request_len,
+        "offsets_migrate request",
+        out,
+        err,
+        |c, r: Migrate| async move {
+            let strategy: Strategy = r
+                .strategy
+                .as_deref()
+                .map(|s| kpipe::options::parse("strategy", s))
+                .transpose()?
+                .unwrap_or_default();
+            let (source, target) = (offsets_of(&c, &r.source)?, offsets_of(&c, &r.target)?);
+            let req = MigrateRequest {
+                group: r.group,
+                topics: r.topics,
+                strategy,
+                source_alias: r.source_alias,
+            };
+            let plan = offsets::plan_migration(&source, &target, &req, |_, _| {}).await?;
+            if !r.apply {
+                return Ok(json!({"plan": plan, "rollback": null, "changes": null}));
+            }
+            let (rollback, changes) = offsets::apply_migration(&target, &plan, r.force).await?;
+            Ok(json!({"plan": plan, "rollback": rollback, "changes": changes}))
+        },
+    )
 }

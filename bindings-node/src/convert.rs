@@ -91,7 +91,7 @@ impl ValueSource for JsValue {
         }
         let f = self.num;
         // 2^63 is exactly representable and one past i64::MAX
-        (f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18).then_some(f as i64)
+        (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f).then_some(f as i64)
     }
     fn as_f64(&self) -> Option<f64> {
         match self.kind {
@@ -102,10 +102,14 @@ impl ValueSource for JsValue {
         }
     }
     fn as_str(&self) -> Option<Cow<'_, str>> {
-        (self.kind == Kind::Str).then(|| js::get_string(self.env, self.v).ok().map(Cow::Owned)).flatten()
+        (self.kind == Kind::Str)
+            .then(|| js::get_string(self.env, self.v).ok().map(Cow::Owned))
+            .flatten()
     }
     fn as_bytes(&self) -> Option<Cow<'_, [u8]>> {
-        (self.kind == Kind::Bytes).then(|| js::get_bytes(self.env, self.v).map(Cow::Borrowed)).flatten()
+        (self.kind == Kind::Bytes)
+            .then(|| js::get_bytes(self.env, self.v).map(Cow::Borrowed))
+            .flatten()
     }
     fn len(&self) -> Option<usize> {
         match self.kind {
@@ -131,7 +135,10 @@ impl ValueSource for JsValue {
         }
         Ok(())
     }
-    fn for_each_entry(&self, f: &mut dyn FnMut(&str, Self) -> kpipe::Result<()>) -> kpipe::Result<()> {
+    fn for_each_entry(
+        &self,
+        f: &mut dyn FnMut(&str, Self) -> kpipe::Result<()>,
+    ) -> kpipe::Result<()> {
         let keys = self.keys().map_err(internal)?;
         let n = js::array_len(self.env, keys).map_err(internal)?;
         for i in 0..n {
@@ -270,7 +277,8 @@ impl ValueBuilder for JsBuilder {
         b(js::object(self.env))
     }
     fn record_field(&mut self, rec: &mut Val, _: usize, name: &str, v: Val) -> kpipe::Result<()> {
-        js::set_field(self.env, *rec, name, v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
+        js::set_field(self.env, *rec, name, v)
+            .map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
     }
     fn record_end(&mut self, rec: Val) -> kpipe::Result<Val> {
         Ok(rec)
@@ -279,7 +287,8 @@ impl ValueBuilder for JsBuilder {
         Ok((b(js::array(self.env, 0))?, 0))
     }
     fn array_push(&mut self, arr: &mut (Val, u32), v: Val) -> kpipe::Result<()> {
-        js::set_element(self.env, arr.0, arr.1, v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })?;
+        js::set_element(self.env, arr.0, arr.1, v)
+            .map_err(|e| kpipe::Error::Internal { reason: e.to_string() })?;
         arr.1 += 1;
         Ok(())
     }
@@ -290,7 +299,8 @@ impl ValueBuilder for JsBuilder {
         b(js::object(self.env))
     }
     fn map_insert(&mut self, map: &mut Val, key: &str, v: Val) -> kpipe::Result<()> {
-        js::set(self.env, *map, key, v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
+        js::set(self.env, *map, key, v)
+            .map_err(|e| kpipe::Error::Internal { reason: e.to_string() })
     }
     fn map_end(&mut self, map: Val) -> kpipe::Result<Val> {
         Ok(map)
@@ -305,7 +315,8 @@ impl ValueBuilder for JsBuilder {
         }
         // would read back into another branch: wrap it, as natural JSON does
         let o = b(js::object(self.env))?;
-        js::set(self.env, o, branch.name(), v).map_err(|e| kpipe::Error::Internal { reason: e.to_string() })?;
+        js::set(self.env, o, branch.name(), v)
+            .map_err(|e| kpipe::Error::Internal { reason: e.to_string() })?;
         Ok(o)
     }
 }

@@ -15,6 +15,8 @@ thread_local! {
 /// `(details) => KpipeError`, called on the JS thread with the core's details record as an
 /// object (`code`, `message`, `retriable`, `fatal`, `field`, `cluster`, `topic`, `partition`,
 /// `offset`, `subject`, `schemaId`; null when the error has none).
+// napi-derive registers exports only outside cfg(test), so a test build sees no caller
+#[cfg_attr(test, allow(dead_code))]
 #[napi_derive::napi(js_name = "setErrorFactory")]
 pub fn set_error_factory(env: napi::Env, factory: Raw) -> napi::Result<()> {
     let r = Ref::new(env.raw(), factory.0)?;
@@ -55,6 +57,8 @@ fn details_js(env: Env, d: &kpipe::Details) -> napi::Result<Val> {
 
 /// The core's error for a send whose writer schema stayed uncached after fetches (see
 /// `kpipe::Error::writer_not_cached`), for the JS send loop to throw.
+// napi-derive registers exports only outside cfg(test), so a test build sees no caller
+#[cfg_attr(test, allow(dead_code))]
 #[napi_derive::napi(js_name = "writerNotCachedError")]
 pub fn writer_not_cached_error(env: napi::Env) -> napi::Result<Raw> {
     value(env.raw(), &kpipe::Error::writer_not_cached()).map(Raw)

@@ -21,15 +21,17 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use crate::convert::{JsBuilder, JsValue, Longs};
-use kpipe::avro::ValueSource as _;
 use crate::error::{guard, internal, throw};
 use crate::js::{Raw, Val};
 use crate::runtime::{now, promise};
+use kpipe::avro::ValueSource as _;
 
 /// The TypeError of a `start` that is no string, number, bigint or Date (as index.js throws).
-const START_TYPE: &str = "start must be 'committed', 'earliest', 'latest', an offset (number or bigint) or a Date";
+const START_TYPE: &str =
+    "start must be 'committed', 'earliest', 'latest', an offset (number or bigint) or a Date";
 /// The TypeError of a reset target of another type.
-const TO_TYPE: &str = "to must be 'earliest', 'latest', a time, a Date, milliseconds or {partition: offset}";
+const TO_TYPE: &str =
+    "to must be 'earliest', 'latest', a time, a Date, milliseconds or {partition: offset}";
 
 /// How often a waiting consumer call returns to JS (to notice close/abort).
 const SLICE_MS: u64 = 200;
@@ -151,8 +153,10 @@ impl NativeClient {
     ) -> napi::Result<()> {
         guard(&env, || {
             let serde = TopicSerde {
-                key: options::parse::<SerdeKind>("key", &key)?.with_schema(key_schema.map(Arc::from)),
-                value: options::parse::<SerdeKind>("value", &value)?.with_schema(schema.map(Arc::from)),
+                key: options::parse::<SerdeKind>("key", &key)?
+                    .with_schema(key_schema.map(Arc::from)),
+                value: options::parse::<SerdeKind>("value", &value)?
+                    .with_schema(schema.map(Arc::from)),
             };
             self.inner.set_topic_serde(&topic, serde);
             Ok(())
@@ -169,10 +173,14 @@ impl NativeClient {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn warm(&self, env: Env, topic: String) -> napi::Result<Raw> {
         let c = self.inner.clone();
-        promise(&env, async move {
-            let serde = c.topic_serde(&topic);
-            c.warm_writers(&topic, &serde).await
-        }, |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                let serde = c.topic_serde(&topic);
+                c.warm_writers(&topic, &serde).await
+            },
+            |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Serializes now (JS thread) and sends on the core runtime: a Promise of the delivery,
@@ -191,10 +199,12 @@ impl NativeClient {
         let prepared = guard(&env, || {
             let serde = self.inner.topic_serde(&topic);
             let (mut kb, mut vb) = (Vec::new(), Vec::new());
-            let Some(has_k) = serialize(raw, &self.inner, &topic, true, &serde, key.0, &mut kb)? else {
+            let Some(has_k) = serialize(raw, &self.inner, &topic, true, &serde, key.0, &mut kb)?
+            else {
                 return Ok(None);
             };
-            let Some(has_v) = serialize(raw, &self.inner, &topic, false, &serde, value.0, &mut vb)? else {
+            let Some(has_v) = serialize(raw, &self.inner, &topic, false, &serde, value.0, &mut vb)?
+            else {
                 return Ok(None);
             };
             Ok(Some((has_k.then_some(kb), has_v.then_some(vb), headers_of(raw, headers.0)?)))
@@ -202,10 +212,14 @@ impl NativeClient {
         let Some((kb, vb, hdrs)) = prepared else { return Ok(None) };
         let ts = timestamp.map(|t| t as i64);
         let c = self.inner.clone();
-        promise(&env, async move {
-            let hv = hdr_refs(&hdrs);
-            c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts).await
-        }, delivery_js)
+        promise(
+            &env,
+            async move {
+                let hv = hdr_refs(&hdrs);
+                c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts).await
+            },
+            delivery_js,
+        )
         .map(Some)
     }
 
@@ -216,16 +230,22 @@ impl NativeClient {
     pub fn send_many(&self, env: Env, topic: String, records: Raw) -> napi::Result<Option<Raw>> {
         let raw = env.raw();
         type Span = Option<(usize, usize)>;
+        /// Where one record's key and value lie in `arena`, its headers and timestamp.
+        type RecordSpans = (Span, Span, Vec<(String, Vec<u8>)>, Option<i64>);
         struct Prepared {
             arena: Vec<u8>,
-            spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)>,
+            spans: Vec<RecordSpans>,
             results: Vec<kpipe::Result<()>>,
         }
         let prepared = guard(&env, || {
             let bad = |e: napi::Error| internal(e.to_string());
             let serde = self.inner.topic_serde(&topic);
             let n = js::array_len(raw, records.0).map_err(bad)?;
-            let mut p = Prepared { arena: Vec::with_capacity(n as usize * 128), spans: Vec::new(), results: Vec::new() };
+            let mut p = Prepared {
+                arena: Vec::with_capacity(n as usize * 128),
+                spans: Vec::new(),
+                results: Vec::new(),
+            };
             let mut scratch = Vec::with_capacity(256);
             for i in 0..n {
                 let rec = js::element(raw, records.0, i).map_err(bad)?;
@@ -235,20 +255,25 @@ impl NativeClient {
                         None => js::undefined(raw).map_err(bad),
                     }
                 };
-                let mut one = |is_key: bool, v: Val, arena: &mut Vec<u8>| -> kpipe::Result<Option<Span>> {
-                    let Some(has) = serialize(raw, &self.inner, &topic, is_key, &serde, v, &mut scratch)? else {
-                        return Ok(None);
+                let mut one =
+                    |is_key: bool, v: Val, arena: &mut Vec<u8>| -> kpipe::Result<Option<Span>> {
+                        let Some(has) =
+                            serialize(raw, &self.inner, &topic, is_key, &serde, v, &mut scratch)?
+                        else {
+                            return Ok(None);
+                        };
+                        if !has {
+                            return Ok(Some(None));
+                        }
+                        let start = arena.len();
+                        arena.extend_from_slice(&scratch);
+                        Ok(Some(Some((start, arena.len()))))
                     };
-                    if !has {
-                        return Ok(Some(None));
-                    }
-                    let start = arena.len();
-                    arena.extend_from_slice(&scratch);
-                    Ok(Some(Some((start, arena.len()))))
-                };
                 let r = (|| {
                     let Some(k) = one(true, field("key")?, &mut p.arena)? else { return Ok(None) };
-                    let Some(v) = one(false, field("value")?, &mut p.arena)? else { return Ok(None) };
+                    let Some(v) = one(false, field("value")?, &mut p.arena)? else {
+                        return Ok(None);
+                    };
                     let h = headers_of(raw, field("headers")?)?;
                     let tv = field("timestamp")?;
                     let ts = if js::type_of(raw, tv).map_err(bad)? == sys::ValueType::napi_number {
@@ -271,44 +296,52 @@ impl NativeClient {
         })?;
         let Some(p) = prepared else { return Ok(None) };
         let c = self.inner.clone();
-        promise(&env, async move {
-            let at = |s: Span| s.map(|(a, b)| &p.arena[a..b]);
-            // records with the same headers and timestamp go in one queueing call; order holds
-            // because each call queues before the next starts
-            let mut waits = Vec::with_capacity(p.spans.len());
-            let mut i = 0;
-            while i < p.spans.len() {
-                let (_, _, h, ts) = &p.spans[i];
-                let mut j = i + 1;
-                while j < p.spans.len() && p.spans[j].2 == *h && p.spans[j].3 == *ts {
-                    j += 1;
+        promise(
+            &env,
+            async move {
+                let at = |s: Span| s.map(|(a, b)| &p.arena[a..b]);
+                // records with the same headers and timestamp go in one queueing call; order holds
+                // because each call queues before the next starts
+                let mut waits = Vec::with_capacity(p.spans.len());
+                let mut i = 0;
+                while i < p.spans.len() {
+                    let (_, _, h, ts) = &p.spans[i];
+                    let mut j = i + 1;
+                    while j < p.spans.len() && p.spans[j].2 == *h && p.spans[j].3 == *ts {
+                        j += 1;
+                    }
+                    let recs: Vec<kpipe::binding::Serialized<'_>> =
+                        p.spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
+                    let hv = hdr_refs(h);
+                    waits.push(c.enqueue_serialized(&topic, &recs, &hv, *ts).await);
+                    i = j;
                 }
-                let recs: Vec<kpipe::binding::Serialized<'_>> =
-                    p.spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
-                let hv = hdr_refs(h);
-                waits.push(c.enqueue_serialized(&topic, &recs, &hv, *ts).await);
-                i = j;
-            }
-            let mut sent = Vec::with_capacity(p.spans.len());
-            for w in waits {
-                sent.extend(w.wait().await);
-            }
-            let mut sent = sent.into_iter();
-            Ok(p.results
-                .into_iter()
-                .map(|r| r.and_then(|()| sent.next().unwrap_or_else(|| Err(internal("missing delivery")))))
-                .collect::<Vec<_>>())
-        }, |env, all: Vec<kpipe::Result<Delivery>>| {
-            let arr = js::array(env, all.len()).map_err(|e| internal(e.to_string()))?;
-            for (i, r) in all.into_iter().enumerate() {
-                let v = match r {
-                    Ok(d) => delivery_js(env, d)?,
-                    Err(e) => error::value(env, &e).map_err(|e| internal(e.to_string()))?,
-                };
-                js::set_element(env, arr, i as u32, v).map_err(|e| internal(e.to_string()))?;
-            }
-            Ok(arr)
-        })
+                let mut sent = Vec::with_capacity(p.spans.len());
+                for w in waits {
+                    sent.extend(w.wait().await);
+                }
+                let mut sent = sent.into_iter();
+                Ok(p.results
+                    .into_iter()
+                    .map(|r| {
+                        r.and_then(|()| {
+                            sent.next().unwrap_or_else(|| Err(internal("missing delivery")))
+                        })
+                    })
+                    .collect::<Vec<_>>())
+            },
+            |env, all: Vec<kpipe::Result<Delivery>>| {
+                let arr = js::array(env, all.len()).map_err(|e| internal(e.to_string()))?;
+                for (i, r) in all.into_iter().enumerate() {
+                    let v = match r {
+                        Ok(d) => delivery_js(env, d)?,
+                        Err(e) => error::value(env, &e).map_err(|e| internal(e.to_string()))?,
+                    };
+                    js::set_element(env, arr, i as u32, v).map_err(|e| internal(e.to_string()))?;
+                }
+                Ok(arr)
+            },
+        )
         .map(Some)
     }
 
@@ -317,18 +350,30 @@ impl NativeClient {
     pub fn flush(&self, env: Env, timeout_ms: f64) -> napi::Result<Raw> {
         let c = self.inner.clone();
         let t = ms(timeout_ms);
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || c.flush(t)).await.unwrap_or_else(|_| Err(internal("flush panicked")))
-        }, |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                tokio::task::spawn_blocking(move || c.flush(t))
+                    .await
+                    .unwrap_or_else(|_| Err(internal("flush panicked")))
+            },
+            |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Flushes and closes; idempotent. Later calls fail with `closed`.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> napi::Result<Raw> {
         let c = self.inner.clone();
-        promise(&env, async move {
-            tokio::task::spawn_blocking(move || c.close()).await.unwrap_or_else(|_| Err(internal("close panicked")))
-        }, |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                tokio::task::spawn_blocking(move || c.close())
+                    .await
+                    .unwrap_or_else(|_| Err(internal("close panicked")))
+            },
+            |env, ()| js::undefined(env).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// A group consumer. `start`: undefined (committed), a start position as text, an offset
@@ -354,19 +399,24 @@ impl NativeClient {
             }
             sys::ValueType::napi_number => StartAt::Offset(js::get_f64(raw, start.0)? as i64),
             sys::ValueType::napi_bigint => StartAt::Offset(
-                js::get_bigint_i64(raw, start.0).ok_or_else(|| error::type_error(raw, "start offset out of range"))?,
+                js::get_bigint_i64(raw, start.0)
+                    .ok_or_else(|| error::type_error(raw, "start offset out of range"))?,
             ),
-            _ if js::is_date(raw, start.0) => StartAt::Timestamp(js::get_date_ms(raw, start.0)? as i64),
+            _ if js::is_date(raw, start.0) => {
+                StartAt::Timestamp(js::get_date_ms(raw, start.0)? as i64)
+            }
             _ => return Err(error::type_error(raw, START_TYPE)),
         };
         guard(&env, || {
-            let ack: AckMode = ack.as_deref().map(|a| options::parse("ack", a)).transpose()?.unwrap_or_default();
+            let ack: AckMode =
+                ack.as_deref().map(|a| options::parse("ack", a)).transpose()?.unwrap_or_default();
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut opts = ConsumerOptions::new(group.as_str(), &names);
             opts.start = start;
             opts.commit = commit.as_deref().map(|c| options::parse("commit", c)).transpose()?;
             if let Some(p) = &properties {
-                let mut p: Vec<(String, String)> = p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let mut p: Vec<(String, String)> =
+                    p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 p.sort();
                 opts.properties = p;
             }
@@ -384,55 +434,100 @@ impl NativeClient {
     /// Per partition, the earliest offset whose timestamp is >= `timeMs` (the end offset when
     /// none is that new): a Promise of [partition, offset] pairs.
     #[napi(ts_return_type = "Promise<Array<[number, number]>>")]
-    pub fn offsets_for_time(&self, env: Env, topic: String, time_ms: f64, cluster: Option<String>) -> napi::Result<Raw> {
+    pub fn offsets_for_time(
+        &self,
+        env: Env,
+        topic: String,
+        time_ms: f64,
+        cluster: Option<String>,
+    ) -> napi::Result<Raw> {
         let o = guard(&env, || self.offsets(cluster.as_deref(), Some(&topic)))?;
-        promise(&env, async move { o.offsets_for_time(&topic, time_ms as i64).await }, |env, pairs| {
-            let r = (|| {
-                let arr = js::array(env, pairs.len())?;
-                for (i, (p, off)) in pairs.into_iter().enumerate() {
-                    let pair = js::array(env, 2)?;
-                    js::set_element(env, pair, 0, js::int32(env, p)?)?;
-                    js::set_element(env, pair, 1, js::double(env, off as f64)?)?;
-                    js::set_element(env, arr, i as u32, pair)?;
-                }
-                Ok::<_, napi::Error>(arr)
-            })();
-            r.map_err(|e| internal(e.to_string()))
-        })
+        promise(
+            &env,
+            async move { o.offsets_for_time(&topic, time_ms as i64).await },
+            |env, pairs| {
+                let r = (|| {
+                    let arr = js::array(env, pairs.len())?;
+                    for (i, (p, off)) in pairs.into_iter().enumerate() {
+                        let pair = js::array(env, 2)?;
+                        js::set_element(env, pair, 0, js::int32(env, p)?)?;
+                        js::set_element(env, pair, 1, js::double(env, off as f64)?)?;
+                        js::set_element(env, arr, i as u32, pair)?;
+                    }
+                    Ok::<_, napi::Error>(arr)
+                })();
+                r.map_err(|e| internal(e.to_string()))
+            },
+        )
     }
 
     /// A group's committed offsets, as the JSON text of `kpipe offsets export`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn export_offsets(&self, env: Env, group: String, topics: Option<Vec<String>>, cluster: Option<String>) -> napi::Result<Raw> {
+    pub fn export_offsets(
+        &self,
+        env: Env,
+        group: String,
+        topics: Option<Vec<String>>,
+        cluster: Option<String>,
+    ) -> napi::Result<Raw> {
         let first = topics.as_ref().and_then(|t| t.first().cloned());
         let o = guard(&env, || self.offsets(cluster.as_deref(), first.as_deref()))?;
-        promise(&env, async move {
-            let doc = o.export(&group, topics.as_deref()).await?;
-            serde_json::to_string(&doc).map_err(|e| internal(e.to_string()))
-        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                let doc = o.export(&group, topics.as_deref()).await?;
+                serde_json::to_string(&doc).map_err(|e| internal(e.to_string()))
+            },
+            |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Commits an export document (JSON text) to `group` (default: the document's); refuses
     /// while the group has members unless `force`. A Promise of the changes' JSON text.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn import_offsets(&self, env: Env, doc: String, group: Option<String>, force: bool, cluster: Option<String>) -> napi::Result<Raw> {
+    pub fn import_offsets(
+        &self,
+        env: Env,
+        doc: String,
+        group: Option<String>,
+        force: bool,
+        cluster: Option<String>,
+    ) -> napi::Result<Raw> {
         let (o, doc) = guard(&env, || {
-            let doc: kpipe::offsets::OffsetsExport = serde_json::from_str(&doc)
-                .map_err(|e| kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() })?;
+            let doc: kpipe::offsets::OffsetsExport =
+                serde_json::from_str(&doc).map_err(|e| kpipe::Error::InputInvalid {
+                    what: "offsets document".into(),
+                    reason: e.to_string(),
+                })?;
             let name = cluster.clone().unwrap_or_else(|| doc.cluster.clone());
             Ok((kpipe::offsets::Offsets::from_config(self.inner.config(), &name)?, doc))
         })?;
-        promise(&env, async move {
-            let changes = o.import(&doc, group.as_deref(), force).await?;
-            serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
-        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                let changes = o.import(&doc, group.as_deref(), force).await?;
+                serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
+            },
+            |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Moves the group's offsets of `topics` to `to`: "earliest" | "latest" | a Date / ms
     /// (first record at or after it) | {partition: offset}. `dryRun` only reports. A Promise
     /// of the changes' JSON text.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn reset_offsets(&self, env: Env, group: String, topics: Vec<String>, to: Raw, force: bool, dry_run: bool, cluster: Option<String>) -> napi::Result<Raw> {
+    // positional, as index.js calls it: the JS API takes one options object
+    #[allow(clippy::too_many_arguments)]
+    pub fn reset_offsets(
+        &self,
+        env: Env,
+        group: String,
+        topics: Vec<String>,
+        to: Raw,
+        force: bool,
+        dry_run: bool,
+        cluster: Option<String>,
+    ) -> napi::Result<Raw> {
         let raw = env.raw();
         if js::type_of(raw, to.0)? != sys::ValueType::napi_string
             && js::type_of(raw, to.0)? != sys::ValueType::napi_number
@@ -443,17 +538,37 @@ impl NativeClient {
         let (o, to) = guard(&env, || {
             let bad = |e: napi::Error| internal(e.to_string());
             let to = match js::type_of(raw, to.0).map_err(bad)? {
-                sys::ValueType::napi_string => options::parse("to", &js::get_string(raw, to.0).map_err(bad)?)?,
-                sys::ValueType::napi_number => kpipe::offsets::ResetTo::Time(js::get_f64(raw, to.0).map_err(bad)? as i64),
-                _ if js::is_date(raw, to.0) => kpipe::offsets::ResetTo::Time(js::get_date_ms(raw, to.0).map_err(bad)? as i64),
+                sys::ValueType::napi_string => {
+                    options::parse("to", &js::get_string(raw, to.0).map_err(bad)?)?
+                }
+                sys::ValueType::napi_number => {
+                    kpipe::offsets::ResetTo::Time(js::get_f64(raw, to.0).map_err(bad)? as i64)
+                }
+                _ if js::is_date(raw, to.0) => {
+                    kpipe::offsets::ResetTo::Time(js::get_date_ms(raw, to.0).map_err(bad)? as i64)
+                }
                 sys::ValueType::napi_object => {
                     let keys = js::keys(raw, to.0).map_err(bad)?;
                     let mut list = Vec::new();
                     for i in 0..js::array_len(raw, keys).map_err(bad)? {
-                        let k = js::get_string(raw, js::element(raw, keys, i).map_err(bad)?).map_err(bad)?;
-                        let v = js::get(raw, to.0, &k).map_err(bad)?.ok_or_else(|| internal("missing offset"))?;
-                        let p = k.parse::<i32>().map_err(|_| kpipe::Error::InputInvalid { what: "to".into(), reason: format!("partition {k:?} is not a number") })?;
-                        list.push((p, JsValue::new(raw, v).as_i64().ok_or_else(|| kpipe::Error::InputInvalid { what: "to".into(), reason: format!("offset of partition {p} is not an integer") })?));
+                        let k = js::get_string(raw, js::element(raw, keys, i).map_err(bad)?)
+                            .map_err(bad)?;
+                        let v = js::get(raw, to.0, &k)
+                            .map_err(bad)?
+                            .ok_or_else(|| internal("missing offset"))?;
+                        let p = k.parse::<i32>().map_err(|_| kpipe::Error::InputInvalid {
+                            what: "to".into(),
+                            reason: format!("partition {k:?} is not a number"),
+                        })?;
+                        list.push((
+                            p,
+                            JsValue::new(raw, v).as_i64().ok_or_else(|| {
+                                kpipe::Error::InputInvalid {
+                                    what: "to".into(),
+                                    reason: format!("offset of partition {p} is not an integer"),
+                                }
+                            })?,
+                        ));
                     }
                     kpipe::offsets::ResetTo::Explicit(list)
                 }
@@ -461,42 +576,81 @@ impl NativeClient {
             };
             Ok((self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?, to))
         })?;
-        promise(&env, async move {
-            let changes = o.reset(&group, &topics, &to, force, dry_run).await?;
-            serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
-        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                let changes = o.reset(&group, &topics, &to, force, dry_run).await?;
+                serde_json::to_string(&changes).map_err(|e| internal(e.to_string()))
+            },
+            |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Plans moving `group` from cluster `source` to `target` (by the timestamp of the next
     /// unconsumed record, or MirrorMaker 2 checkpoints). Changes nothing.
     #[napi(ts_return_type = "Promise<NativeMigrationPlan>")]
-    pub fn migrate_plan(&self, env: Env, group: String, source: String, target: String, topics: Option<Vec<String>>, strategy: Option<String>, source_alias: Option<String>) -> napi::Result<Raw> {
+    // positional, as index.js calls it: the JS API takes one options object
+    #[allow(clippy::too_many_arguments)]
+    pub fn migrate_plan(
+        &self,
+        env: Env,
+        group: String,
+        source: String,
+        target: String,
+        topics: Option<Vec<String>>,
+        strategy: Option<String>,
+        source_alias: Option<String>,
+    ) -> napi::Result<Raw> {
         let (s, t, req) = guard(&env, || {
             let req = kpipe::offsets::MigrateRequest {
                 group: group.clone(),
                 topics: topics.clone(),
-                strategy: strategy.as_deref().map(|s| options::parse("strategy", s)).transpose()?.unwrap_or_default(),
+                strategy: strategy
+                    .as_deref()
+                    .map(|s| options::parse("strategy", s))
+                    .transpose()?
+                    .unwrap_or_default(),
                 source_alias: source_alias.clone(),
             };
             Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
         })?;
-        promise(&env, async move { kpipe::offsets::plan_migration(&s, &t, &req, |_, _| {}).await }, |env, plan| {
-            unsafe { <NativeMigrationPlan as napi::bindgen_prelude::ToNapiValue>::to_napi_value(env, NativeMigrationPlan { plan }) }
+        promise(
+            &env,
+            async move { kpipe::offsets::plan_migration(&s, &t, &req, |_, _| {}).await },
+            |env, plan| {
+                unsafe {
+                    <NativeMigrationPlan as napi::bindgen_prelude::ToNapiValue>::to_napi_value(
+                        env,
+                        NativeMigrationPlan { plan },
+                    )
+                }
                 .map_err(|e| internal(e.to_string()))
-        })
+            },
+        )
     }
 
     /// Applies a plan (refuses while the group has members on the target unless `force`): a
     /// Promise of the JSON text {rollback, changes}.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn migrate_apply(&self, env: Env, plan: &NativeMigrationPlan, force: bool) -> napi::Result<Raw> {
+    pub fn migrate_apply(
+        &self,
+        env: Env,
+        plan: &NativeMigrationPlan,
+        force: bool,
+    ) -> napi::Result<Raw> {
         let p = plan.plan.clone();
         let t = guard(&env, || self.offsets(Some(&p.target), None))?;
-        promise(&env, async move {
-            let (rollback, changes) = kpipe::offsets::apply_migration(&t, &p, force).await?;
-            serde_json::to_string(&serde_json::json!({ "rollback": rollback, "changes": changes }))
+        promise(
+            &env,
+            async move {
+                let (rollback, changes) = kpipe::offsets::apply_migration(&t, &p, force).await?;
+                serde_json::to_string(
+                    &serde_json::json!({ "rollback": rollback, "changes": changes }),
+                )
                 .map_err(|e| internal(e.to_string()))
-        }, |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())))
+            },
+            |env, s| js::string(env, &s).map_err(|e| internal(e.to_string())),
+        )
     }
 }
 
@@ -516,7 +670,11 @@ impl NativeMigrationPlan {
 }
 
 impl NativeClient {
-    fn offsets(&self, cluster: Option<&str>, topic: Option<&str>) -> kpipe::Result<kpipe::offsets::Offsets> {
+    fn offsets(
+        &self,
+        cluster: Option<&str>,
+        topic: Option<&str>,
+    ) -> kpipe::Result<kpipe::offsets::Offsets> {
         let name = match (cluster, topic) {
             (Some(c), _) => c.to_string(),
             (None, Some(t)) => self.inner.cluster_for(t)?.to_string(),
@@ -543,7 +701,9 @@ impl NativeMessage {
         let raw = env.raw();
         // a decode error names the record (topic, partition, offset), as in every binding
         let m = &self.msg;
-        let at = |e: kpipe::Error| error::throw_details(raw, &e.details().at_record(&m.topic, m.partition, m.offset));
+        let at = |e: kpipe::Error| {
+            error::throw_details(raw, &e.details().at_record(&m.topic, m.partition, m.offset))
+        };
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut b = JsBuilder { env: raw, longs: longs_of(longs) };
             let fut = async {
@@ -559,7 +719,11 @@ impl NativeMessage {
                 None => {
                     let mut b = JsBuilder { env: raw, longs: b.longs };
                     let f = async {
-                        if key { self.consumer.decode_key(&self.msg, &mut b).await } else { self.consumer.decode_value(&self.msg, &mut b).await }
+                        if key {
+                            self.consumer.decode_key(&self.msg, &mut b).await
+                        } else {
+                            self.consumer.decode_value(&self.msg, &mut b).await
+                        }
                     };
                     kpipe::runtime::block_on(f)??
                 }
@@ -678,10 +842,19 @@ impl NativeConsumer {
     }
 
     /// Runs a blocking core call off the JS thread and the runtime's workers.
-    fn blocking(env: &Env, f: impl FnOnce() -> kpipe::Result<()> + Send + 'static) -> napi::Result<Raw> {
-        promise(env, async move {
-            tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(internal("a kpipe call panicked")))
-        }, undefined_js)
+    fn blocking(
+        env: &Env,
+        f: impl FnOnce() -> kpipe::Result<()> + Send + 'static,
+    ) -> napi::Result<Raw> {
+        promise(
+            env,
+            async move {
+                tokio::task::spawn_blocking(f)
+                    .await
+                    .unwrap_or_else(|_| Err(internal("a kpipe call panicked")))
+            },
+            undefined_js,
+        )
     }
 }
 
@@ -725,14 +898,18 @@ impl NativeConsumer {
     pub fn commit(&self, env: Env, msg: Option<&NativeMessage>) -> napi::Result<Raw> {
         let record = msg.map(position);
         let session = self.session.clone();
-        Self::blocking(&env, move || session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o))))
+        Self::blocking(&env, move || {
+            session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o)))
+        })
     }
 
     /// Moves one assigned partition to `offset` (the session drops what it fetched of it).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn seek(&self, env: Env, topic: String, partition: i32, offset: f64) -> napi::Result<Raw> {
         let session = self.session.clone();
-        Self::blocking(&env, move || session.seek(&topic, partition, offset as i64, Duration::from_secs(10)))
+        Self::blocking(&env, move || {
+            session.seek(&topic, partition, offset as i64, Duration::from_secs(10))
+        })
     }
 
     /// Moves every assigned partition to the first record at or after `timeMs`: a Promise of
@@ -740,20 +917,24 @@ impl NativeConsumer {
     #[napi(ts_return_type = "Promise<Array<[string, number, number]>>")]
     pub fn seek_to_time(&self, env: Env, time_ms: f64) -> napi::Result<Raw> {
         let (session, client) = (self.session.clone(), self.client.clone());
-        promise(&env, async move { session.seek_to_time(&client, time_ms as i64).await }, |env, moved| {
-            let r = (|| {
-                let arr = js::array(env, moved.len())?;
-                for (i, (t, p, o)) in moved.into_iter().enumerate() {
-                    let tr = js::array(env, 3)?;
-                    js::set_element(env, tr, 0, js::string(env, &t)?)?;
-                    js::set_element(env, tr, 1, js::int32(env, p)?)?;
-                    js::set_element(env, tr, 2, js::double(env, o as f64)?)?;
-                    js::set_element(env, arr, i as u32, tr)?;
-                }
-                Ok::<_, napi::Error>(arr)
-            })();
-            r.map_err(|e| internal(e.to_string()))
-        })
+        promise(
+            &env,
+            async move { session.seek_to_time(&client, time_ms as i64).await },
+            |env, moved| {
+                let r = (|| {
+                    let arr = js::array(env, moved.len())?;
+                    for (i, (t, p, o)) in moved.into_iter().enumerate() {
+                        let tr = js::array(env, 3)?;
+                        js::set_element(env, tr, 0, js::string(env, &t)?)?;
+                        js::set_element(env, tr, 1, js::int32(env, p)?)?;
+                        js::set_element(env, tr, 2, js::double(env, o as f64)?)?;
+                        js::set_element(env, arr, i as u32, tr)?;
+                    }
+                    Ok::<_, napi::Error>(arr)
+                })();
+                r.map_err(|e| internal(e.to_string()))
+            },
+        )
     }
 
     /// Assigned [topic, partition] pairs.
@@ -780,18 +961,26 @@ impl NativeConsumer {
         let session = self.session.clone();
         let consumer = self.consumer().clone();
         let t = ms(timeout_ms).min(Duration::from_millis(SLICE_MS));
-        promise(&env, async move {
-            let mut skip = kpipe::avro::Skip;
-            session.next_handling(&mut skip, t).await
-        }, move |env, h| match h {
-            None => js::null(env).map_err(|e| internal(e.to_string())),
-            Some(h) => {
-                let msg = h.message.clone();
-                let nh = NativeHandling { h: Arc::new(Mutex::new(Some(h))), msg, consumer };
-                unsafe { <NativeHandling as napi::bindgen_prelude::ToNapiValue>::to_napi_value(env, nh) }
+        promise(
+            &env,
+            async move {
+                let mut skip = kpipe::avro::Skip;
+                session.next_handling(&mut skip, t).await
+            },
+            move |env, h| match h {
+                None => js::null(env).map_err(|e| internal(e.to_string())),
+                Some(h) => {
+                    let msg = h.message.clone();
+                    let nh = NativeHandling { h: Arc::new(Mutex::new(Some(h))), msg, consumer };
+                    unsafe {
+                        <NativeHandling as napi::bindgen_prelude::ToNapiValue>::to_napi_value(
+                            env, nh,
+                        )
+                    }
                     .map_err(|e| internal(e.to_string()))
-            }
-        })
+                }
+            },
+        )
     }
 
     /// The handler succeeded: the record counts as handled.
@@ -810,15 +999,19 @@ impl NativeConsumer {
         let taken = lock(&h.h).take();
         let slot = h.h.clone();
         let inner = self.consumer().clone();
-        promise(&env, async move {
-            let Some(mut hh) = taken else { return Err(internal("record already handled")) };
-            let r = inner.fail(&mut hh, &kpipe::Error::handler(message)).await;
-            *lock(&slot) = Some(hh);
-            Ok(match r? {
-                kpipe::Outcome::Retry { after, .. } => after.as_millis() as f64,
-                kpipe::Outcome::DeadLettered => -1.0,
-            })
-        }, |env, n| js::double(env, n).map_err(|e| internal(e.to_string())))
+        promise(
+            &env,
+            async move {
+                let Some(mut hh) = taken else { return Err(internal("record already handled")) };
+                let r = inner.fail(&mut hh, &kpipe::Error::handler(message)).await;
+                *lock(&slot) = Some(hh);
+                Ok(match r? {
+                    kpipe::Outcome::Retry { after, .. } => after.as_millis() as f64,
+                    kpipe::Outcome::DeadLettered => -1.0,
+                })
+            },
+            |env, n| js::double(env, n).map_err(|e| internal(e.to_string())),
+        )
     }
 
     /// Ends a run (after-handle: commits what was handled and waits for it).
@@ -848,7 +1041,8 @@ pub struct Schema {
 impl Schema {
     #[napi(constructor)]
     pub fn new(env: Env, schema: String) -> napi::Result<Self> {
-        guard(&env, || kpipe::avro::CompiledSchema::parse(&schema)).map(|s| Schema { inner: Arc::new(s) })
+        guard(&env, || kpipe::avro::CompiledSchema::parse(&schema))
+            .map(|s| Schema { inner: Arc::new(s) })
     }
 
     /// The full name of a named root type (null otherwise).
@@ -894,10 +1088,4 @@ pub fn error_codes() -> Vec<String> {
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
-}
-
-// `throw` is used by runtime.rs; keep the import used here for clarity of the error path.
-#[allow(dead_code)]
-fn _uses(env: js::Env, e: &kpipe::Error) -> napi::Error {
-    throw(env, e)
 }

@@ -72,8 +72,7 @@ impl Admin {
             }
         };
         let cfg = self.client.config().clone();
-        py.detach(move || Offsets::from_config(&cfg, &name))
-            .py_err()
+        py.detach(move || Offsets::from_config(&cfg, &name)).py_err()
     }
 }
 
@@ -137,12 +136,20 @@ impl Admin {
         cluster: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let json = match str_of(doc) {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| error::to_py(kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() }))?,
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                error::to_py(kpipe::Error::InputInvalid {
+                    what: "offsets document".into(),
+                    reason: e.to_string(),
+                })
+            })?,
             None => py_to_json(doc)?,
         };
-        let doc: OffsetsExport = serde_json::from_value(json)
-            .map_err(|e| error::to_py(kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() }))?;
+        let doc: OffsetsExport = serde_json::from_value(json).map_err(|e| {
+            error::to_py(kpipe::Error::InputInvalid {
+                what: "offsets document".into(),
+                reason: e.to_string(),
+            })
+        })?;
         let cluster = cluster.unwrap_or(&doc.cluster).to_string();
         let o = self.offsets(py, Some(&cluster), &[])?;
         let g = group.map(str::to_string);
@@ -175,10 +182,8 @@ impl Admin {
         };
         let o = self.offsets(py, cluster, &topics)?;
         let g = group.to_string();
-        let r = wait(py, async move {
-            o.reset(&g, &topics, &to, force, dry_run).await
-        })?
-        .py_err()?;
+        let r =
+            wait(py, async move { o.reset(&g, &topics, &to, force, dry_run).await })?.py_err()?;
         to_py(py, &r)
     }
 
@@ -206,10 +211,8 @@ impl Admin {
         };
         let s = self.offsets(py, Some(source), &[])?;
         let t = self.offsets(py, Some(target), &[])?;
-        let plan = wait(py, async move {
-            offsets::plan_migration(&s, &t, &req, |_, _| {}).await
-        })?
-        .py_err()?;
+        let plan = wait(py, async move { offsets::plan_migration(&s, &t, &req, |_, _| {}).await })?
+            .py_err()?;
         Ok(MigrationPlan { plan })
     }
 
@@ -226,11 +229,7 @@ impl Admin {
         let p = plan.get().plan.clone();
         let t = self.offsets(py, Some(&p.target), &[])?;
         let (rollback, changes) =
-            wait(
-                py,
-                async move { offsets::apply_migration(&t, &p, force).await },
-            )?
-            .py_err()?;
+            wait(py, async move { offsets::apply_migration(&t, &p, force).await })?.py_err()?;
         let d = pyo3::types::PyDict::new(py);
         d.set_item("rollback", to_py(py, &rollback)?)?;
         d.set_item("changes", to_py(py, &changes)?)?;

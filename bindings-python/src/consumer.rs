@@ -34,12 +34,7 @@ pub struct Message {
 
 impl Message {
     fn new(msg: Arc<kpipe::Message>, consumer: Arc<kpipe::Consumer>) -> Self {
-        Message {
-            msg,
-            consumer,
-            key: PyOnceLock::new(),
-            value: PyOnceLock::new(),
-        }
+        Message { msg, consumer, key: PyOnceLock::new(), value: PyOnceLock::new() }
     }
 }
 
@@ -70,13 +65,7 @@ impl Message {
             .headers
             .iter()
             .map(|(k, v)| {
-                PyTuple::new(
-                    py,
-                    [
-                        PyString::new(py, k).into_any(),
-                        PyBytes::new(py, v).into_any(),
-                    ],
-                )
+                PyTuple::new(py, [PyString::new(py, k).into_any(), PyBytes::new(py, v).into_any()])
             })
             .collect::<PyResult<_>>()?;
         PyList::new(py, items)
@@ -96,22 +85,15 @@ impl Message {
     /// The decoded key (None for no key).
     #[getter]
     fn key(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.key
-            .get_or_try_init(py, || self.decode(py, true))
-            .map(|v| v.clone_ref(py))
+        self.key.get_or_try_init(py, || self.decode(py, true)).map(|v| v.clone_ref(py))
     }
     /// The decoded value (None for a tombstone).
     #[getter]
     fn value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.value
-            .get_or_try_init(py, || self.decode(py, false))
-            .map(|v| v.clone_ref(py))
+        self.value.get_or_try_init(py, || self.decode(py, false)).map(|v| v.clone_ref(py))
     }
     fn __repr__(&self) -> String {
-        format!(
-            "<kpipe.Message {}[{}]@{}>",
-            self.msg.topic, self.msg.partition, self.msg.offset
-        )
+        format!("<kpipe.Message {}[{}]@{}>", self.msg.topic, self.msg.partition, self.msg.offset)
     }
 }
 
@@ -129,7 +111,9 @@ impl Message {
             };
             if let Some(v) = got.py_err()? {
                 let m = &self.msg;
-                let v = v.map_err(|e| error::details_to_py(e.details().at_record(&m.topic, m.partition, m.offset)))?;
+                let v = v.map_err(|e| {
+                    error::details_to_py(e.details().at_record(&m.topic, m.partition, m.offset))
+                })?;
                 return Ok(v.map(|v| v.unbind()).unwrap_or_else(|| py.None()));
             }
             let (c, m) = (self.consumer.clone(), self.msg.clone());
@@ -146,7 +130,6 @@ impl Message {
         Err(error::to_py(kpipe::Error::writer_not_cached()))
     }
 }
-
 
 /// A group consumer (see Client.consumer). Iterate it, `poll()` it, `run(handler)` it, or
 /// `async for msg in consumer.stream()`. Thread-safe; `close()` is idempotent.
@@ -187,7 +170,8 @@ impl Consumer {
         ack: Option<&str>,
         properties: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let ack: AckMode = ack.map(|a| kpipe::options::parse("ack", a)).transpose().py_err()?.unwrap_or_default();
+        let ack: AckMode =
+            ack.map(|a| kpipe::options::parse("ack", a)).transpose().py_err()?.unwrap_or_default();
         let topics: Vec<String> = match str_of(topics) {
             Some(t) => vec![t.to_string()],
             None => topics.extract()?,
@@ -239,9 +223,7 @@ impl Consumer {
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
         loop {
             let slice = match deadline {
-                Some(d) => d
-                    .saturating_duration_since(Instant::now())
-                    .min(SIGNAL_CHECK),
+                Some(d) => d.saturating_duration_since(Instant::now()).min(SIGNAL_CHECK),
                 None => SIGNAL_CHECK,
             };
             let session = self.session.clone();
@@ -339,11 +321,8 @@ impl Consumer {
                         Ok(_) => Ok(()),
                         Err(e) if e.is_instance_of::<PyException>(py) => {
                             let v = e.value(py);
-                            let name = v
-                                .get_type()
-                                .name()
-                                .map(|n| n.to_string())
-                                .unwrap_or_default();
+                            let name =
+                                v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
                             Err(Some(kpipe::Error::handler(format!("{name}: {v}"))))
                         }
                         Err(e) => {
@@ -474,11 +453,8 @@ impl MessageStream {
             return Ok(fut);
         }
         let session = consumer.session.clone();
-        let (lp, f, owner) = (
-            event_loop.unbind(),
-            fut.clone().unbind(),
-            self.consumer.clone_ref(py),
-        );
+        let (lp, f, owner) =
+            (event_loop.unbind(), fut.clone().unbind(), self.consumer.clone_ref(py));
         let handle = kpipe::runtime::handle().py_err()?;
         handle.spawn(async move {
             let got: kpipe::Result<Option<Arc<kpipe::Message>>> = loop {
@@ -501,27 +477,18 @@ impl MessageStream {
                 }
             };
             Python::attach(|py| {
-                let deliver = match py
-                    .import("kpipe._kpipe")
-                    .and_then(|m| m.getattr("_deliver"))
-                {
+                let deliver = match py.import("kpipe._kpipe").and_then(|m| m.getattr("_deliver")) {
                     Ok(d) => d,
                     Err(_) => return,
                 };
                 let (ok, value): (bool, Py<PyAny>) = match got {
-                    Ok(Some(m)) => match Py::new(
-                        py,
-                        PendingMessage {
-                            msg: Mutex::new(Some(m)),
-                        },
-                    ) {
+                    Ok(Some(m)) => match Py::new(py, PendingMessage { msg: Mutex::new(Some(m)) }) {
                         Ok(p) => (true, p.into_any()),
                         Err(e) => (false, e.into_value(py).into_any()),
                     },
-                    Ok(None) => (
-                        false,
-                        PyStopAsyncIteration::new_err(()).into_value(py).into_any(),
-                    ),
+                    Ok(None) => {
+                        (false, PyStopAsyncIteration::new_err(()).into_value(py).into_any())
+                    }
                     Err(e) => (false, error::to_py(e).into_value(py).into_any()),
                 };
                 let _ = lp
@@ -551,9 +518,8 @@ pub fn _deliver(
     let c = consumer.get();
     let done = fut.call_method0("done")?.is_truthy()?;
     if ok {
-        let pending = value
-            .cast::<PendingMessage>()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let pending =
+            value.cast::<PendingMessage>().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let Some(m) = lock(&pending.get().msg).take() else {
             return Ok(());
         };

@@ -63,21 +63,9 @@ pub fn types(py: Python<'_>) -> PyResult<&Types> {
             time: cls(&dt, "time")?,
             datetime: cls(&dt, "datetime")?,
             utc: dt.getattr("timezone")?.getattr("utc")?.unbind(),
-            new: py
-                .import("builtins")?
-                .getattr("object")?
-                .getattr("__new__")?
-                .unbind(),
-            setattr: py
-                .import("builtins")?
-                .getattr("object")?
-                .getattr("__setattr__")?
-                .unbind(),
-            safe_unknown: py
-                .import("uuid")?
-                .getattr("SafeUUID")?
-                .getattr("unknown")?
-                .unbind(),
+            new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            setattr: py.import("builtins")?.getattr("object")?.getattr("__setattr__")?.unbind(),
+            safe_unknown: py.import("uuid")?.getattr("SafeUUID")?.getattr("unknown")?.unbind(),
         })
     })
 }
@@ -180,11 +168,7 @@ fn kind_of(obj: &Bound<'_, PyAny>) -> Kind {
             return Kind::Uuid;
         }
         if ty.is(t.datetime.bind(py)) || obj.is_instance(t.datetime.bind(py)).unwrap_or(false) {
-            return if is_aware(obj) {
-                Kind::Timestamp
-            } else {
-                Kind::LocalTimestamp
-            };
+            return if is_aware(obj) { Kind::Timestamp } else { Kind::LocalTimestamp };
         }
         if ty.is(t.date.bind(py)) || obj.is_instance(t.date.bind(py)).unwrap_or(false) {
             return Kind::Date;
@@ -222,16 +206,11 @@ fn kind_of(obj: &Bound<'_, PyAny>) -> Kind {
 }
 
 fn is_aware(obj: &Bound<'_, PyAny>) -> bool {
-    obj.getattr(pyo3::intern!(obj.py(), "tzinfo"))
-        .map(|o| !o.is_none())
-        .unwrap_or(false)
+    obj.getattr(pyo3::intern!(obj.py(), "tzinfo")).map(|o| !o.is_none()).unwrap_or(false)
 }
 
 fn int_attr(obj: &Bound<'_, PyAny>, name: &str) -> Option<i64> {
-    obj.getattr(PyString::intern(obj.py(), name))
-        .ok()?
-        .extract::<i64>()
-        .ok()
+    obj.getattr(PyString::intern(obj.py(), name)).ok()?.extract::<i64>().ok()
 }
 
 /// Seconds and microseconds of a timedelta.
@@ -287,11 +266,7 @@ impl<'py> ValueSource for PyValue<'py> {
     fn as_str(&self) -> Option<Cow<'_, str>> {
         match self.kind {
             Kind::Str => str_of(&self.obj).map(Cow::Borrowed),
-            Kind::Uuid => self
-                .obj
-                .str()
-                .ok()
-                .map(|s| Cow::Owned(s.to_string_lossy().into_owned())),
+            Kind::Uuid => self.obj.str().ok().map(|s| Cow::Owned(s.to_string_lossy().into_owned())),
             _ => None,
         }
     }
@@ -304,20 +279,11 @@ impl<'py> ValueSource for PyValue<'py> {
                 if let Ok(b) = self.obj.cast::<PyByteArray>() {
                     return Some(Cow::Owned(b.to_vec()));
                 }
-                self.obj
-                    .call_method0("tobytes")
-                    .ok()?
-                    .extract::<Vec<u8>>()
-                    .ok()
-                    .map(Cow::Owned)
+                self.obj.call_method0("tobytes").ok()?.extract::<Vec<u8>>().ok().map(Cow::Owned)
             }
             Kind::Uuid => {
-                let n: u128 = self
-                    .obj
-                    .getattr(pyo3::intern!(self.obj.py(), "int"))
-                    .ok()?
-                    .extract()
-                    .ok()?;
+                let n: u128 =
+                    self.obj.getattr(pyo3::intern!(self.obj.py(), "int")).ok()?.extract().ok()?;
                 Some(Cow::Owned(n.to_be_bytes().to_vec()))
             }
             _ => None,
@@ -377,10 +343,7 @@ impl<'py> ValueSource for PyValue<'py> {
                 None => Err(kpipe::Error::SerdeEncode {
                     path: String::new(),
                     expected: "map with str keys".into(),
-                    got: format!(
-                        "key {}",
-                        k.repr().map(|r| r.to_string()).unwrap_or_default()
-                    ),
+                    got: format!("key {}", k.repr().map(|r| r.to_string()).unwrap_or_default()),
                 }),
             }
         };
@@ -419,10 +382,7 @@ impl<'py> ValueSource for PyValue<'py> {
                 }
                 let k = t.get_item(0).ok()?;
                 let ks = str_of(&k)?.to_owned();
-                Some((
-                    Branch::Name(Cow::Owned(ks)),
-                    PyValue::new(t.get_item(1).ok()?),
-                ))
+                Some((Branch::Name(Cow::Owned(ks)), PyValue::new(t.get_item(1).ok()?)))
             }
             _ => None,
         }
@@ -445,11 +405,8 @@ impl<'py> ValueSource for PyValue<'py> {
             Kind::Timestamp => {
                 // an aware datetime's POSIX time: the exact microseconds survive the double
                 // (|t| < 2^53 us), rounding undoes the division
-                let secs: f64 = o
-                    .call_method0(pyo3::intern!(o.py(), "timestamp"))
-                    .ok()?
-                    .extract()
-                    .ok()?;
+                let secs: f64 =
+                    o.call_method0(pyo3::intern!(o.py(), "timestamp")).ok()?.extract().ok()?;
                 if secs.abs() < 9.0e9 {
                     Some(Temporal::Instant((secs * 1e6).round() as i128 * 1_000))
                 } else {
@@ -479,9 +436,7 @@ impl<'py> PyBuilder<'py> {
 }
 
 fn py_fail(e: PyErr) -> kpipe::Error {
-    kpipe::Error::SerdeDecode {
-        reason: format!("building the Python value: {e}"),
-    }
+    kpipe::Error::SerdeDecode { reason: format!("building the Python value: {e}") }
 }
 
 impl<'py> PyBuilder<'py> {
@@ -527,14 +482,10 @@ impl<'py> ValueBuilder for PyBuilder<'py> {
         Ok(PyBool::new(self.py, v).to_owned().into_any())
     }
     fn int(&mut self, v: i32) -> kpipe::Result<Self::Value> {
-        Ok(v.into_pyobject(self.py)
-            .map_err(|e| py_fail(e.into()))?
-            .into_any())
+        Ok(v.into_pyobject(self.py).map_err(|e| py_fail(e.into()))?.into_any())
     }
     fn long(&mut self, v: i64) -> kpipe::Result<Self::Value> {
-        Ok(v.into_pyobject(self.py)
-            .map_err(|e| py_fail(e.into()))?
-            .into_any())
+        Ok(v.into_pyobject(self.py).map_err(|e| py_fail(e.into()))?.into_any())
     }
     fn float(&mut self, v: f32) -> kpipe::Result<Self::Value> {
         // the float32's exact value (0.1f32 is 0.10000000149011612), as fastavro, Java and the
@@ -563,42 +514,26 @@ impl<'py> ValueBuilder for PyBuilder<'py> {
         scale: u32,
     ) -> kpipe::Result<Self::Value> {
         let text = kpipe::avro::decimal_text(unscaled, scale);
-        self.types
-            .decimal
-            .bind(self.py)
-            .call1((text,))
-            .map_err(py_fail)
+        self.types.decimal.bind(self.py).call1((text,)).map_err(py_fail)
     }
     fn uuid(&mut self, v: &[u8; 16]) -> kpipe::Result<Self::Value> {
         // object.__new__(UUID) + the two slots UUID.__init__ would set
         let py = self.py;
         let t = self.types;
         let u = t.new.bind(py).call1((t.uuid.bind(py),)).map_err(py_fail)?;
-        let n = u128::from_be_bytes(*v)
-            .into_pyobject(py)
-            .map_err(|e| py_fail(e.into()))?;
+        let n = u128::from_be_bytes(*v).into_pyobject(py).map_err(|e| py_fail(e.into()))?;
         let set = t.setattr.bind(py);
-        set.call1((&u, pyo3::intern!(py, "int"), n))
-            .map_err(py_fail)?;
-        set.call1((&u, pyo3::intern!(py, "is_safe"), t.safe_unknown.bind(py)))
-            .map_err(py_fail)?;
+        set.call1((&u, pyo3::intern!(py, "int"), n)).map_err(py_fail)?;
+        set.call1((&u, pyo3::intern!(py, "is_safe"), t.safe_unknown.bind(py))).map_err(py_fail)?;
         Ok(u)
     }
     fn temporal(&mut self, kind: TemporalKind, v: i64) -> kpipe::Result<Self::Value> {
         use TemporalKind::*;
         let py = self.py;
         let r = match kind {
-            Date => self
-                .types
-                .date
-                .bind(py)
-                .call_method1("fromordinal", (v + EPOCH_ORDINAL,)),
+            Date => self.types.date.bind(py).call_method1("fromordinal", (v + EPOCH_ORDINAL,)),
             TimeMillis | TimeMicros => {
-                let us = if kind == TimeMillis {
-                    v as i128 * 1_000
-                } else {
-                    v as i128
-                };
+                let us = if kind == TimeMillis { v as i128 * 1_000 } else { v as i128 };
                 if !(0..86_400_000_000).contains(&us) {
                     Err(PyErr::new::<PyTypeError, _>("time out of range"))
                 } else {
@@ -621,9 +556,7 @@ impl<'py> ValueBuilder for PyBuilder<'py> {
         };
         // values Python's date/time types cannot hold stay the Avro number
         Ok(r.unwrap_or_else(|_| {
-            v.into_pyobject(py)
-                .map(|i| i.into_any())
-                .unwrap_or_else(|_| py.None().into_bound(py))
+            v.into_pyobject(py).map(|i| i.into_any()).unwrap_or_else(|_| py.None().into_bound(py))
         }))
     }
     fn record_start(&mut self, _info: &RecordInfo<'_>) -> kpipe::Result<Self::Record> {
@@ -673,11 +606,8 @@ impl<'py> ValueBuilder for PyBuilder<'py> {
             return Ok(pv.obj);
         }
         // would read back into another branch: fastavro's ("<branch>", value) keeps it
-        let t = PyTuple::new(
-            self.py,
-            [PyString::new(self.py, branch.name()).into_any(), pv.obj],
-        )
-        .map_err(py_fail)?;
+        let t = PyTuple::new(self.py, [PyString::new(self.py, branch.name()).into_any(), pv.obj])
+            .map_err(py_fail)?;
         Ok(t.into_any())
     }
 }
@@ -700,9 +630,7 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
         });
     }
     if obj.is_instance_of::<PyFloat>() {
-        return Ok(serde_json::Number::from_f64(obj.extract()?)
-            .map(J::Number)
-            .unwrap_or(J::Null));
+        return Ok(serde_json::Number::from_f64(obj.extract()?).map(J::Number).unwrap_or(J::Null));
     }
     if let Some(s) = str_of(obj) {
         return Ok(J::String(s.to_owned()));
@@ -743,10 +671,8 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound
         },
         J::String(s) => PyString::new(py, s).into_any(),
         J::Array(a) => {
-            let items: Vec<Bound<'py, PyAny>> = a
-                .iter()
-                .map(|x| json_to_py(py, x))
-                .collect::<PyResult<_>>()?;
+            let items: Vec<Bound<'py, PyAny>> =
+                a.iter().map(|x| json_to_py(py, x)).collect::<PyResult<_>>()?;
             PyList::new(py, items)?.into_any()
         }
         J::Object(m) => {

@@ -156,15 +156,7 @@ pub fn register(py: Python<'_>, m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", py.get_type::<InternalError>())?;
     let codes: Vec<(&str, String)> = kpipe::Error::CODES
         .iter()
-        .map(|c| {
-            (
-                *c,
-                class_of(py, c)
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-            )
-        })
+        .map(|c| (*c, class_of(py, c).name().map(|n| n.to_string()).unwrap_or_default()))
         .collect();
     m.add("ERROR_CODES", codes)?;
     Ok(())

@@ -145,9 +145,7 @@ impl Client {
     #[getter]
     fn admin(&self) -> PyResult<admin::Admin> {
         self.inner.ensure_open().py_err()?;
-        Ok(admin::Admin {
-            client: self.inner.clone(),
-        })
+        Ok(admin::Admin { client: self.inner.clone() })
     }
 
     /// Waits until every record queued so far is delivered (KafkaError kafka.timeout after
@@ -209,9 +207,7 @@ impl Schema {
             None => py_to_json(schema)?.to_string(),
         };
         let inner = kpipe::avro::CompiledSchema::parse(&text).py_err()?;
-        Ok(Schema {
-            inner: Arc::new(inner),
-        })
+        Ok(Schema { inner: Arc::new(inner) })
     }
 
     /// The full name of a named root type (None otherwise).
@@ -239,9 +235,7 @@ impl Schema {
 
     /// Natural JSON text of an Avro body (the CLI's and other languages' text form).
     fn to_json(&self, body: &[u8]) -> PyResult<String> {
-        kpipe::avro::avro_to_json(&self.inner, body)
-            .map(|v| v.to_string())
-            .py_err()
+        kpipe::avro::avro_to_json(&self.inner, body).map(|v| v.to_string()).py_err()
     }
 }
 

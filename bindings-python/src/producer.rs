@@ -49,9 +49,7 @@ impl RecordMetadata {
             self.topic,
             self.partition,
             self.offset,
-            self.timestamp
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "None".into())
+            self.timestamp.map(|t| t.to_string()).unwrap_or_else(|| "None".into())
         )
     }
 }
@@ -70,28 +68,17 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(client: kpipe::Client) -> Self {
-        Producer {
-            client,
-            warmed: Mutex::default(),
-        }
+        Producer { client, warmed: Mutex::default() }
     }
 
     /// Resolves the topic's writer schemas once, GIL released.
     fn warm(&self, py: Python<'_>, topic: &str, serde: &TopicSerde) -> PyResult<()> {
-        if self
-            .warmed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(topic)
-        {
+        if self.warmed.lock().unwrap_or_else(|p| p.into_inner()).contains(topic) {
             return Ok(());
         }
         let (c, t, s) = (self.client.clone(), topic.to_string(), serde.clone());
         wait(py, async move { c.warm_writers(&t, &s).await })?.py_err()?;
-        self.warmed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(topic.to_string());
+        self.warmed.lock().unwrap_or_else(|p| p.into_inner()).insert(topic.to_string());
         Ok(())
     }
 }
@@ -112,9 +99,8 @@ pub(crate) fn serialize(
             return Ok(done);
         }
         let (c, t, s) = (client.clone(), topic.to_string(), serde.clone());
-        obj.py().detach(|| {
-            kpipe::runtime::block_on(async move { c.warm_writers(&t, &s).await })
-        })??;
+        obj.py()
+            .detach(|| kpipe::runtime::block_on(async move { c.warm_writers(&t, &s).await }))??;
     }
     Err(kpipe::Error::writer_not_cached())
 }
@@ -137,7 +123,6 @@ pub(crate) fn serialize_py(
     }
     Err(kpipe::Error::writer_not_cached()).py_err()
 }
-
 
 /// One attempt with the GIL held; None when it would wait for the registry.
 fn serialize_once(
@@ -180,9 +165,7 @@ pub(crate) fn headers_of(h: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, 
         } else if let Ok(b) = v.cast::<PyBytes>() {
             Ok(b.as_bytes().to_vec())
         } else {
-            Err(PyTypeError::new_err(
-                "header values must be bytes, str or None",
-            ))
+            Err(PyTypeError::new_err("header values must be bytes, str or None"))
         }
     };
     let mut out = Vec::new();
@@ -253,22 +236,12 @@ impl Producer {
         };
         let has_v = serialize_py(&self.client, topic, false, &serde, value, &mut vb)?;
         let hdrs = headers_of(headers)?;
-        let ts = timestamp
-            .filter(|t| !t.is_none())
-            .map(millis_of)
-            .transpose()?;
+        let ts = timestamp.filter(|t| !t.is_none()).map(millis_of).transpose()?;
         let (c, t) = (self.client.clone(), topic.to_string());
         let d = wait(py, async move {
             let _accepted = accepted;
             let hv = hdr_refs(&hdrs);
-            c.send_raw(
-                &t,
-                has_k.then_some(&kb[..]),
-                has_v.then_some(&vb[..]),
-                &hv,
-                ts,
-            )
-            .await
+            c.send_raw(&t, has_k.then_some(&kb[..]), has_v.then_some(&vb[..]), &hv, ts).await
         })?
         .py_err()?;
         Ok(d.into())
@@ -357,27 +330,26 @@ impl Producer {
             let _ = tx.send((arena, spans));
         }
         drop(tx);
-        let sent: kpipe::Result<Vec<kpipe::Result<Delivery>>> = wait(py, async move {
-            let waits = driver.await.map_err(|e| kpipe::Error::Internal {
-                reason: format!("send task: {e}"),
+        let sent: kpipe::Result<Vec<kpipe::Result<Delivery>>> =
+            wait(py, async move {
+                let waits = driver
+                    .await
+                    .map_err(|e| kpipe::Error::Internal { reason: format!("send task: {e}") })?;
+                let mut all = Vec::new();
+                for w in waits {
+                    all.extend(w.await.map_err(|e| kpipe::Error::Internal {
+                        reason: format!("send task: {e}"),
+                    })?);
+                }
+                Ok(all)
             })?;
-            let mut all = Vec::new();
-            for w in waits {
-                all.extend(w.await.map_err(|e| kpipe::Error::Internal {
-                    reason: format!("send task: {e}"),
-                })?);
-            }
-            Ok(all)
-        })?;
         let sent = sent.py_err()?;
         let mut sent = sent.into_iter();
         let out = PyList::empty(py);
         for p in prepared {
             let r = match p {
                 Ok(_) => sent.next().unwrap_or_else(|| {
-                    Err(kpipe::Error::Internal {
-                        reason: "missing delivery".into(),
-                    })
+                    Err(kpipe::Error::Internal { reason: "missing delivery".into() })
                 }),
                 Err(e) => Err(e),
             };
@@ -408,10 +380,7 @@ impl Producer {
         let accepted = self.client.begin_send().py_err()?;
         let fut = event_loop.call_method0("create_future")?;
         let hdrs = headers_of(headers)?;
-        let ts = timestamp
-            .filter(|t| !t.is_none())
-            .map(millis_of)
-            .transpose()?;
+        let ts = timestamp.filter(|t| !t.is_none()).map(millis_of).transpose()?;
         let serde = self.client.topic_serde(topic);
         let (c, t) = (self.client.clone(), topic.to_string());
         let value = value.clone().unbind();
@@ -428,20 +397,10 @@ impl Producer {
                         Some(k) => serialize(&c, &t, true, &serde, k.bind(py), &mut kb)?,
                         None => false,
                     };
-                    Ok((
-                        k,
-                        serialize(&c, &t, false, &serde, value.bind(py), &mut vb)?,
-                    ))
+                    Ok((k, serialize(&c, &t, false, &serde, value.bind(py), &mut vb)?))
                 })?;
                 let hv = hdr_refs(&hdrs);
-                c.send_raw(
-                    &t,
-                    has_k.then_some(&kb[..]),
-                    has_v.then_some(&vb[..]),
-                    &hv,
-                    ts,
-                )
-                .await
+                c.send_raw(&t, has_k.then_some(&kb[..]), has_v.then_some(&vb[..]), &hv, ts).await
             }
             .await;
             Python::attach(|py| {

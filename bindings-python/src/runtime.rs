@@ -40,11 +40,8 @@ where
 
 /// Runs `f`, turning a panic into the core's `internal` error: no panic crosses into Python.
 pub fn guarded<T>(f: impl FnOnce() -> kpipe::Result<T>) -> kpipe::Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(kpipe::Error::Internal {
-            reason: "a kpipe call panicked".into(),
-        })
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(kpipe::Error::Internal { reason: "a kpipe call panicked".into() }))
 }
 
 /// Runs a core future that is expected to finish without waiting (a cache hit: serializing
@@ -71,9 +68,8 @@ pub fn now<F: Future>(fut: F) -> kpipe::Result<Option<F::Output>> {
 #[pyo3(signature = (timeout=30.0))]
 pub fn _flush_at_exit(py: Python<'_>, timeout: f64) -> usize {
     let bound = Duration::from_secs_f64(timeout.max(0.0));
-    let left = py.detach(|| {
-        std::panic::catch_unwind(|| kpipe::client::flush_all(bound)).unwrap_or(0)
-    });
+    let left =
+        py.detach(|| std::panic::catch_unwind(|| kpipe::client::flush_all(bound)).unwrap_or(0));
     if left > 0 {
         eprintln!(
             "kpipe: {left} accepted records were not delivered before the process exited \
@@ -90,10 +86,7 @@ pub fn resolve(
     fut: &Py<PyAny>,
     result: PyResult<Py<PyAny>>,
 ) {
-    let resolve = match py
-        .import("kpipe._kpipe")
-        .and_then(|m| m.getattr("_resolve"))
-    {
+    let resolve = match py.import("kpipe._kpipe").and_then(|m| m.getattr("_resolve")) {
         Ok(f) => f,
         Err(_) => return,
     };
@@ -101,10 +94,9 @@ pub fn resolve(
         Ok(v) => (true, v),
         Err(e) => (false, e.into_value(py).into_any()),
     };
-    let _ = event_loop.bind(py).call_method1(
-        "call_soon_threadsafe",
-        (resolve, fut.clone_ref(py), ok, value),
-    );
+    let _ = event_loop
+        .bind(py)
+        .call_method1("call_soon_threadsafe", (resolve, fut.clone_ref(py), ok, value));
 }
 
 /// Sets the result or exception of an asyncio future unless it is already done (cancelled).

@@ -51,12 +51,18 @@ pub fn opt<T: ToString>(v: Option<T>) -> String {
 /// A one-line fix for each code.
 pub fn hint(code: &str) -> &'static str {
     match code {
-        "config.invalid" => "check kpipe.yaml (--config) and KPIPE_* env overrides; see docs/config.md",
+        "config.invalid" => {
+            "check kpipe.yaml (--config) and KPIPE_* env overrides; see docs/config.md"
+        }
         "route.no_cluster" => "add a route for the topic to kpipe.yaml or pass --cluster",
         "registry.unavailable" => "is the registry up? check registry.url in kpipe.yaml",
-        "registry.not_found" => "check the subject name (kpipe schema get) or register the schema first",
+        "registry.not_found" => {
+            "check the subject name (kpipe schema get) or register the schema first"
+        }
         "registry.auth" => "check registry credentials (env vars referenced from kpipe.yaml)",
-        "registry.rejected" => "read the registry's message; the request was malformed or unsupported",
+        "registry.rejected" => {
+            "read the registry's message; the request was malformed or unsupported"
+        }
         "schema.invalid" => "fix the schema file: it is not valid Avro",
         "schema.incompatible" | "schema.policy_violation" => {
             "make the change compatible (add fields with defaults only), see docs/compat.md"
@@ -65,17 +71,25 @@ pub fn hint(code: &str) -> &'static str {
         "serde.decode" => "the bytes do not match the schema; check --schema / --reader",
         "serde.unknown_schema_id" => "point --config at the registry the producer used",
         "serde.bad_magic" => "not Confluent wire format: try --decode json|string|hex",
-        "kafka.timeout" | "kafka.retriable" => "is the cluster up? check bootstrap addresses, then retry",
+        "kafka.timeout" | "kafka.retriable" => {
+            "is the cluster up? check bootstrap addresses, then retry"
+        }
         "kafka.fatal" => "read the message; fix the request or the cluster properties",
         "kafka.auth" => "check the cluster's security properties and ACLs",
         "offsets.group_active" => "stop the group's consumers first, or pass --force",
         "offsets.out_of_range" => {
             "choose an offset between the partition's earliest and latest (kpipe topics describe)"
         }
-        "offsets.partition_mismatch" => "mirror the topic with the same partition count, or leave it out with --topics",
-        "offsets.no_checkpoint" => "use --strategy timestamp, or check MirrorMaker 2 checkpoints and --source-alias",
+        "offsets.partition_mismatch" => {
+            "mirror the topic with the same partition count, or leave it out with --topics"
+        }
+        "offsets.no_checkpoint" => {
+            "use --strategy timestamp, or check MirrorMaker 2 checkpoints and --source-alias"
+        }
         "topic.not_found" => "check the topic name and cluster: kpipe topics list --cluster NAME",
-        "input.invalid" => "fix the input as described; datetimes are RFC 3339 like 2026-01-01T10:00:00Z",
+        "input.invalid" => {
+            "fix the input as described; datetimes are RFC 3339 like 2026-01-01T10:00:00Z"
+        }
         _ => "this is a kpipe bug; please report it with the message",
     }
 }

@@ -62,8 +62,7 @@ fn workdir() -> Dir {
     Dir(dir)
 }
 
-const V1: &str =
-    r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"}]}"#;
+const V1: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"}]}"#;
 const V2_BAD: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"city","type":"string"},{"name":"zip","type":"string"}]}"#;
 const V2_OK: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"},{"name":"zip","type":"string","default":""}]}"#;
 
@@ -124,18 +123,41 @@ fn avro_encode_decode_round_trip_and_bad_lines() {
 fn schema_compat_exit_codes_and_paths() {
     let d = workdir();
     kpipe(&d)
-        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2ok.avsc", "--level", "add-with-default-only"])
+        .args([
+            "schema",
+            "compat",
+            "--old",
+            "v1.avsc",
+            "--new",
+            "v2ok.avsc",
+            "--level",
+            "add-with-default-only",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("compatible: add-with-default-only against v1.avsc"));
     kpipe(&d)
-        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "add-with-default-only"])
+        .args([
+            "schema",
+            "compat",
+            "--old",
+            "v1.avsc",
+            "--new",
+            "v2.avsc",
+            "--level",
+            "add-with-default-only",
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("Order.id: "))
-        .stdout(predicate::str::contains("Order.zip: field added without a default [field_added_without_default]"));
+        .stdout(predicate::str::contains(
+            "Order.zip: field added without a default [field_added_without_default]",
+        ));
     let out = kpipe(&d)
-        .args(["--json", "schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "backward"])
+        .args([
+            "--json", "schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level",
+            "backward",
+        ])
         .assert()
         .code(1)
         .get_output()
@@ -151,7 +173,9 @@ fn schema_compat_exit_codes_and_paths() {
         .args(["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", "sideways"])
         .assert()
         .code(3)
-        .stderr(predicate::str::starts_with("error[config.invalid]: level: unknown compatibility level \"sideways\""));
+        .stderr(predicate::str::starts_with(
+            "error[config.invalid]: level: unknown compatibility level \"sideways\"",
+        ));
     kpipe(&d).args(["schema", "compat"]).assert().code(2);
     // A missing file is input.invalid, exit 3 with a hint.
     kpipe(&d)
@@ -167,7 +191,8 @@ fn schema_compat_exit_codes_and_paths() {
 #[test]
 fn bad_options_give_the_cores_code_and_message() {
     let d = workdir();
-    let doc: Value = serde_json::from_str(include_str!("../../tests/conformance/options.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../tests/conformance/options.json")).unwrap();
     let mut covered = Vec::new();
     for c in doc["cases"].as_array().unwrap() {
         if !c["surfaces"].as_array().unwrap().iter().any(|s| s == "cli") {
@@ -176,11 +201,26 @@ fn bad_options_give_the_cores_code_and_message() {
         let (option, value) = (c["option"].as_str().unwrap(), c["value"].as_str().unwrap());
         covered.push(option.to_string());
         let args: Vec<&str> = match option {
-            "strategy" => vec!["offsets", "migrate", "--from", "business", "--to", "offline", "--group", "g", "--dry-run", "--strategy", value],
-            "level" => vec!["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", value],
+            "strategy" => vec![
+                "offsets",
+                "migrate",
+                "--from",
+                "business",
+                "--to",
+                "offline",
+                "--group",
+                "g",
+                "--dry-run",
+                "--strategy",
+                value,
+            ],
+            "level" => {
+                vec!["schema", "compat", "--old", "v1.avsc", "--new", "v2.avsc", "--level", value]
+            }
             other => panic!("no CLI surface for {other}"),
         };
-        let line = format!("error[{}]: {}\n", c["code"].as_str().unwrap(), c["message"].as_str().unwrap());
+        let line =
+            format!("error[{}]: {}\n", c["code"].as_str().unwrap(), c["message"].as_str().unwrap());
         kpipe(&d).args(&args).assert().code(3).stderr(predicate::str::starts_with(line));
         let out = kpipe(&d).arg("--json").args(&args).assert().code(3).get_output().stderr.clone();
         let v: Value = serde_json::from_slice(&out).unwrap();
@@ -199,11 +239,22 @@ fn invalid_defaults_are_schema_invalid_in_compat_and_encode() {
     let bad = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"city","type":"string"},{"name":"n","type":["null","int"],"default":3}]}"#;
     std::fs::write(d.join("bad.avsc"), bad).unwrap();
     kpipe(&d)
-        .args(["schema", "compat", "--old", "v1.avsc", "--new", "bad.avsc", "--level", "add-with-default-only"])
+        .args([
+            "schema",
+            "compat",
+            "--old",
+            "v1.avsc",
+            "--new",
+            "bad.avsc",
+            "--level",
+            "add-with-default-only",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("error[schema.invalid]"))
-        .stderr(predicate::str::contains("Order.n: default 3 does not match the union's first branch null"));
+        .stderr(predicate::str::contains(
+            "Order.n: default 3 does not match the union's first branch null",
+        ));
     kpipe(&d)
         .args(["avro", "encode", "--schema", "bad.avsc"])
         .write_stdin("{\"id\":1,\"city\":\"x\"}\n")
@@ -243,14 +294,21 @@ fn avro_decode_framing_is_explicit() {
         .code(1)
         .stderr(predicate::str::contains("line 1: error[serde.bad_magic]: "))
         .stderr(predicate::str::contains("shorter than the 5-byte header"));
-    kpipe(&d).args(["avro", "decode", "--schema", "string.avsc"]).write_stdin("00\n").assert().success().stdout("\"\"\n");
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "string.avsc"])
+        .write_stdin("00\n")
+        .assert()
+        .success()
+        .stdout("\"\"\n");
     // a bare body that does not start with 0x00 is not a frame
     kpipe(&d)
         .args(["avro", "decode", "--schema", "string.avsc", "--framing", "confluent"])
         .write_stdin("0468690000\n")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("error[serde.bad_magic]: not Confluent wire format: first byte is 0x04"));
+        .stderr(predicate::str::contains(
+            "error[serde.bad_magic]: not Confluent wire format: first byte is 0x04",
+        ));
     // top-level bytes: framed raw (as Confluent writes it), bare with the Avro length
     kpipe(&d)
         .args(["avro", "encode", "--schema", "bytes.avsc", "--id", "7"])
@@ -270,7 +328,10 @@ fn avro_decode_framing_is_explicit() {
         .assert()
         .success()
         .stdout("\"aGk=\"\n");
-    kpipe(&d).args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "sideways"]).assert().code(2);
+    kpipe(&d)
+        .args(["avro", "decode", "--schema", "bytes.avsc", "--framing", "sideways"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -282,18 +343,45 @@ fn house_policy_strict_and_allow_flag() {
         .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("Order.id: field order changed from ascending to descending [field_order_changed]"))
-        .stdout(predicate::str::contains("Order.city: default \"\" added to an existing field [default_added]"));
+        .stdout(predicate::str::contains(
+            "Order.id: field order changed from ascending to descending [field_order_changed]",
+        ))
+        .stdout(predicate::str::contains(
+            "Order.city: default \"\" added to an existing field [default_added]",
+        ));
     kpipe(&d)
-        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "order", "--allow", "default-on-existing"])
+        .args([
+            "schema",
+            "compat",
+            "--old",
+            "v1.avsc",
+            "--new",
+            "v1b.avsc",
+            "--allow",
+            "order",
+            "--allow",
+            "default-on-existing",
+        ])
         .assert()
         .success();
     kpipe(&d)
-        .args(["schema", "check", "--against", "v1.avsc", "--schema", "v1b.avsc", "--allow", "order"])
+        .args([
+            "schema",
+            "check",
+            "--against",
+            "v1.avsc",
+            "--schema",
+            "v1b.avsc",
+            "--allow",
+            "order",
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[default_added]"));
-    kpipe(&d).args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "all"]).assert().code(3);
+    kpipe(&d)
+        .args(["schema", "compat", "--old", "v1.avsc", "--new", "v1b.avsc", "--allow", "all"])
+        .assert()
+        .code(3);
 }
 
 #[test]
@@ -309,11 +397,9 @@ fn bad_datetime_and_offset_spec() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("\"code\":\"input.invalid\""));
-    kpipe(&d)
-        .args(["--config", "missing.yaml", "topics", "list"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::starts_with("error[config.invalid]: missing.yaml: config file not found"));
+    kpipe(&d).args(["--config", "missing.yaml", "topics", "list"]).assert().code(3).stderr(
+        predicate::str::starts_with("error[config.invalid]: missing.yaml: config file not found"),
+    );
 }
 
 // ---- against the stack ------------------------------------------------------------------------
@@ -327,7 +413,11 @@ fn recent_base() -> i64 {
 fn ensure_topic(bootstrap: &str, topic: &str, partitions: i32) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        kpipe::ClusterAdmin::new(bootstrap).unwrap().ensure_topic(topic, partitions, 1).await.unwrap();
+        kpipe::ClusterAdmin::new(bootstrap)
+            .unwrap()
+            .ensure_topic(topic, partitions, 1)
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
     });
 }
@@ -335,10 +425,14 @@ fn ensure_topic(bootstrap: &str, topic: &str, partitions: i32) {
 fn produce_raw(bootstrap: &str, topic: &str, records: &[(i32, i64, String)]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let p: FutureProducer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+        let p: FutureProducer =
+            ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
         for (part, ts, v) in records {
-            let r: FutureRecord<'_, str, str> =
-                FutureRecord::to(topic).partition(*part).timestamp(*ts).payload(v.as_str()).key("k");
+            let r: FutureRecord<'_, str, str> = FutureRecord::to(topic)
+                .partition(*part)
+                .timestamp(*ts)
+                .payload(v.as_str())
+                .key("k");
             p.send(r, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
         }
     });
@@ -355,18 +449,22 @@ fn topics_consume_from_time_and_unknown_topic() {
         (0..10).map(|i| (i % 2, base + i as i64 * 60_000, format!("{{\"n\":{i}}}"))).collect();
     produce_raw(&business(), &t, &recs);
 
-    let out = kpipe(&d).args(["--json", "topics", "describe", &t]).assert().success().get_output().stdout.clone();
+    let out = kpipe(&d)
+        .args(["--json", "topics", "describe", &t])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["messages"], 10);
     assert_eq!(v["partitions"].as_array().unwrap().len(), 2);
     for k in ["partition", "leader", "replicas", "isr", "earliest", "latest", "messages"] {
         assert!(v["partitions"][0].get(k).is_some(), "missing {k}: {v}");
     }
-    kpipe(&d)
-        .args(["topics", "describe", &t])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("PARTITION  LEADER  REPLICAS  ISR  EARLIEST  LATEST  MESSAGES"));
+    kpipe(&d).args(["topics", "describe", &t]).assert().success().stdout(predicate::str::contains(
+        "PARTITION  LEADER  REPLICAS  ISR  EARLIEST  LATEST  MESSAGES",
+    ));
     kpipe(&d)
         .args(["topics", "list", "--cluster", "business"])
         .assert()
@@ -379,11 +477,20 @@ fn topics_consume_from_time_and_unknown_topic() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("CLUSTER "))
-        .stdout(predicate::str::is_match(format!(r"(?m)^business\s+{}\s", regex_escape(&t))).unwrap());
+        .stdout(
+            predicate::str::is_match(format!(r"(?m)^business\s+{}\s", regex_escape(&t))).unwrap(),
+        );
 
     // From 10:05: records 5..9 exactly.
     let out = kpipe(&d)
-        .args(["consume", &t, "--from-time", &kpipe::offsets::format_time(base + 5 * 60_000), "--decode", "json"])
+        .args([
+            "consume",
+            &t,
+            "--from-time",
+            &kpipe::offsets::format_time(base + 5 * 60_000),
+            "--decode",
+            "json",
+        ])
         .args(["--idle-ms", "3000"])
         .assert()
         .success()
@@ -413,11 +520,9 @@ fn topics_consume_from_time_and_unknown_topic() {
     assert_eq!((lines[0]["partition"].as_i64(), lines[0]["offset"].as_i64()), (Some(1), Some(3)));
     assert_eq!(lines[0]["value"], "7b226e223a377d"); // {"n":7}
 
-    kpipe(&d)
-        .args(["consume", "kpipe.no.such.topic.at.all"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::starts_with("error[topic.not_found]: topic \"kpipe.no.such.topic.at.all\""));
+    kpipe(&d).args(["consume", "kpipe.no.such.topic.at.all"]).assert().code(3).stderr(
+        predicate::str::starts_with("error[topic.not_found]: topic \"kpipe.no.such.topic.at.all\""),
+    );
     kpipe(&d).args(["topics", "describe", "kpipe.no.such.topic.at.all"]).assert().code(3);
 }
 
@@ -429,8 +534,15 @@ fn a_secret_in_a_rejected_property_never_shows() {
         "clusters:\n  business: { bootstrap: \"127.0.0.1:1\", properties: { sasl.passwd: '${KPIPE_CLI_TEST_PW}' } }\n",
     )
     .unwrap();
-    let out = kpipe(&d).env("KPIPE_CLI_TEST_PW", "S3cr3t-Pa55word").args(["topics", "list"]).assert().code(3).get_output().clone();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = kpipe(&d)
+        .env("KPIPE_CLI_TEST_PW", "S3cr3t-Pa55word")
+        .args(["topics", "list"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!text.contains("S3cr3t"), "secret leaked: {text}");
     assert!(text.contains("clusters.business.properties.sasl.passwd"), "{text}");
 }
@@ -457,8 +569,15 @@ fn produce_reports_a_non_utf8_line_and_sends_the_rest() {
         .stderr(predicate::str::contains("not valid UTF-8"))
         .stderr(predicate::str::contains("produced 599 records"))
         .stderr(predicate::str::contains("1 lines failed"));
-    let out = kpipe(&d).args(["consume", &t, "--idle-ms", "3000"]).assert().success().get_output().stdout.clone();
-    let ids: Vec<i64> = stdout_json_lines(&out).iter().map(|l| l["value"]["id"].as_i64().unwrap()).collect();
+    let out = kpipe(&d)
+        .args(["consume", &t, "--idle-ms", "3000"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let ids: Vec<i64> =
+        stdout_json_lines(&out).iter().map(|l| l["value"]["id"].as_i64().unwrap()).collect();
     let want: Vec<i64> = (1..=600).filter(|i| *i != 300).collect();
     assert_eq!(ids, want, "every good line, before and after the bad one, in order");
 }
@@ -476,10 +595,22 @@ fn produce_avro_then_consume_decoded_and_schema_commands() {
         .code(1)
         .stderr(predicate::str::contains("line 2: error[input.invalid]"))
         .stderr(predicate::str::contains("produced 2 records"));
-    let out = kpipe(&d).args(["consume", &t, "--idle-ms", "3000"]).assert().success().get_output().stdout.clone();
+    let out = kpipe(&d)
+        .args(["consume", &t, "--idle-ms", "3000"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let lines = stdout_json_lines(&out);
     let values: Vec<&Value> = lines.iter().map(|l| &l["value"]).collect();
-    assert_eq!(values, vec![&serde_json::json!({"id":1,"city":"Oslo"}), &serde_json::json!({"id":2,"city":"Rome"})]);
+    assert_eq!(
+        values,
+        vec![
+            &serde_json::json!({"id":1,"city":"Oslo"}),
+            &serde_json::json!({"id":2,"city":"Rome"})
+        ]
+    );
 
     // schema get / check / diff / register.
     let out = kpipe(&d)
@@ -501,11 +632,23 @@ fn produce_avro_then_consume_decoded_and_schema_commands() {
         )))
         .stdout(predicate::str::contains("  Order.zip: field added without a default"));
     kpipe(&d)
-        .args(["schema", "check", "--subject", &subject, "--schema", "v2.avsc", "--level", "forward"])
+        .args([
+            "schema",
+            "check",
+            "--subject",
+            &subject,
+            "--schema",
+            "v2.avsc",
+            "--level",
+            "forward",
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("Order.id"));
-    kpipe(&d).args(["schema", "check", "--subject", &subject, "--schema", "v2ok.avsc"]).assert().success();
+    kpipe(&d)
+        .args(["schema", "check", "--subject", &subject, "--schema", "v2ok.avsc"])
+        .assert()
+        .success();
     kpipe(&d)
         .args(["schema", "diff", "--subject", &subject, "--new", "v2ok.avsc"])
         .assert()
@@ -539,8 +682,11 @@ fn produce_avro_then_consume_decoded_and_schema_commands() {
 fn commit(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i64)]) {
     use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-    let c: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().unwrap();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .unwrap();
     let mut tpl = TopicPartitionList::new();
     for (p, o) in offsets {
         tpl.add_partition_offset(topic, *p, Offset::Offset(*o)).unwrap();
@@ -556,7 +702,8 @@ fn groups_and_offsets_export_import_reset_migrate() {
     ensure_topic(&business(), &t, 3);
     ensure_topic(&offline(), &t, 3);
     let base = recent_base();
-    let recs: Vec<(i32, i64, String)> = (0..12).map(|i| (i % 3, base + (i as i64 / 3) * 1000, i.to_string())).collect();
+    let recs: Vec<(i32, i64, String)> =
+        (0..12).map(|i| (i % 3, base + (i as i64 / 3) * 1000, i.to_string())).collect();
     produce_raw(&business(), &t, &recs);
     produce_raw(&offline(), &t, &recs);
     commit(&business(), &g, &t, &[(0, 2), (1, 1), (2, 4)]);
@@ -583,8 +730,12 @@ fn groups_and_offsets_export_import_reset_migrate() {
         .stdout(predicate::str::starts_with("GROUP"));
 
     // Export, reset (dry run and real), import.
-    kpipe(&d).args(["offsets", "export", "--group", &g, "--topics", &t, "-o", "exp.json"]).assert().success();
-    let exp: Value = serde_json::from_str(&std::fs::read_to_string(d.join("exp.json")).unwrap()).unwrap();
+    kpipe(&d)
+        .args(["offsets", "export", "--group", &g, "--topics", &t, "-o", "exp.json"])
+        .assert()
+        .success();
+    let exp: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("exp.json")).unwrap()).unwrap();
     assert_eq!(exp["offsets"].as_array().unwrap().len(), 3);
     kpipe(&d)
         .args(["offsets", "reset", "--group", &g, "--topics", &t, "--to-earliest", "--dry-run"])
@@ -612,7 +763,8 @@ fn groups_and_offsets_export_import_reset_migrate() {
         .stdout
         .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
-    let offs: Vec<i64> = v["offsets"].as_array().unwrap().iter().map(|x| x["offset"].as_i64().unwrap()).collect();
+    let offs: Vec<i64> =
+        v["offsets"].as_array().unwrap().iter().map(|x| x["offset"].as_i64().unwrap()).collect();
     assert_eq!(offs, vec![2, 2, 2]);
     kpipe(&d)
         .args(["offsets", "reset", "--group", &g, "--topics", &t, "--to-datetime", "tomorrow"])
@@ -645,7 +797,17 @@ fn groups_and_offsets_export_import_reset_migrate() {
         )
         .stdout(predicate::str::contains("dry run: nothing committed"));
     let out = kpipe(&d)
-        .args(["--json", "offsets", "export", "--group", &g, "--cluster", "offline", "--topics", &t])
+        .args([
+            "--json",
+            "offsets",
+            "export",
+            "--group",
+            &g,
+            "--cluster",
+            "offline",
+            "--topics",
+            &t,
+        ])
         .assert()
         .success()
         .get_output()
@@ -654,7 +816,10 @@ fn groups_and_offsets_export_import_reset_migrate() {
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert!(v["offsets"].as_array().unwrap().is_empty(), "dry run committed: {v}");
     let out = kpipe(&d)
-        .args(["--json", "offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g, "--topics", &t])
+        .args([
+            "--json", "offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g,
+            "--topics", &t,
+        ])
         .args(["--rollback-file", "rb.json"])
         .assert()
         .success()
@@ -671,7 +836,10 @@ fn groups_and_offsets_export_import_reset_migrate() {
     kpipe(&d).args(["offsets", "import", "--file", "rb.json"]).assert().success();
     // Checkpoint strategy with no checkpoints for this group.
     kpipe(&d)
-        .args(["offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g, "--topics", &t])
+        .args([
+            "offsets", "migrate", "--from", "business", "--to", "offline", "--group", &g,
+            "--topics", &t,
+        ])
         .args(["--strategy", "checkpoint", "--source-alias", "kpipe-no-such-alias", "--dry-run"])
         .assert()
         .code(3)
@@ -679,5 +847,13 @@ fn groups_and_offsets_export_import_reset_migrate() {
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { vec![c] } else { vec!['\\', c] }).collect()
+    s.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
 }

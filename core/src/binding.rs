@@ -13,7 +13,8 @@ use crate::consumer::{Consumer, Message};
 use crate::error::Error;
 use crate::error::Result;
 use crate::offsets::Offsets;
-use crate::producer::{ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde};
+use crate::producer::{ClusterProducer, Delivery, DeliveryBatch};
+use crate::serdes::{Data, Serde, TopicSerde};
 
 impl Client {
     /// Serializes `data` (the key when `is_key`) for `topic` into `out` (cleared first) with
@@ -81,15 +82,11 @@ impl PendingDeliveries {
             .map(|q| match (q, &self.producer) {
                 (Ok(()), Some(p)) => {
                     let o = reports.next().unwrap_or_else(|| {
-                        Err(Error::Internal {
-                            reason: "no delivery report".into(),
-                        })
+                        Err(Error::Internal { reason: "no delivery report".into() })
                     });
                     p.delivery_shared(&self.topic, o)
                 }
-                (Ok(()), None) => Err(Error::Internal {
-                    reason: "no producer".into(),
-                }),
+                (Ok(()), None) => Err(Error::Internal { reason: "no producer".into() }),
                 (Err(e), _) => Err(e),
             })
             .collect()
@@ -125,18 +122,9 @@ impl Client {
         batch.reserve(records.len());
         let mut queued = Vec::with_capacity(records.len());
         for (k, v) in records {
-            queued.push(
-                producer
-                    .enqueue(&mut batch, topic, *k, *v, headers, timestamp_ms)
-                    .await,
-            );
+            queued.push(producer.enqueue(&mut batch, topic, *k, *v, headers, timestamp_ms).await);
         }
-        PendingDeliveries {
-            producer: Some(producer),
-            topic: shared,
-            batch,
-            queued,
-        }
+        PendingDeliveries { producer: Some(producer), topic: shared, batch, queued }
     }
 }
 

@@ -18,9 +18,10 @@ use crate::codec::{AvroCodec, WriterSchema};
 use crate::config::Config;
 use crate::consumer::{Consumer, ConsumerOptions};
 use crate::error::{Error, Result};
-use crate::producer::{serialize, ClusterProducer, Data, Delivery, DeliveryBatch, Serde, TopicSerde};
+use crate::producer::{ClusterProducer, Delivery, DeliveryBatch};
 use crate::registry::RegistryClient;
 use crate::routing::{Router, TopicTable};
+use crate::serdes::{serialize, Data, Serde, TopicSerde};
 use crate::stats::KafkaStats;
 
 /// One record to send.
@@ -81,7 +82,8 @@ impl Drop for Inner {
         if self.pid != crate::runtime::current_pid() {
             // dropped in a forked child: librdkafka producers would join threads (and flush
             // to sockets) of the parent; leak them so the child exits cleanly
-            let producers = std::mem::take(self.producers.get_mut().unwrap_or_else(|p| p.into_inner()));
+            let producers =
+                std::mem::take(self.producers.get_mut().unwrap_or_else(|p| p.into_inner()));
             std::mem::forget(producers);
             if let Some(codec) = self.codec.take() {
                 std::mem::forget(codec);
@@ -128,14 +130,16 @@ fn drain(inner: &Inner, deadline: std::time::Instant) -> usize {
 /// another process (before a fork) are skipped.
 pub fn flush_all(timeout: Duration) -> usize {
     let deadline = std::time::Instant::now() + timeout;
-    let live: Vec<Arc<Inner>> = LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+    let live: Vec<Arc<Inner>> =
+        LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
     let mut left = 0;
     for inner in live {
         if inner.pid != crate::runtime::current_pid() || inner.closed.load(Ordering::Acquire) {
             continue;
         }
         left += drain(&inner, deadline);
-        let producers: Vec<_> = inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let producers: Vec<_> =
+            inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
         for p in producers {
             let _ = p.flush(deadline.saturating_duration_since(std::time::Instant::now()));
             left += p.in_flight().max(0) as usize;
@@ -152,7 +156,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("clusters", &self.inner.config.clusters.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("clusters", &self.inner.config.clusters.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,7 +168,10 @@ impl Client {
         let router = config.router()?;
         let config_serdes = config.topic_serdes()?;
         let codec = match &config.registry {
-            Some(r) => Some(Arc::new(AvroCodec::new(RegistryClient::from_config(r)?, config.schemas.clone()))),
+            Some(r) => Some(Arc::new(AvroCodec::new(
+                RegistryClient::from_config(r)?,
+                config.schemas.clone(),
+            ))),
             None => None,
         };
         let client = Client {
@@ -208,7 +217,11 @@ impl Client {
 
     /// Sets the serializers of `topic` (exact name); beats kpipe.yaml's `serializers:`.
     pub fn set_topic_serde(&self, topic: &str, serde: TopicSerde) {
-        self.inner.serdes.write().unwrap_or_else(|p| p.into_inner()).insert(topic.to_string(), serde);
+        self.inner
+            .serdes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic.to_string(), serde);
     }
 
     /// The serializers of `topic`: those set with [`set_topic_serde`](Self::set_topic_serde),
@@ -303,7 +316,10 @@ impl Client {
     }
 
     /// Sends one record (see [`Outgoing`]) and waits for its acknowledgement.
-    pub async fn send_record<K: ValueSource, V: ValueSource>(&self, rec: Outgoing<'_, K, V>) -> Result<Delivery> {
+    pub async fn send_record<K: ValueSource, V: ValueSource>(
+        &self,
+        rec: Outgoing<'_, K, V>,
+    ) -> Result<Delivery> {
         let _accepted = self.track()?;
         let producer = self.producer_for(rec.topic)?;
         let owned;
@@ -316,10 +332,16 @@ impl Client {
         };
         let mut bufs = self.take_buffers();
         let mut batch = DeliveryBatch::new();
-        let queued = self.enqueue(&producer, &mut batch, &rec, serde, &mut bufs, &mut Default::default()).await;
+        let queued = self
+            .enqueue(&producer, &mut batch, &rec, serde, &mut bufs, &mut Default::default())
+            .await;
         self.give_buffers(bufs);
         queued?;
-        let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+        let outcome = batch
+            .wait()
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
         let r = producer.delivery(rec.topic, outcome);
         if let Err(e) = &r {
             tracing::warn!(topic = rec.topic, code = e.code(), "send failed");
@@ -372,7 +394,8 @@ impl Client {
             current = Some(g);
             let t = &mut topics[g];
             let serde = rec.serde.unwrap_or(&t.serde);
-            let queued = self.enqueue(&t.producer, &mut batch, &rec, serde, &mut bufs, &mut t.writers).await;
+            let queued =
+                self.enqueue(&t.producer, &mut batch, &rec, serde, &mut bufs, &mut t.writers).await;
             pending.push(queued.map(|()| g));
         }
         self.give_buffers(bufs);
@@ -381,7 +404,9 @@ impl Client {
         for q in pending {
             out.push(match q {
                 Ok(g) => {
-                    let o = outcomes.next().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+                    let o = outcomes.next().unwrap_or_else(|| {
+                        Err(Error::Internal { reason: "no delivery report".into() })
+                    });
                     topics[g].producer.delivery_shared(&topics[g].shared, o)
                 }
                 Err(e) => Err(e),
@@ -403,7 +428,11 @@ impl Client {
         let producer = self.producer_for(topic)?;
         let mut batch = DeliveryBatch::new();
         producer.enqueue(&mut batch, topic, key, value, headers, timestamp_ms).await?;
-        let outcome = batch.wait().await.pop().unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
+        let outcome = batch
+            .wait()
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::Internal { reason: "no delivery report".into() }));
         producer.delivery(topic, outcome)
     }
 
@@ -417,8 +446,11 @@ impl Client {
         writers: &mut [Option<CachedWriter>; 2],
     ) -> Result<()> {
         let [key_writer, value_writer] = writers;
-        let has_key = self.serialize(rec.topic, true, &serde.key, &rec.key, &mut bufs.0, key_writer).await?;
-        let has_value = self.serialize(rec.topic, false, &serde.value, &rec.value, &mut bufs.1, value_writer).await?;
+        let has_key =
+            self.serialize(rec.topic, true, &serde.key, &rec.key, &mut bufs.0, key_writer).await?;
+        let has_value = self
+            .serialize(rec.topic, false, &serde.value, &rec.value, &mut bufs.1, value_writer)
+            .await?;
         tracing::trace!(topic = rec.topic, cluster = producer.cluster(), "send");
         producer
             .enqueue(
@@ -443,11 +475,15 @@ impl Client {
         out: &mut Vec<u8>,
         memo: &mut Option<CachedWriter>,
     ) -> Result<bool> {
-        if let (Serde::Avro { schema: Some(text) }, Data::Value(v), Some(codec)) = (serde, data, self.codec()) {
+        if let (Serde::Avro { schema: Some(text) }, Data::Value(v), Some(codec)) =
+            (serde, data, self.codec())
+        {
             // the writer of this topic and schema text, resolved once per call (by pointer)
             let writer = match memo {
                 Some((t, w)) if Arc::ptr_eq(t, text) => w,
-                _ => &memo.insert((text.clone(), codec.writer_shared(topic, is_key, text).await?)).1,
+                _ => {
+                    &memo.insert((text.clone(), codec.writer_shared(topic, is_key, text).await?)).1
+                }
             };
             out.clear();
             crate::avro::encode_framed(writer.id, &writer.schema, v, out)?;
@@ -471,7 +507,14 @@ impl Client {
     /// `kafka.timeout` if some are still in flight after `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
         self.check()?;
-        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let producers: Vec<_> = self
+            .inner
+            .producers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for p in producers {
             p.flush(timeout)?;
         }
@@ -480,7 +523,13 @@ impl Client {
 
     /// The latest librdkafka statistics of every producer created so far.
     pub fn statistics(&self) -> Vec<KafkaStats> {
-        self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).values().filter_map(|p| p.statistics()).collect()
+        self.inner
+            .producers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter_map(|p| p.statistics())
+            .collect()
     }
 
     /// A group consumer (see [`ConsumerOptions`]).
@@ -506,7 +555,8 @@ impl Client {
         let timeout = Duration::from_millis(self.inner.config.producer.delivery_timeout_ms);
         let deadline = std::time::Instant::now() + timeout;
         let mut result = Ok(());
-        let consumers = std::mem::take(&mut *self.inner.consumers.lock().unwrap_or_else(|p| p.into_inner()));
+        let consumers =
+            std::mem::take(&mut *self.inner.consumers.lock().unwrap_or_else(|p| p.into_inner()));
         for c in consumers {
             if let Err(e) = c.close() {
                 result = result.and(Err(e));
@@ -514,7 +564,14 @@ impl Client {
         }
         let left = drain(&self.inner, deadline);
         self.inner.closed.store(true, Ordering::Release);
-        let producers: Vec<_> = self.inner.producers.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
+        let producers: Vec<_> = self
+            .inner
+            .producers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
         for p in producers {
             if let Err(e) = p.flush(deadline.saturating_duration_since(std::time::Instant::now())) {
                 result = result.and(Err(e));
@@ -522,7 +579,9 @@ impl Client {
         }
         if left > 0 {
             tracing::warn!(left, "client closed with sends still being prepared");
-            result = result.and(Err(Error::KafkaTimeout { reason: format!("{left} accepted sends were not queued before close's deadline") }));
+            result = result.and(Err(Error::KafkaTimeout {
+                reason: format!("{left} accepted sends were not queued before close's deadline"),
+            }));
         }
         result
     }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::avro::{self, CompiledSchema, SubjectStrategy, ValueBuilder, ValueSource};
 use crate::compat::{self, Level};
 use crate::error::{Error, Result};
+use crate::registry::cache::{Origin, SingleFlight};
 use crate::registry::RegistryClient;
 
 /// How a codec names subjects and registers schemas: the `schemas:` section of kpipe.yaml.
@@ -73,6 +74,10 @@ pub struct AvroCodec {
     writers: Mutex<WriterCache>,
     /// Re-verification of cached writer ids (see [`AvroCodec::writer`]).
     verify: Verify,
+    /// Writer resolutions in flight, by (topic, is_key, schema text): concurrent first sends
+    /// of one schema make one policy check and one registration between them, not one each
+    /// (10k sends at start-up made 10k version listings and starved the registry).
+    resolving: SingleFlight<(String, bool, String), WriterSchema>,
 }
 
 /// When cached writer ids were last confirmed by the registry.
@@ -101,7 +106,14 @@ impl AvroCodec {
             retry_after_ms: AtomicU64::new(0),
             running: tokio::sync::Mutex::new(()),
         };
-        Self { registry, settings, by_id: Mutex::default(), writers: Mutex::default(), verify }
+        Self {
+            registry,
+            settings,
+            by_id: Mutex::default(),
+            writers: Mutex::default(),
+            verify,
+            resolving: SingleFlight::new(),
+        }
     }
 
     fn check_due(&self) -> bool {
@@ -147,7 +159,9 @@ impl AvroCodec {
         for (id, schema) in &cached {
             match self.registry.schema_now(*id).await {
                 Ok(Some(text)) => {
-                    let same = CompiledSchema::parse(&text).map(|s| s.canonical_form() == schema.canonical_form()).unwrap_or(false);
+                    let same = CompiledSchema::parse(&text)
+                        .map(|s| s.canonical_form() == schema.canonical_form())
+                        .unwrap_or(false);
                     if !same {
                         stale.push((*id, "now names another schema"));
                     }
@@ -156,7 +170,8 @@ impl AvroCodec {
                 Err(e) => {
                     // not reachable (yet): keep writing with the cache, ask again soon
                     tracing::debug!(target: "kpipe::registry", code = e.code(), "cannot re-check cached schema ids");
-                    let soon = (self.verify.created.elapsed().as_millis() as u64).saturating_add(interval_ms(&self.registry).min(5_000));
+                    let soon = (self.verify.created.elapsed().as_millis() as u64)
+                        .saturating_add(interval_ms(&self.registry).min(5_000));
                     self.verify.retry_after_ms.store(soon, Ordering::Release);
                     return Ok(());
                 }
@@ -164,7 +179,8 @@ impl AvroCodec {
         }
         self.verify.epoch.store(self.registry.failure_epoch(), Ordering::Release);
         self.verify.retry_after_ms.store(0, Ordering::Release);
-        let next = (self.verify.created.elapsed().as_millis() as u64).saturating_add(interval_ms(&self.registry));
+        let next = (self.verify.created.elapsed().as_millis() as u64)
+            .saturating_add(interval_ms(&self.registry));
         self.verify.due_ms.store(next, Ordering::Release);
         if stale.is_empty() {
             return Ok(());
@@ -174,9 +190,18 @@ impl AvroCodec {
             let mut writers = self.lock_writers();
             for (t, sides) in writers.iter_mut() {
                 for (k, side) in sides.iter_mut().enumerate() {
-                    let hit = |w: &WriterSchema| stale.iter().find(|(id, _)| *id == w.id).map(|(id, why)| (w.subject.clone(), *id, *why));
+                    let hit = |w: &WriterSchema| {
+                        stale
+                            .iter()
+                            .find(|(id, _)| *id == w.id)
+                            .map(|(id, why)| (w.subject.clone(), *id, *why))
+                    };
                     if t == topic && k == is_key as usize {
-                        mine = side.last.as_ref().and_then(|(_, w)| hit(w)).or_else(|| side.by_text.values().find_map(hit));
+                        mine = side
+                            .last
+                            .as_ref()
+                            .and_then(|(_, w)| hit(w))
+                            .or_else(|| side.by_text.values().find_map(hit));
                     }
                     side.by_text.retain(|_, w| hit(w).is_none());
                     if side.last.as_ref().is_some_and(|(_, w)| hit(w).is_some()) {
@@ -212,17 +237,46 @@ impl AvroCodec {
     /// The writer schema for `topic`'s key or value given the caller's schema text (or, with
     /// `use_latest`, the subject's latest version; then `schema_text` only names the subject
     /// for the record strategies and may be None for the topic strategy).
-    pub async fn writer(&self, topic: &str, is_key: bool, schema_text: Option<&str>) -> Result<WriterSchema> {
+    pub async fn writer(
+        &self,
+        topic: &str,
+        is_key: bool,
+        schema_text: Option<&str>,
+    ) -> Result<WriterSchema> {
         self.verify_writers(topic, is_key).await?;
         // With use_latest the latest version is resolved once per process, as Confluent's
         // serializers do by default; "" keys the case without a caller schema.
         let cache_text = schema_text.unwrap_or("");
-        if let Some(w) = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].by_text.get(cache_text)) {
+        if let Some(w) =
+            self.lock_writers().get(topic).and_then(|t| t[is_key as usize].by_text.get(cache_text))
+        {
             return Ok(w.clone());
         }
+        let key = (topic.to_string(), is_key, cache_text.to_string());
+        let resolved = self
+            .resolving
+            .get_or_fetch(&key, || key.clone(), || self.resolve_writer(topic, is_key, schema_text))
+            .await;
+        if let Ok((_, Origin::Fetched)) = &resolved {
+            // the writer cache holds it now; the flight was only there to join the callers
+            self.resolving.remove_where(|k| *k == key);
+        }
+        Ok(resolved?.0)
+    }
+
+    /// The uncached path of [`writer`](Self::writer): subject, policy check and registration
+    /// (or the subject's latest), then the writer cache.
+    async fn resolve_writer(
+        &self,
+        topic: &str,
+        is_key: bool,
+        schema_text: Option<&str>,
+    ) -> Result<WriterSchema> {
+        let cache_text = schema_text.unwrap_or("");
         let caller_schema = schema_text.map(CompiledSchema::parse).transpose()?;
         let record_name = caller_schema.as_ref().and_then(|s| s.name().map(str::to_string));
-        let subject: Arc<str> = self.settings.subject_strategy.subject(topic, is_key, record_name.as_deref())?.into();
+        let subject: Arc<str> =
+            self.settings.subject_strategy.subject(topic, is_key, record_name.as_deref())?.into();
 
         let writer = if self.settings.use_latest {
             let latest = self.registry.latest(&subject).await?;
@@ -241,13 +295,20 @@ impl AvroCodec {
             self.lock_by_id().entry(id).or_insert_with(|| schema.clone());
             WriterSchema { subject, id, schema }
         };
-        self.lock_writers().entry(topic.to_string()).or_default()[is_key as usize].by_text.insert(cache_text.into(), writer.clone());
+        self.lock_writers().entry(topic.to_string()).or_default()[is_key as usize]
+            .by_text
+            .insert(cache_text.into(), writer.clone());
         Ok(writer)
     }
 
     /// [`writer`](Self::writer) for a schema text the caller shares as an `Arc<str>` for many
     /// records: found by pointer after the first call.
-    pub async fn writer_shared(&self, topic: &str, is_key: bool, schema_text: &Arc<str>) -> Result<WriterSchema> {
+    pub async fn writer_shared(
+        &self,
+        topic: &str,
+        is_key: bool,
+        schema_text: &Arc<str>,
+    ) -> Result<WriterSchema> {
         self.verify_writers(topic, is_key).await?;
         let last = self.lock_writers().get(topic).and_then(|t| t[is_key as usize].last.clone());
         if let Some((text, w)) = last {
@@ -282,7 +343,13 @@ impl AvroCodec {
             let sv = self.registry.subject_version(subject, v).await?;
             previous.push(avro::parse_schema(&sv.schema)?);
         }
-        compat::enforce_for_subject_allowing(subject, self.settings.policy, self.settings.policy_allow, new.schema(), &previous)
+        compat::enforce_for_subject_allowing(
+            subject,
+            self.settings.policy,
+            self.settings.policy_allow,
+            new.schema(),
+            &previous,
+        )
     }
 
     /// The compiled schema registered with `id` (fetched and compiled once).

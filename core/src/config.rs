@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use crate::codec::CodecSettings;
 use crate::error::{Error, Result};
-use crate::producer::{Serde, TopicSerde};
 use crate::registry::RegistryConfig;
 use crate::routing::{Route, Router, TopicTable};
+use crate::serdes::{Serde, TopicSerde};
 
 /// The whole kpipe.yaml.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,7 +74,9 @@ impl Redactor {
             return e;
         }
         match e {
-            Error::ConfigInvalid { path, reason } => Error::ConfigInvalid { path: self.redact(&path), reason: self.redact(&reason) },
+            Error::ConfigInvalid { path, reason } => {
+                Error::ConfigInvalid { path: self.redact(&path), reason: self.redact(&reason) }
+            }
             other => other,
         }
     }
@@ -93,7 +95,8 @@ impl Redactor {
 /// `ssl.key*` / keystore material.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    const WORDS: &[&str] = &["password", "passwd", "secret", "token", "credential", "apikey", "api_key", "private"];
+    const WORDS: &[&str] =
+        &["password", "passwd", "secret", "token", "credential", "apikey", "api_key", "private"];
     if WORDS.iter().any(|w| k.contains(w)) {
         return true;
     }
@@ -155,7 +158,9 @@ impl ClusterConfig {
                         other => format!("producer.{}", other.replace('.', "_")),
                     };
                     return Err(match crate::error::config_error("producer", &e) {
-                        Error::ConfigInvalid { reason, .. } => Error::ConfigInvalid { path: own, reason },
+                        Error::ConfigInvalid { reason, .. } => {
+                            Error::ConfigInvalid { path: own, reason }
+                        }
                         other => other,
                     });
                 };
@@ -236,7 +241,12 @@ pub struct ProducerConfig {
 
 impl Default for ProducerConfig {
     fn default() -> Self {
-        Self { acks: Scalar("all".into()), idempotence: true, delivery_timeout_ms: 120_000, linger_ms: 5 }
+        Self {
+            acks: Scalar("all".into()),
+            idempotence: true,
+            delivery_timeout_ms: 120_000,
+            linger_ms: 5,
+        }
     }
 }
 
@@ -256,7 +266,13 @@ pub struct ConsumerConfig {
 
 impl Default for ConsumerConfig {
     fn default() -> Self {
-        Self { commit: CommitMode::AfterHandle, max_attempts: 3, backoff_ms: 200, dlq: "{topic}.dlq".into(), commit_interval_ms: 1000 }
+        Self {
+            commit: CommitMode::AfterHandle,
+            max_attempts: 3,
+            backoff_ms: 200,
+            dlq: "{topic}.dlq".into(),
+            commit_interval_ms: 1000,
+        }
     }
 }
 
@@ -278,8 +294,10 @@ impl Config {
                 reason: "config file not found".into(),
             });
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::ConfigInvalid { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::ConfigInvalid {
+            path: path.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
         check_duplicate_keys(&text)?;
         Self::load(Figment::from(Yaml::string(&text)), path.parent())
     }
@@ -295,7 +313,8 @@ impl Config {
     fn load(base: Figment, dir: Option<&Path>) -> Result<Self> {
         // Every key lives in a section, so an override always has a `__`; other KPIPE_* vars
         // (e.g. the dev stack's KPIPE_REGISTRY_URL) are not config keys and are left alone.
-        let figment = base.merge(Env::prefixed("KPIPE_").filter(|k| k.as_str().contains("__")).split("__"));
+        let figment =
+            base.merge(Env::prefixed("KPIPE_").filter(|k| k.as_str().contains("__")).split("__"));
         let mut value: figment::value::Value = figment.extract().map_err(config_error)?;
         let mut secrets = Vec::new();
         substitute_env(&mut value, &mut Vec::new(), &mut secrets)?;
@@ -313,7 +332,10 @@ impl Config {
 
     fn validate(&self) -> Result<()> {
         if self.clusters.is_empty() {
-            return Err(Error::ConfigInvalid { path: "clusters".into(), reason: "at least one cluster is required".into() });
+            return Err(Error::ConfigInvalid {
+                path: "clusters".into(),
+                reason: "at least one cluster is required".into(),
+            });
         }
         for (name, c) in &self.clusters {
             if c.bootstrap.trim().is_empty() {
@@ -326,14 +348,20 @@ impl Config {
         if !matches!(self.producer.acks.0.as_str(), "all" | "-1" | "0" | "1") {
             return Err(Error::ConfigInvalid {
                 path: "producer.acks".into(),
-                reason: format!("unknown acks {:?} (expected all, -1, 0 or 1)", self.producer.acks.0),
+                reason: format!(
+                    "unknown acks {:?} (expected all, -1, 0 or 1)",
+                    self.producer.acks.0
+                ),
             });
         }
         for (name, c) in &self.clusters {
             c.check_properties(name, &self.producer)?;
         }
         if self.consumer.max_attempts == 0 {
-            return Err(Error::ConfigInvalid { path: "consumer.max_attempts".into(), reason: "must be at least 1".into() });
+            return Err(Error::ConfigInvalid {
+                path: "consumer.max_attempts".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         self.router()?;
         self.topic_serdes()?;
@@ -347,7 +375,8 @@ impl Config {
                 s.schema_text = Some(read_schema(p, dir, || format!("serializers[{i}].schema"))?);
             }
             if let Some(p) = &s.key_schema {
-                s.key_schema_text = Some(read_schema(p, dir, || format!("serializers[{i}].key_schema"))?);
+                s.key_schema_text =
+                    Some(read_schema(p, dir, || format!("serializers[{i}].key_schema"))?);
             }
         }
         Ok(())
@@ -357,14 +386,22 @@ impl Config {
     pub fn topic_serdes(&self) -> Result<TopicTable<TopicSerde>> {
         let mut table = TopicTable::default();
         for (i, s) in self.serializers.iter().enumerate() {
-            let serde = |name: &str, field: &str, schema: Option<&Path>, text: &Option<Arc<str>>, schema_field: &str| {
-                let kind: crate::options::SerdeKind = crate::options::parse(&format!("serializers[{i}].{field}"), name)?;
+            let serde = |name: &str,
+                         field: &str,
+                         schema: Option<&Path>,
+                         text: &Option<Arc<str>>,
+                         schema_field: &str| {
+                let kind: crate::options::SerdeKind =
+                    crate::options::parse(&format!("serializers[{i}].{field}"), name)?;
                 let serde = kind.with_schema(text.clone());
                 if let Some(p) = schema {
                     if !matches!(serde, Serde::Avro { .. }) {
                         return Err(Error::ConfigInvalid {
                             path: format!("serializers[{i}].{schema_field}"),
-                            reason: format!("{} is only for `{field}: avro` (here `{field}: {name}`)", p.display()),
+                            reason: format!(
+                                "{} is only for `{field}: avro` (here `{field}: {name}`)",
+                                p.display()
+                            ),
                         });
                     }
                     if text.is_none() {
@@ -376,9 +413,11 @@ impl Config {
                 }
                 Ok(serde)
             };
-            let key = serde(&s.key, "key", s.key_schema.as_deref(), &s.key_schema_text, "key_schema")?;
+            let key =
+                serde(&s.key, "key", s.key_schema.as_deref(), &s.key_schema_text, "key_schema")?;
             let value = serde(&s.value, "value", s.schema.as_deref(), &s.schema_text, "schema")?;
-            table.push(&s.topic, TopicSerde { key, value }, || format!("serializers[{i}].topic"))?;
+            table
+                .push(&s.topic, TopicSerde { key, value }, || format!("serializers[{i}].topic"))?;
         }
         Ok(table)
     }
@@ -421,7 +460,10 @@ fn check_duplicate_keys(text: &str) -> Result<()> {
     }
     impl<'de> DeserializeSeed<'de> for Walk<'_> {
         type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<(), D::Error> {
             d.deserialize_any(self)
         }
     }
@@ -430,14 +472,31 @@ fn check_duplicate_keys(text: &str) -> Result<()> {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("any YAML value")
         }
-        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_unit<E>(self) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_none<E>(self) -> std::result::Result<(), E> { Ok(()) }
-        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_none<E>(self) -> std::result::Result<(), E> {
+            Ok(())
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<(), D::Error> {
             d.deserialize_any(self)
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> std::result::Result<(), A::Error> {
@@ -457,7 +516,11 @@ fn check_duplicate_keys(text: &str) -> Result<()> {
                     serde_yaml::Value::String(s) => s.clone(),
                     other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
                 };
-                let path = if self.path.is_empty() { name.clone() } else { format!("{}.{name}", self.path) };
+                let path = if self.path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{}.{name}", self.path)
+                };
                 if !seen.insert(name) && self.dup.borrow().is_none() {
                     *self.dup.borrow_mut() = Some(path.clone());
                 }
@@ -474,14 +537,21 @@ fn check_duplicate_keys(text: &str) -> Result<()> {
         }
     }
     match dup.into_inner() {
-        Some(path) => Err(Error::ConfigInvalid { path, reason: "duplicated key (each key may appear once)".into() }),
+        Some(path) => Err(Error::ConfigInvalid {
+            path,
+            reason: "duplicated key (each key may appear once)".into(),
+        }),
         None => Ok(()),
     }
 }
 
 /// Replaces every string `${NAME}` by the env var NAME; collects the substituted values and
 /// the values of secret-like keys into `secrets`.
-fn substitute_env(value: &mut figment::value::Value, path: &mut Vec<String>, secrets: &mut Vec<String>) -> Result<()> {
+fn substitute_env(
+    value: &mut figment::value::Value,
+    path: &mut Vec<String>,
+    secrets: &mut Vec<String>,
+) -> Result<()> {
     use figment::value::Value as V;
     let secret_key = path.last().is_some_and(|k| is_secret_key(k));
     match value {
@@ -580,14 +650,20 @@ mod tests {
         use crate::compat::Level;
         let c = Config::from_yaml(SAMPLE).unwrap();
         assert_eq!(c.clusters.len(), 3);
-        assert_eq!(c.clusters["offline"].rdkafka_properties(), vec![("compression.type".into(), "zstd".into())]);
+        assert_eq!(
+            c.clusters["offline"].rdkafka_properties(),
+            vec![("compression.type".into(), "zstd".into())]
+        );
         let r = c.router().unwrap();
         assert_eq!(r.cluster_for("orders.created").unwrap(), "online");
         assert_eq!(r.cluster_for("anything").unwrap(), "business");
         assert_eq!(c.consumer.commit, CommitMode::AfterHandle);
         assert_eq!(c.schemas.policy, Level::AddWithDefaultOnly);
         let serdes = c.topic_serdes().unwrap();
-        assert_eq!(serdes.first_match("events.clicks"), Some(&TopicSerde { key: Serde::String, value: Serde::Json }));
+        assert_eq!(
+            serdes.first_match("events.clicks"),
+            Some(&TopicSerde { key: Serde::String, value: Serde::Json })
+        );
         assert_eq!(serdes.first_match("orders.created"), None);
     }
 
@@ -617,18 +693,31 @@ mod tests {
         let e = err("clusters: { a: { bootstrap: x } }\nroutes: [ { topic: 'x[', cluster: a } ]");
         assert!(e.to_string().starts_with("routes[0].topic: malformed glob"), "{e}");
         let e = err("clusters: { a: { bootstrap: x } }\nschemas: { subject_strategy: by-mood }");
-        assert!(e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"), "{e}");
+        assert!(
+            e.to_string().starts_with("schemas.subject_strategy: unknown subject strategy"),
+            "{e}"
+        );
         let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy: sideways }");
         assert!(e.to_string().starts_with("schemas.policy: unknown compatibility level"), "{e}");
-        let e = err("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, anything] }");
-        assert!(e.to_string().starts_with("schemas.policy_allow: unknown policy_allow entry \"anything\""), "{e}");
+        let e = err(
+            "clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, anything] }",
+        );
+        assert!(
+            e.to_string()
+                .starts_with("schemas.policy_allow: unknown policy_allow entry \"anything\""),
+            "{e}"
+        );
         assert_eq!(e.code(), "config.invalid");
     }
 
     #[test]
     fn policy_allow_names_benign_changes() {
         let c = Config::from_yaml("clusters: { a: { bootstrap: x } }").unwrap();
-        assert_eq!(c.schemas.policy_allow, crate::compat::PolicyAllow::default(), "strict by default");
+        assert_eq!(
+            c.schemas.policy_allow,
+            crate::compat::PolicyAllow::default(),
+            "strict by default"
+        );
         let c = Config::from_yaml("clusters: { a: { bootstrap: x } }\nschemas: { policy_allow: [aliases, default-on-existing] }").unwrap();
         let a = c.schemas.policy_allow;
         assert!(a.aliases && a.default_on_existing && !a.order && !a.custom_properties);
@@ -663,13 +752,26 @@ serializers:
         assert_eq!(c.serializers[0].key, "bytes", "key defaults to bytes");
         let t = c.topic_serdes().unwrap();
         assert_eq!(t.first_match("orders.raw"), Some(&TopicSerde::default()));
-        assert_eq!(t.first_match("orders.eu.created"), Some(&TopicSerde { key: Serde::String, value: Serde::Json }));
-        assert_eq!(t.first_match("ping.b"), Some(&TopicSerde { key: Serde::avro(r#""string""#), value: Serde::avro(PING) }));
-        assert_eq!(t.first_match("latest.x"), Some(&TopicSerde { key: Serde::Bytes, value: Serde::Avro { schema: None } }));
+        assert_eq!(
+            t.first_match("orders.eu.created"),
+            Some(&TopicSerde { key: Serde::String, value: Serde::Json })
+        );
+        assert_eq!(
+            t.first_match("ping.b"),
+            Some(&TopicSerde { key: Serde::avro(r#""string""#), value: Serde::avro(PING) })
+        );
+        assert_eq!(
+            t.first_match("latest.x"),
+            Some(&TopicSerde { key: Serde::Bytes, value: Serde::Avro { schema: None } })
+        );
         assert_eq!(t.first_match("ping.c"), None);
         assert_eq!(t.first_match("xorders.a"), None, "a glob matches the whole name");
         // no serializers: an empty table
-        assert!(Config::from_yaml("clusters: { a: { bootstrap: x } }").unwrap().topic_serdes().unwrap().is_empty());
+        assert!(Config::from_yaml("clusters: { a: { bootstrap: x } }")
+            .unwrap()
+            .topic_serdes()
+            .unwrap()
+            .is_empty());
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -677,11 +779,16 @@ serializers:
     fn serializer_errors_name_their_key() {
         let dir = temp_dir("serializer-errors");
         let bad = dir.join("bad.avsc");
-        std::fs::write(&bad, r#"{"type":"record","name":"Bad","fields":[{"name":"n","type":"nope"}]}"#).unwrap();
+        std::fs::write(
+            &bad,
+            r#"{"type":"record","name":"Bad","fields":[{"name":"n","type":"nope"}]}"#,
+        )
+        .unwrap();
         let good = dir.join("ping.avsc");
         std::fs::write(&good, PING).unwrap();
         let missing = dir.join("missing.avsc");
-        let base = "clusters: { a: { bootstrap: x } }\nserializers:\n  - { topic: a, value: json }\n";
+        let base =
+            "clusters: { a: { bootstrap: x } }\nserializers:\n  - { topic: a, value: json }\n";
         let cases = [
             (format!("{base}  - {{ topic: b, value: xml }}"), "serializers[1].value: unknown serializer \"xml\""),
             (format!("{base}  - {{ topic: b, key: Json }}"), "serializers[1].key: unknown serializer \"Json\""),
@@ -712,7 +819,9 @@ serializers:
             assert!(e.to_string().contains(starts), "{yaml}\n=> {e}");
         }
         // the key path starts the message
-        assert!(err(&format!("{base}  - {{ topic: b, value: xml }}")).to_string().starts_with("serializers[1].value:"));
+        assert!(err(&format!("{base}  - {{ topic: b, value: xml }}"))
+            .to_string()
+            .starts_with("serializers[1].value:"));
         let e = err(&format!("clusters: {{ a: {{ bootstrap: x }} }}\nserializers: [ {{ topic: a, value: avro, schema: '{}' }} ]", missing.display()));
         assert!(e.to_string().starts_with("serializers[0].schema:"), "{e}");
         let e = err(&format!("{base}  - {{ value: json }}"));
@@ -753,7 +862,11 @@ serializers:
         assert!(!format!("{c:?}").contains("s3cret"), "secrets must not show in Debug");
         assert!(!format!("{:?}", c.secrets).contains("s3cret"));
         let e = err("clusters: { a: { bootstrap: '${KPIPE_TEST_UNSET_VAR}' } }");
-        assert!(e.to_string().starts_with("clusters.a.bootstrap: env var KPIPE_TEST_UNSET_VAR is not set"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("clusters.a.bootstrap: env var KPIPE_TEST_UNSET_VAR is not set"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -782,7 +895,9 @@ serializers:
         assert!(e.to_string().starts_with("clusters: duplicated key"), "{e}");
         let e = err("clusters:\n  a:\n    bootstrap: x\n    bootstrap: y\n");
         assert!(e.to_string().starts_with("clusters.a.bootstrap: duplicated key"), "{e}");
-        let e = err("clusters: { a: { bootstrap: x } }\nroutes:\n  - { topic: t, cluster: a, topic: u }\n");
+        let e = err(
+            "clusters: { a: { bootstrap: x } }\nroutes:\n  - { topic: t, cluster: a, topic: u }\n",
+        );
         assert!(e.to_string().starts_with("routes[0].topic: duplicated key"), "{e}");
     }
 
@@ -793,7 +908,10 @@ serializers:
         let e = err("clusters: { a: { bootstrap: x } }\nproducer: { acks: banana }");
         assert!(e.to_string().starts_with("producer.acks: unknown acks \"banana\""), "{e}");
         for acks in ["1", "0", "-1", "all", "'1'"] {
-            let c = Config::from_yaml(&format!("clusters: {{ a: {{ bootstrap: x }} }}\nproducer: {{ acks: {acks} }}")).unwrap();
+            let c = Config::from_yaml(&format!(
+                "clusters: {{ a: {{ bootstrap: x }} }}\nproducer: {{ acks: {acks} }}"
+            ))
+            .unwrap();
             assert_eq!(c.producer.acks.0, acks.trim_matches('\''));
         }
     }

@@ -42,7 +42,9 @@ struct Chunk {
 impl Chunk {
     fn new(size: usize, waiter: Arc<Waiter>) -> Arc<Chunk> {
         Arc::new_cyclic(|me| Chunk {
-            cells: (0..size).map(|_| Cell { outcome: UnsafeCell::new(None), chunk: me.as_ptr() }).collect(),
+            cells: (0..size)
+                .map(|_| Cell { outcome: UnsafeCell::new(None), chunk: me.as_ptr() })
+                .collect(),
             waiter,
         })
     }
@@ -75,7 +77,10 @@ impl Default for DeliveryBatch {
 impl DeliveryBatch {
     pub fn new() -> Self {
         DeliveryBatch {
-            waiter: Arc::new(Waiter { remaining: AtomicUsize::new(0), notify: tokio::sync::Notify::new() }),
+            waiter: Arc::new(Waiter {
+                remaining: AtomicUsize::new(0),
+                notify: tokio::sync::Notify::new(),
+            }),
             chunks: Vec::new(),
             len: 0,
             used_in_last: 0,
@@ -95,7 +100,8 @@ impl DeliveryBatch {
     /// report callback.
     pub(crate) fn slot(&mut self) -> usize {
         if self.chunks.last().is_none_or(|c| self.used_in_last == c.cells.len()) {
-            self.chunks.push(Chunk::new(self.next_chunk.clamp(1, CHUNK_CELLS), self.waiter.clone()));
+            self.chunks
+                .push(Chunk::new(self.next_chunk.clamp(1, CHUNK_CELLS), self.waiter.clone()));
             self.next_chunk = CHUNK_CELLS;
             self.used_in_last = 0;
         }
@@ -137,7 +143,9 @@ impl DeliveryBatch {
             // SAFETY: `remaining` is 0 (Acquire), so every report was written and no callback
             // touches this cell again.
             let outcome = unsafe { (*cell.outcome.get()).take() };
-            out.push(outcome.unwrap_or_else(|| Err(Error::Internal { reason: "delivery report missing".into() })));
+            out.push(outcome.unwrap_or_else(|| {
+                Err(Error::Internal { reason: "delivery report missing".into() })
+            }));
         }
         out
     }

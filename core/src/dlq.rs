@@ -40,24 +40,40 @@ pub fn headers(msg: &Message, err: &Error, attempts: u32) -> Vec<(String, Vec<u8
     h.push((SOURCE_TOPIC.into(), msg.topic.as_bytes().to_vec()));
     h.push((SOURCE_PARTITION.into(), msg.partition.to_string().into_bytes()));
     h.push((SOURCE_OFFSET.into(), msg.offset.to_string().into_bytes()));
-    h.push((SOURCE_TIMESTAMP.into(), msg.timestamp_ms.map(|t| t.to_string()).unwrap_or_default().into_bytes()));
+    h.push((
+        SOURCE_TIMESTAMP.into(),
+        msg.timestamp_ms.map(|t| t.to_string()).unwrap_or_default().into_bytes(),
+    ));
     h.push((ATTEMPTS.into(), attempts.to_string().into_bytes()));
     h
 }
 
 /// Writes the dead letter and waits for its acknowledgement.
-pub async fn send(client: &Client, template: &str, msg: &Message, err: &Error, attempts: u32) -> Result<Delivery> {
+pub async fn send(
+    client: &Client,
+    template: &str,
+    msg: &Message,
+    err: &Error,
+    attempts: u32,
+) -> Result<Delivery> {
     let Some(topic) = topic_for(template, &msg.topic) else {
         return Err(Error::ConfigInvalid {
             path: "consumer.dlq".into(),
-            reason: format!("no DLQ configured for a failed record of {} ({}): {err}", msg.topic, err.code()),
+            reason: format!(
+                "no DLQ configured for a failed record of {} ({}): {err}",
+                msg.topic,
+                err.code()
+            ),
         });
     };
     let hs = headers(msg, err, attempts);
     let refs: Vec<(&str, &[u8])> = hs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
     let span = tracing::info_span!("dlq", source = %msg.topic, dlq = %topic);
-    tracing::Instrument::instrument(client.send_raw(&topic, msg.key.as_deref(), msg.value.as_deref(), &refs, msg.timestamp_ms), span)
-        .await
+    tracing::Instrument::instrument(
+        client.send_raw(&topic, msg.key.as_deref(), msg.value.as_deref(), &refs, msg.timestamp_ms),
+        span,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -79,7 +95,12 @@ mod tests {
         };
         let h = headers(&m, &Error::handler("boom"), 3);
         assert_eq!(h[0], ("trace".to_string(), b"x".to_vec()));
-        let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| String::from_utf8(v.clone()).unwrap()).unwrap();
+        let get = |k: &str| {
+            h.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+                .unwrap()
+        };
         assert_eq!(get(ERROR_CODE), "handler.failed");
         assert_eq!(get(ERROR_MESSAGE), "handler failed: boom");
         assert_eq!(get(SOURCE_PARTITION), "2");

@@ -270,7 +270,9 @@ impl Error {
             ..Details::default()
         };
         match self {
-            Error::ConfigInvalid { path, .. } | Error::SerdeEncode { path, .. } => d.field = Some(path.clone()),
+            Error::ConfigInvalid { path, .. } | Error::SerdeEncode { path, .. } => {
+                d.field = Some(path.clone())
+            }
             Error::RouteNoCluster { topic } => d.topic = Some(topic.clone()),
             Error::SchemaIncompatible { subject, .. } => d.subject = Some(subject.clone()),
             Error::SerdeUnknownSchemaId { id } => d.schema_id = Some(*id),
@@ -287,7 +289,9 @@ impl Error {
     /// A binding's no-wait path found a topic's writer schema missing from the cache again
     /// after fetching it (the cache was re-checked or emptied meanwhile, more than once).
     pub fn writer_not_cached() -> Self {
-        Error::RegistryUnavailable { reason: "the writer schema could not be kept in the cache".into() }
+        Error::RegistryUnavailable {
+            reason: "the writer schema could not be kept in the cache".into(),
+        }
     }
 
     /// A handler failure, for consumer handlers to return.
@@ -306,7 +310,8 @@ impl Error {
 pub(crate) fn config_error(path: &str, err: &rdkafka::error::KafkaError) -> Error {
     match err {
         rdkafka::error::KafkaError::ClientConfig(_, desc, key, value) => {
-            let desc = if value.is_empty() { desc.clone() } else { desc.replace(value.as_str(), "***") };
+            let desc =
+                if value.is_empty() { desc.clone() } else { desc.replace(value.as_str(), "***") };
             Error::ConfigInvalid { path: format!("{path}.{key}"), reason: desc }
         }
         other => Error::ConfigInvalid { path: path.into(), reason: other.to_string() },
@@ -376,19 +381,32 @@ mod tests {
             assert_eq!(c.as_str(), *text);
             assert!(seen.insert(*text), "{text} listed twice");
             assert_eq!(Code::parse(text), Some(*c));
-            assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'), "{text}");
+            assert!(
+                text.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "{text}"
+            );
             assert!(!(c.is_retriable() && c.is_fatal()), "{text} both retriable and fatal");
         }
     }
 
     #[test]
     fn details_carry_what_the_error_knows() {
-        let d = Error::ConfigInvalid { path: "consumer.commit".into(), reason: "bad".into() }.details();
-        assert_eq!((d.code, d.field.as_deref(), d.retriable, d.fatal), ("config.invalid", Some("consumer.commit"), false, false));
+        let d =
+            Error::ConfigInvalid { path: "consumer.commit".into(), reason: "bad".into() }.details();
+        assert_eq!(
+            (d.code, d.field.as_deref(), d.retriable, d.fatal),
+            ("config.invalid", Some("consumer.commit"), false, false)
+        );
         assert_eq!(d.message, "consumer.commit: bad");
         let d = Error::SerdeUnknownSchemaId { id: 7 }.details().at_record("t", 1, 42);
-        assert_eq!((d.schema_id, d.topic.as_deref(), d.partition, d.offset), (Some(7), Some("t"), Some(1), Some(42)));
-        assert_eq!(d.to_json(), r#"{"code":"serde.unknown_schema_id","message":"unknown schema id 7","retriable":false,"fatal":false,"topic":"t","partition":1,"offset":42,"schema_id":7}"#);
+        assert_eq!(
+            (d.schema_id, d.topic.as_deref(), d.partition, d.offset),
+            (Some(7), Some("t"), Some(1), Some(42))
+        );
+        assert_eq!(
+            d.to_json(),
+            r#"{"code":"serde.unknown_schema_id","message":"unknown schema id 7","retriable":false,"fatal":false,"topic":"t","partition":1,"offset":42,"schema_id":7}"#
+        );
         assert!(Error::Closed { what: "x".into() }.details().fatal);
         assert!(Error::KafkaTimeout { reason: "x".into() }.details().retriable);
     }
@@ -401,12 +419,22 @@ mod tests {
         for line in doc.lines() {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             if cells.len() > 4 && cells[1].starts_with('`') && matches!(cells[2], "yes" | "no") {
-                rows.insert(cells[1].trim_matches('`').to_string(), (cells[2] == "yes", cells[3] == "yes"));
+                rows.insert(
+                    cells[1].trim_matches('`').to_string(),
+                    (cells[2] == "yes", cells[3] == "yes"),
+                );
             }
         }
         for c in Code::ALL {
-            let flags = rows.remove(c.as_str()).unwrap_or_else(|| panic!("docs/errors.md has no row for {}", c.as_str()));
-            assert_eq!(flags, (c.is_retriable(), c.is_fatal()), "docs/errors.md: retriable/fatal of {}", c.as_str());
+            let flags = rows
+                .remove(c.as_str())
+                .unwrap_or_else(|| panic!("docs/errors.md has no row for {}", c.as_str()));
+            assert_eq!(
+                flags,
+                (c.is_retriable(), c.is_fatal()),
+                "docs/errors.md: retriable/fatal of {}",
+                c.as_str()
+            );
         }
         assert!(rows.is_empty(), "docs/errors.md documents codes the core does not have: {rows:?}");
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! kpipe: one Kafka core for every language team.
 //!
 //! All behaviour lives in this crate; the bindings (Python, Node, Go, PHP) convert values and
@@ -17,6 +18,7 @@ pub mod options;
 pub mod producer;
 pub mod registry;
 pub mod routing;
+pub mod serdes;
 
 pub use admin::ClusterAdmin;
 pub use consumer::{ClusterConsumer, Record};
@@ -25,14 +27,16 @@ pub use producer::{ClusterProducer, Delivery};
 pub use registry::RegistryClient;
 pub mod client;
 pub mod dlq;
-pub mod handling;
+pub use consumer::handling;
 pub mod retry;
 pub mod runtime;
 pub mod session;
 pub mod stats;
 
 pub use client::{Client, Outgoing, SendGuard};
-pub use consumer::{Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription};
-pub use producer::{Data, Serde, TopicSerde};
+pub use consumer::{
+    Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription,
+};
 pub use handling::{Handling, Outcome};
+pub use serdes::{Data, Serde, TopicSerde};
 pub use stats::KafkaStats;

@@ -56,7 +56,13 @@ impl OptionError {
 
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown {} {:?} (expected one of: {}", self.what, self.input, self.accepted.join(", "))?;
+        write!(
+            f,
+            "unknown {} {:?} (expected one of: {}",
+            self.what,
+            self.input,
+            self.accepted.join(", ")
+        )?;
         if let Some(also) = self.also {
             write!(f, "; or {also}")?;
         }
@@ -252,14 +258,26 @@ mod tests {
         assert_eq!(parse::<StartAt>("start", " latest ").unwrap(), StartAt::Latest);
         assert_eq!(parse::<AckMode>("ack", "explicit").unwrap(), AckMode::Explicit);
         assert_eq!(parse::<Strategy>("strategy", "checkpoint").unwrap(), Strategy::Checkpoint);
-        assert_eq!(parse::<Level>("level", "backward-transitive").unwrap(), Level::BackwardTransitive);
-        assert_eq!(parse::<SubjectStrategy>("s", "TopicRecordNameStrategy").unwrap(), SubjectStrategy::TopicRecord);
+        assert_eq!(
+            parse::<Level>("level", "backward-transitive").unwrap(),
+            Level::BackwardTransitive
+        );
+        assert_eq!(
+            parse::<SubjectStrategy>("s", "TopicRecordNameStrategy").unwrap(),
+            SubjectStrategy::TopicRecord
+        );
         assert_eq!(parse::<ResetTo>("to", "earliest").unwrap(), ResetTo::Earliest);
-        assert!(matches!(parse::<ResetTo>("to", "2026-01-01T00:00:00Z").unwrap(), ResetTo::Time(_)));
+        assert!(matches!(
+            parse::<ResetTo>("to", "2026-01-01T00:00:00Z").unwrap(),
+            ResetTo::Time(_)
+        ));
 
         let e = parse::<CommitMode>("commit", "later").unwrap_err();
         assert_eq!(e.code(), "config.invalid");
-        assert_eq!(e.to_string(), r#"commit: unknown commit mode "later" (expected one of: after-handle, manual, auto)"#);
+        assert_eq!(
+            e.to_string(),
+            r#"commit: unknown commit mode "later" (expected one of: after-handle, manual, auto)"#
+        );
         let e = parse::<StartAt>("start", "beginning").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -283,7 +301,11 @@ mod tests {
         let cases: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/conformance/options.json")).unwrap();
         for c in cases["cases"].as_array().unwrap() {
-            let (option, field, value) = (c["option"].as_str().unwrap(), c["field"].as_str().unwrap(), c["value"].as_str().unwrap());
+            let (option, field, value) = (
+                c["option"].as_str().unwrap(),
+                c["field"].as_str().unwrap(),
+                c["value"].as_str().unwrap(),
+            );
             let err = match option {
                 "serializer" => parse::<SerdeKind>(field, value).err(),
                 "start" => parse::<StartAt>(field, value).err(),

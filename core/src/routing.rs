@@ -27,7 +27,10 @@ pub fn compile_topic_pattern(pattern: &str, path: impl FnOnce() -> String) -> Re
         .backslash_escape(true)
         .build()
         .map(|g| g.compile_matcher())
-        .map_err(|e| Error::ConfigInvalid { path: path(), reason: format!("malformed glob {pattern:?}: {}", e.kind()) })
+        .map_err(|e| Error::ConfigInvalid {
+            path: path(),
+            reason: format!("malformed glob {pattern:?}: {}", e.kind()),
+        })
 }
 
 /// An ordered list of (topic pattern, item): the first pattern matching a topic wins. Shared by
@@ -68,14 +71,21 @@ pub struct Router {
 
 impl Router {
     /// Compiles `routes`; every cluster a route names must be in `clusters`.
-    pub fn new<'a>(routes: &[Route], clusters: impl IntoIterator<Item = &'a str> + Clone) -> Result<Self> {
+    pub fn new<'a>(
+        routes: &[Route],
+        clusters: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Result<Self> {
         let mut compiled = TopicTable::default();
         for (i, r) in routes.iter().enumerate() {
             if !clusters.clone().into_iter().any(|c| c == r.cluster) {
                 let known: Vec<&str> = clusters.clone().into_iter().collect();
                 return Err(Error::ConfigInvalid {
                     path: format!("routes[{i}].cluster"),
-                    reason: format!("unknown cluster {:?} (clusters: {})", r.cluster, known.join(", ")),
+                    reason: format!(
+                        "unknown cluster {:?} (clusters: {})",
+                        r.cluster,
+                        known.join(", ")
+                    ),
                 });
             }
             compiled.push(&r.topic, r.cluster.clone(), || format!("routes[{i}].topic"))?;
@@ -119,7 +129,11 @@ mod tests {
 
     #[test]
     fn no_match_is_a_typed_error() {
-        let r = Router::new(&[route("orders.*", "online"), route("logs.{app,web}", "offline")], CLUSTERS).unwrap();
+        let r = Router::new(
+            &[route("orders.*", "online"), route("logs.{app,web}", "offline")],
+            CLUSTERS,
+        )
+        .unwrap();
         assert_eq!(r.cluster_for("logs.web").unwrap(), "offline");
         let e = r.cluster_for("payments").unwrap_err();
         assert_eq!(e.code(), "route.no_cluster");
@@ -128,7 +142,8 @@ mod tests {
 
     #[test]
     fn unknown_cluster_and_malformed_glob_name_the_route() {
-        let e = Router::new(&[route("*", "business"), route("a", "nowhere")], CLUSTERS).unwrap_err();
+        let e =
+            Router::new(&[route("*", "business"), route("a", "nowhere")], CLUSTERS).unwrap_err();
         assert_eq!(e.code(), "config.invalid");
         assert!(e.to_string().starts_with("routes[1].cluster:"), "{e}");
         let e = Router::new(&[route("orders.[", "online")], CLUSTERS).unwrap_err();

@@ -83,7 +83,8 @@ pub fn handle() -> Result<tokio::runtime::Handle> {
     if let Some(c) = child.as_ref().filter(|c| c.pid == current_pid()) {
         return Ok(c.rt.handle().clone());
     }
-    let fresh = build().map_err(|e| Error::Internal { reason: format!("cannot start the kpipe runtime: {e}") })?;
+    let fresh = build()
+        .map_err(|e| Error::Internal { reason: format!("cannot start the kpipe runtime: {e}") })?;
     let handle = fresh.rt.handle().clone();
     if let Some(stale) = child.replace(fresh) {
         // the runtime of the process this child forked from: its threads are gone here
@@ -115,7 +116,9 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
     let handle = handle()?;
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::Internal {
-            reason: "a blocking kpipe call was made from inside an async runtime; use the async API".into(),
+            reason:
+                "a blocking kpipe call was made from inside an async runtime; use the async API"
+                    .into(),
         });
     }
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(fut)))
@@ -147,7 +150,8 @@ mod tests {
             let child = libc::fork();
             assert!(child >= 0);
             if child == 0 {
-                let ok: u8 = (check_pid(parent).is_err() && current_pid() == libc::getpid() as u32) as u8;
+                let ok: u8 =
+                    (check_pid(parent).is_err() && current_pid() == libc::getpid() as u32) as u8;
                 libc::write(fds[1], &ok as *const u8 as *const libc::c_void, 1);
                 libc::_exit(0);
             }

@@ -68,7 +68,12 @@ fn position(m: &Message) -> Position {
 impl PollSession {
     /// A session over `consumer` acknowledging per `ack`.
     pub fn new(consumer: Arc<Consumer>, ack: AckMode) -> Self {
-        PollSession { consumer, ack, state: Mutex::default(), fetching: tokio::sync::Mutex::new(()) }
+        PollSession {
+            consumer,
+            ack,
+            state: Mutex::default(),
+            fetching: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The consumer (for seek, lag, commit and the other calls that need no session state).
@@ -86,13 +91,23 @@ impl PollSession {
     pub fn asked(&self) -> Result<()> {
         let last = lock(&self.state).last.take();
         match (self.ack, last) {
-            (AckMode::Implicit, Some((topic, partition, offset))) => self.ack_position(&topic, partition, offset),
+            (AckMode::Implicit, Some((topic, partition, offset))) => {
+                self.ack_position(&topic, partition, offset)
+            }
             _ => Ok(()),
         }
     }
 
     fn ack_position(&self, topic: &Arc<str>, partition: i32, offset: i64) -> Result<()> {
-        let m = Message { topic: topic.clone(), partition, offset, timestamp_ms: None, key: None, value: None, headers: Vec::new() };
+        let m = Message {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp_ms: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        };
         self.consumer.ack(&m)
     }
 
@@ -169,7 +184,9 @@ impl PollSession {
     /// task was cancelled meanwhile): it is not acknowledged and comes next again.
     pub fn unread(&self, msg: Arc<Message>) {
         let mut st = lock(&self.state);
-        if st.last.as_ref().is_some_and(|l| Arc::ptr_eq(&l.0, &msg.topic) && l.1 == msg.partition && l.2 == msg.offset) {
+        if st.last.as_ref().is_some_and(|l| {
+            Arc::ptr_eq(&l.0, &msg.topic) && l.1 == msg.partition && l.2 == msg.offset
+        }) {
             st.last = None;
         }
         st.fetched.push_front(msg);
@@ -198,7 +215,11 @@ impl PollSession {
                         return Ok(Vec::new());
                     }
                     // a broker that is down reports at once; do not spin on it
-                    tokio::time::sleep(Duration::from_millis(10).min(deadline.saturating_duration_since(Instant::now()))).await;
+                    tokio::time::sleep(
+                        Duration::from_millis(10)
+                            .min(deadline.saturating_duration_since(Instant::now())),
+                    )
+                    .await;
                 }
                 Err(e) => return Err(e),
             }
@@ -231,7 +252,11 @@ impl PollSession {
             Some((topic, partition, offset)) => {
                 {
                     let mut st = lock(&self.state);
-                    if st.last.as_ref().is_some_and(|l| &*l.0 == topic && l.1 == partition && l.2 == offset) {
+                    if st
+                        .last
+                        .as_ref()
+                        .is_some_and(|l| &*l.0 == topic && l.1 == partition && l.2 == offset)
+                    {
                         st.last = None;
                     }
                 }
@@ -258,7 +283,11 @@ impl PollSession {
 
     /// Moves every assigned partition to the first record at or after `time_ms`, dropping what
     /// was fetched and not handed out.
-    pub async fn seek_to_time(&self, client: &crate::Client, time_ms: i64) -> Result<Vec<(String, i32, i64)>> {
+    pub async fn seek_to_time(
+        &self,
+        client: &crate::Client,
+        time_ms: i64,
+    ) -> Result<Vec<(String, i32, i64)>> {
         {
             let mut st = lock(&self.state);
             st.fetched.clear();
@@ -305,7 +334,11 @@ impl PollSession {
 
     /// One step of a run loop driven by the binding (see [`crate::handling`]), after
     /// [`begin_run`](Self::begin_run) when records are waiting in the session.
-    pub async fn next_handling<B: ValueBuilder>(&self, builder: &mut B, timeout: Duration) -> Result<Option<Handling<B::Value>>> {
+    pub async fn next_handling<B: ValueBuilder>(
+        &self,
+        builder: &mut B,
+        timeout: Duration,
+    ) -> Result<Option<Handling<B::Value>>> {
         let waiting = {
             let st = lock(&self.state);
             st.last.is_some() || !st.fetched.is_empty() || !st.lent.is_empty()

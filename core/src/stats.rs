@@ -103,7 +103,9 @@ impl ClientContext for StatsContext {
         use rdkafka::config::RDKafkaLogLevel as L;
         let cluster = &*self.cluster;
         match level {
-            L::Emerg | L::Alert | L::Critical | L::Error => tracing::error!(cluster, fac, "{log_message}"),
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                tracing::error!(cluster, fac, "{log_message}")
+            }
             L::Warning => tracing::warn!(cluster, fac, "{log_message}"),
             L::Notice | L::Info => tracing::info!(cluster, fac, "{log_message}"),
             L::Debug => tracing::debug!(cluster, fac, "{log_message}"),

@@ -22,7 +22,13 @@ async fn orders_go_to_online_and_the_rest_to_business() {
     s::create_topic("business", &other, 1, 1).await;
     for (topic, cluster) in [(&orders, "online"), (&other, "business")] {
         let d = client
-            .send::<J, J>(topic, Data::Str("k"), Data::Str(topic), &[("h", b"v")], Some(1_700_000_000_000))
+            .send::<J, J>(
+                topic,
+                Data::Str("k"),
+                Data::Str(topic),
+                &[("h", b"v")],
+                Some(1_700_000_000_000),
+            )
             .await
             .unwrap();
         assert_eq!((&*d.cluster, &*d.topic, d.offset), (cluster, topic.as_str(), 0));
@@ -30,13 +36,22 @@ async fn orders_go_to_online_and_the_rest_to_business() {
         // read it back from that cluster directly
         let c = ClusterConsumer::new(&s::bootstrap(cluster), &s::unique("kpipe-it"), &[]).unwrap();
         c.assign_from_beginning(topic, Duration::from_secs(10)).unwrap();
-        let r = c.recv(Duration::from_secs(30)).await.unwrap().expect("record on its routed cluster");
+        let r =
+            c.recv(Duration::from_secs(30)).await.unwrap().expect("record on its routed cluster");
         assert_eq!(r.value.as_deref(), Some(topic.as_bytes()));
         assert_eq!(r.timestamp_ms, Some(1_700_000_000_000));
     }
     // the orders topic does not exist on business: no record of it there
-    let c = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it"), &[("allow.auto.create.topics".into(), "false".into())]).unwrap();
-    assert!(c.assign_from_beginning(&orders, Duration::from_secs(5)).is_err(), "{orders} must not exist on business");
+    let c = ClusterConsumer::new(
+        &s::bootstrap("business"),
+        &s::unique("kpipe-it"),
+        &[("allow.auto.create.topics".into(), "false".into())],
+    )
+    .unwrap();
+    assert!(
+        c.assign_from_beginning(&orders, Duration::from_secs(5)).is_err(),
+        "{orders} must not exist on business"
+    );
     client.close().unwrap();
     client.close().unwrap(); // idempotent
     let e = client.send::<J, J>(&other, Data::Null, Data::Str("x"), &[], None).await.unwrap_err();
@@ -54,12 +69,17 @@ async fn serializers_round_trip_through_a_group_consumer() {
     s::create_topic("business", &json_topic, 2, 1).await;
     s::create_topic("business", &avro_topic, 2, 1).await;
     client.set_topic_serde(&json_topic, TopicSerde { key: Serde::String, value: Serde::Json });
-    client.set_topic_serde(&avro_topic, TopicSerde { key: Serde::String, value: Serde::avro(PING) });
+    client
+        .set_topic_serde(&avro_topic, TopicSerde { key: Serde::String, value: Serde::avro(PING) });
 
-    let values: Vec<serde_json::Value> = (0..10).map(|n| json!({"n": n, "note": format!("note {n}")})).collect();
+    let values: Vec<serde_json::Value> =
+        (0..10).map(|n| json!({"n": n, "note": format!("note {n}")})).collect();
     let keys: Vec<String> = (0..10).map(|n| format!("key-{n}")).collect();
     for topic in [&json_topic, &avro_topic] {
-        let recs = values.iter().zip(&keys).map(|(v, k)| Outgoing::new(topic.as_str(), Data::<J>::Str(k), Data::Value(v)));
+        let recs = values
+            .iter()
+            .zip(&keys)
+            .map(|(v, k)| Outgoing::new(topic.as_str(), Data::<J>::Str(k), Data::Value(v)));
         let results = client.send_many(recs).await.unwrap();
         assert_eq!(results.len(), 10);
         for r in &results {
@@ -70,13 +90,19 @@ async fn serializers_round_trip_through_a_group_consumer() {
     let bad = json!(5);
     let string_serde = TopicSerde { key: Serde::String, value: Serde::String };
     let recs = vec![
-        Outgoing { serde: Some(&string_serde), ..Outgoing::new(json_topic.as_str(), Data::<J>::Null, Data::Value(&bad)) },
+        Outgoing {
+            serde: Some(&string_serde),
+            ..Outgoing::new(json_topic.as_str(), Data::<J>::Null, Data::Value(&bad))
+        },
         Outgoing::new(json_topic.as_str(), Data::Null, Data::Value(&values[0])),
     ];
     let results = client.send_many(recs).await.unwrap();
     assert_eq!(results[0].as_ref().unwrap_err().code(), "serde.encode");
     assert!(results[1].is_ok());
-    let e = client.send::<J, J>(&avro_topic, Data::Null, Data::Value(&json!({"n": "x"})), &[], None).await.unwrap_err();
+    let e = client
+        .send::<J, J>(&avro_topic, Data::Null, Data::Value(&json!({"n": "x"})), &[], None)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "serde.encode");
     assert!(e.to_string().contains("n"), "{e}");
 
@@ -87,7 +113,8 @@ async fn serializers_round_trip_through_a_group_consumer() {
         let mut got = Vec::new();
         let expected = if topic == &json_topic { 11 } else { 10 };
         while got.len() < expected {
-            let m = consumer.recv(Duration::from_secs(30)).await.unwrap().expect("record within 30 s");
+            let m =
+                consumer.recv(Duration::from_secs(30)).await.unwrap().expect("record within 30 s");
             let k = consumer.decode_key(&m, &mut JsonBuilder).await.unwrap();
             let v = consumer.decode_value(&m, &mut JsonBuilder).await.unwrap().unwrap();
             got.push((k, v));
@@ -100,7 +127,8 @@ async fn serializers_round_trip_through_a_group_consumer() {
             }
         }
         consumer.commit().unwrap();
-        let committed: i64 = consumer.committed(Duration::from_secs(10)).unwrap().iter().map(|(_, _, o)| *o).sum();
+        let committed: i64 =
+            consumer.committed(Duration::from_secs(10)).unwrap().iter().map(|(_, _, o)| *o).sum();
         assert_eq!(committed, expected as i64, "everything acked is committed");
         let lag = consumer.lag(Duration::from_secs(10)).unwrap();
         assert_eq!(lag.iter().map(|l| l.lag).sum::<i64>(), 0);
@@ -130,14 +158,20 @@ async fn yaml_serializers_apply_without_set_topic_serde() {
     // a per-call override wins over the config entry
     let string_serde = TopicSerde { key: Serde::String, value: Serde::String };
     let plain = json!("plain text");
-    let rec = Outgoing { serde: Some(&string_serde), ..Outgoing::new(topic.as_str(), Data::<J>::Str("k2"), Data::Value(&plain)) };
+    let rec = Outgoing {
+        serde: Some(&string_serde),
+        ..Outgoing::new(topic.as_str(), Data::<J>::Str("k2"), Data::Value(&plain))
+    };
     client.send_record(rec).await.unwrap();
 
     // the bytes on the wire: JSON text, then the unquoted string
     let raw = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it"), &[]).unwrap();
     raw.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
     let r = raw.recv(Duration::from_secs(30)).await.unwrap().expect("first record");
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(r.value.as_deref().unwrap()).unwrap(), value);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(r.value.as_deref().unwrap()).unwrap(),
+        value
+    );
     assert_eq!(r.key.as_deref(), Some(&b"k1"[..]));
     let r = raw.recv(Duration::from_secs(30)).await.unwrap().expect("second record");
     assert_eq!(r.value.as_deref(), Some(&b"plain text"[..]));
@@ -162,10 +196,15 @@ async fn start_positions_and_out_of_order_acks() {
     let client = Client::from_config(s::config("")).unwrap();
     let topic = s::unique("kpipe.it.start");
     s::create_topic("business", &topic, 1, 1).await;
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let before =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as i64;
     for i in 0..10i64 {
         let ts = before + i * 1000;
-        client.send::<J, J>(&topic, Data::Null, Data::Str(&i.to_string()), &[], Some(ts)).await.unwrap();
+        client
+            .send::<J, J>(&topic, Data::Null, Data::Str(&i.to_string()), &[], Some(ts))
+            .await
+            .unwrap();
     }
     let first = |start: StartAt| {
         let client = client.clone();
@@ -196,7 +235,10 @@ async fn start_positions_and_out_of_order_acks() {
     c.ack(&ms[1]).unwrap();
     c.ack(&ms[2]).unwrap();
     c.commit().unwrap();
-    assert!(c.committed(Duration::from_secs(10)).unwrap().iter().all(|(_, _, o)| *o == -1), "offset 0 unhandled: nothing committed");
+    assert!(
+        c.committed(Duration::from_secs(10)).unwrap().iter().all(|(_, _, o)| *o == -1),
+        "offset 0 unhandled: nothing committed"
+    );
     c.ack(&ms[0]).unwrap();
     c.ack(&ms[4]).unwrap();
     c.commit().unwrap();
@@ -239,8 +281,10 @@ fn bad_config_files_give_their_specific_errors() {
     assert_eq!(e.code(), "config.invalid");
     assert!(e.to_string().contains("config file not found"), "{e}");
     // a bad librdkafka property is refused at load, naming its cluster and key
-    let e = kpipe::config::Config::from_yaml("clusters: { a: { bootstrap: x, properties: { no.such.property: 1 } } }")
-        .unwrap_err();
+    let e = kpipe::config::Config::from_yaml(
+        "clusters: { a: { bootstrap: x, properties: { no.such.property: 1 } } }",
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "config.invalid");
     assert!(e.to_string().starts_with("clusters.a.properties.no.such.property:"), "{e}");
     // no route, and one consumer over two clusters
@@ -252,7 +296,9 @@ fn bad_config_files_give_their_specific_errors() {
     )
     .unwrap();
     assert_eq!(client.producer("zzz").unwrap_err().code(), "config.invalid");
-    let e = kpipe::runtime::block_on(client.send::<J, J>("c.x", Data::Null, Data::Null, &[], None)).unwrap().unwrap_err();
+    let e = kpipe::runtime::block_on(client.send::<J, J>("c.x", Data::Null, Data::Null, &[], None))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(e.code(), "route.no_cluster");
     let e = client.consumer(ConsumerOptions::new("g", &["a.x", "b.y"])).unwrap_err();
     assert_eq!(e.code(), "config.invalid");
@@ -266,7 +312,10 @@ fn bad_config_files_give_their_specific_errors() {
 async fn librdkafka_statistics_are_exposed() {
     let yaml = s::yaml(None, "").replace(
         &format!("  business: {{ bootstrap: \"{}\" }}", s::bootstrap("business")),
-        &format!("  business: {{ bootstrap: \"{}\", properties: {{ statistics.interval.ms: 100 }} }}", s::bootstrap("business")),
+        &format!(
+            "  business: {{ bootstrap: \"{}\", properties: {{ statistics.interval.ms: 100 }} }}",
+            s::bootstrap("business")
+        ),
     );
     let client = Client::from_config(kpipe::config::Config::from_yaml(&yaml).unwrap()).unwrap();
     let topic = s::unique("kpipe.it.stats");
@@ -300,12 +349,20 @@ async fn a_pattern_subscription_reads_every_matching_topic() {
     let mut o = ConsumerOptions::new(s::unique("kpipe-it-pat"), &[]);
     o.subscription = kpipe::Subscription::Pattern(format!("{}\\..*", base.replace('.', "\\.")));
     o.start = StartAt::Earliest;
-    assert_eq!(client.consumer(o.clone()).unwrap_err().code(), "config.invalid", "a pattern needs a cluster");
+    assert_eq!(
+        client.consumer(o.clone()).unwrap_err().code(),
+        "config.invalid",
+        "a pattern needs a cluster"
+    );
     o.cluster = Some("business".into());
     let c = client.consumer(o).unwrap();
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 2 {
-        let m = c.recv(Duration::from_secs(30)).await.unwrap().expect("a record of each matching topic");
+        let m = c
+            .recv(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("a record of each matching topic");
         seen.insert(m.topic.to_string());
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), topics.to_vec());
@@ -315,11 +372,13 @@ async fn a_pattern_subscription_reads_every_matching_topic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handled_offsets_are_committed_when_partitions_are_revoked() {
     // Periodic commits are off (1 h), so only the revoke callback can commit.
-    let client = Client::from_config(s::config("consumer: { commit_interval_ms: 3600000 }\n")).unwrap();
+    let client =
+        Client::from_config(s::config("consumer: { commit_interval_ms: 3600000 }\n")).unwrap();
     let topic = s::unique("kpipe.it.revoke");
     s::create_topic("business", &topic, 4, 1).await;
     let values: Vec<String> = (0..40).map(|n| n.to_string()).collect();
-    let recs = values.iter().map(|v| Outgoing::<J, J>::new(topic.as_str(), Data::Str(v), Data::Str(v)));
+    let recs =
+        values.iter().map(|v| Outgoing::<J, J>::new(topic.as_str(), Data::Str(v), Data::Str(v)));
     for r in client.send_many(recs).await.unwrap() {
         r.unwrap();
     }
@@ -332,7 +391,10 @@ async fn handled_offsets_are_committed_when_partitions_are_revoked() {
         handled += 1;
     }
     let probe = ClusterConsumer::new(&s::bootstrap("business"), &group, &[]).unwrap();
-    assert!(probe.committed_offsets(&topic, 4, Duration::from_secs(10)).unwrap().iter().all(|o| *o < 0), "nothing committed yet");
+    assert!(
+        probe.committed_offsets(&topic, 4, Duration::from_secs(10)).unwrap().iter().all(|o| *o < 0),
+        "nothing committed yet"
+    );
     // a second member joins: a's partitions are revoked, and a commits in the revoke callback
     let b = Arc::new(client.consumer(ConsumerOptions::new(&group, &[topic.as_str()])).unwrap());
     let b2 = b.clone();
@@ -346,7 +408,10 @@ async fn handled_offsets_are_committed_when_partitions_are_revoked() {
         if committed.iter().sum::<i64>() == 40 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "handled offsets not committed on revoke: {committed:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "handled offsets not committed on revoke: {committed:?}"
+        );
     }
     joiner.await.unwrap();
     a.close().unwrap();

@@ -10,14 +10,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use client_support as s;
-use kpipe::{dlq, Client, ClusterConsumer, ConsumerOptions, Data, Error, Serde, StartAt, TopicSerde};
+use kpipe::{
+    dlq, Client, ClusterConsumer, ConsumerOptions, Data, Error, Serde, StartAt, TopicSerde,
+};
 use serde_json::json;
 
 type J<'a> = &'a serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on() {
-    let client = Client::from_config(s::config("consumer: { max_attempts: 3, backoff_ms: 10, commit_interval_ms: 100 }\n")).unwrap();
+    let client = Client::from_config(s::config(
+        "consumer: { max_attempts: 3, backoff_ms: 10, commit_interval_ms: 100 }\n",
+    ))
+    .unwrap();
     let topic = s::unique("kpipe.it.poison");
     let dlq_topic = format!("{topic}.dlq");
     s::create_topic("business", &topic, 3, 1).await;
@@ -44,13 +49,15 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
     let attempts = Arc::new(Mutex::new(BTreeMap::<usize, u32>::new()));
     let calls = Arc::new(AtomicUsize::new(0));
     let run = {
-        let (c, handled, attempts, calls) = (consumer.clone(), handled.clone(), attempts.clone(), calls.clone());
+        let (c, handled, attempts, calls) =
+            (consumer.clone(), handled.clone(), attempts.clone(), calls.clone());
         tokio::spawn(async move {
             c.run(move |rec| {
                 let (handled, attempts, calls) = (handled.clone(), attempts.clone(), calls.clone());
                 async move {
                     calls.fetch_add(1, Ordering::SeqCst);
-                    let n = rec.value.as_ref().and_then(|v| v["n"].as_u64()).expect("decoded value") as usize;
+                    let n = rec.value.as_ref().and_then(|v| v["n"].as_u64()).expect("decoded value")
+                        as usize;
                     *attempts.lock().unwrap().entry(n).or_default() += 1;
                     if n % 7 == 3 {
                         return Err(Error::handler(format!("cannot handle order {n}")));
@@ -64,7 +71,8 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
     };
 
     // read the DLQ directly until every expected dead letter is there
-    let reader = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it-dlq"), &[]).unwrap();
+    let reader =
+        ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it-dlq"), &[]).unwrap();
     reader.assign_from_beginning(&dlq_topic, Duration::from_secs(10)).unwrap();
     let mut letters = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -80,7 +88,9 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
     consumer.stop();
     run.await.unwrap().unwrap();
 
-    let h = |r: &kpipe::Message, k: &str| String::from_utf8(r.header(k).unwrap_or_else(|| panic!("header {k}")).to_vec()).unwrap();
+    let h = |r: &kpipe::Message, k: &str| {
+        String::from_utf8(r.header(k).unwrap_or_else(|| panic!("header {k}")).to_vec()).unwrap()
+    };
     let mut seen = BTreeSet::new();
     for r in &letters {
         let key = String::from_utf8(r.key.clone().unwrap()).unwrap();
@@ -88,7 +98,10 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
         assert!(seen.insert(n), "record {n} dead-lettered twice");
         assert_eq!(h(r, "trace"), format!("trace-{n}"), "original headers kept");
         assert_eq!(h(r, dlq::SOURCE_TOPIC), topic);
-        let (p, o): (i32, i64) = (h(r, dlq::SOURCE_PARTITION).parse().unwrap(), h(r, dlq::SOURCE_OFFSET).parse().unwrap());
+        let (p, o): (i32, i64) = (
+            h(r, dlq::SOURCE_PARTITION).parse().unwrap(),
+            h(r, dlq::SOURCE_OFFSET).parse().unwrap(),
+        );
         assert!((0..3).contains(&p) && o >= 0);
         assert!(h(r, dlq::SOURCE_TIMESTAMP).parse::<i64>().unwrap() > 0);
         if garbage(n) {
@@ -96,9 +109,16 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
             assert_eq!(h(r, dlq::ERROR_CODE), "serde.decode");
             assert_eq!(h(r, dlq::ATTEMPTS), "0");
         } else {
-            assert_eq!(r.value.as_deref(), Some(json!({"n": n}).to_string().as_bytes()), "original bytes");
+            assert_eq!(
+                r.value.as_deref(),
+                Some(json!({"n": n}).to_string().as_bytes()),
+                "original bytes"
+            );
             assert_eq!(h(r, dlq::ERROR_CODE), "handler.failed");
-            assert_eq!(h(r, dlq::ERROR_MESSAGE), format!("handler failed: cannot handle order {n}"));
+            assert_eq!(
+                h(r, dlq::ERROR_MESSAGE),
+                format!("handler failed: cannot handle order {n}")
+            );
             assert_eq!(h(r, dlq::ATTEMPTS), "3");
             assert_eq!(attempts.lock().unwrap()[&n], 3, "retried max_attempts times");
         }
@@ -108,7 +128,8 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
     let good: BTreeSet<usize> = (0..total).filter(|n| !expected_dlq.contains(n)).collect();
     assert_eq!(handled, good);
     // everything, dead letters included, was committed
-    let committed: i64 = consumer.committed(Duration::from_secs(10)).unwrap().iter().map(|(_, _, o)| *o).sum();
+    let committed: i64 =
+        consumer.committed(Duration::from_secs(10)).unwrap().iter().map(|(_, _, o)| *o).sum();
     assert_eq!(committed, total as i64);
     consumer.close().unwrap();
 }
@@ -124,7 +145,10 @@ async fn a_failed_dlq_write_stops_the_loop_without_committing() {
     let topic = s::unique("kpipe.it.dlqfail");
     s::create_topic("business", &topic, 1, 1).await;
     for n in 0..3 {
-        client.send::<J, J>(&topic, Data::Null, Data::Str(&n.to_string()), &[], None).await.unwrap();
+        client
+            .send::<J, J>(&topic, Data::Null, Data::Str(&n.to_string()), &[], None)
+            .await
+            .unwrap();
     }
     let group = s::unique("kpipe-it-dlqfail");
     let consumer = client.consumer(ConsumerOptions::new(&group, &[topic.as_str()])).unwrap();
@@ -140,6 +164,10 @@ async fn a_failed_dlq_write_stops_the_loop_without_committing() {
         .unwrap_err();
     assert_eq!(e.code(), "kafka.timeout", "{e}");
     consumer.commit().unwrap();
-    assert_eq!(consumer.committed(Duration::from_secs(10)).unwrap()[0].2, 1, "offset 1 is not committed");
+    assert_eq!(
+        consumer.committed(Duration::from_secs(10)).unwrap()[0].2,
+        1,
+        "offset 1 is not committed"
+    );
     consumer.close().unwrap();
 }

@@ -68,7 +68,9 @@ async fn idempotent_produce_survives_a_broker_kill() {
     let mut failures = Vec::new();
     let mut delivered = 0usize;
     for chunk in (0..N).collect::<Vec<_>>().chunks(10_000) {
-        let recs = chunk.iter().map(|&n| Outgoing::<J, J>::new(topic.as_str(), Data::Str(&keys[n % 32]), Data::Str(&values[n])));
+        let recs = chunk.iter().map(|&n| {
+            Outgoing::<J, J>::new(topic.as_str(), Data::Str(&keys[n % 32]), Data::Str(&values[n]))
+        });
         let results = client.send_many(recs).await.unwrap();
         queued.fetch_add(chunk.len(), Ordering::SeqCst);
         for (n, r) in chunk.iter().zip(results) {
@@ -85,7 +87,12 @@ async fn idempotent_produce_survives_a_broker_kill() {
     }
     let killed_at = tokio::task::spawn_blocking(move || killer.join().unwrap()).await.unwrap();
     assert!(killed_at < N);
-    assert!(failures.is_empty(), "{} records failed, first: {:?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} records failed, first: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     assert_eq!(delivered, N);
     eprintln!("produced {N} records in {:?}", started.elapsed());
 
@@ -104,7 +111,10 @@ async fn idempotent_produce_survives_a_broker_kill() {
         *last = n as i64;
     }
     // nothing more after N
-    assert!(c.recv(Duration::from_secs(2)).await.unwrap().is_none(), "more than {N} records: duplicates");
+    assert!(
+        c.recv(Duration::from_secs(2)).await.unwrap().is_none(),
+        "more than {N} records: duplicates"
+    );
     let missing = seen.iter().filter(|c| **c == 0).count();
     let dups = seen.iter().filter(|c| **c > 1).count();
     assert_eq!((missing, dups), (0, 0), "every number exactly once");
@@ -136,7 +146,9 @@ async fn child_consumer_role() {
         ("session.timeout.ms".into(), "6000".into()),
     ];
     let consumer = client.consumer(opts).unwrap();
-    let file = Arc::new(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap()));
+    let file = Arc::new(Mutex::new(
+        std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap(),
+    ));
     consumer
         .run(move |rec| {
             let file = file.clone();
@@ -171,7 +183,8 @@ async fn at_least_once_across_consumer_kills() {
     let group = s::unique("kpipe-it-alo");
     s::create_topic("business", &topic, PARTS, 1).await;
     let values: Vec<String> = (0..N).map(|n| n.to_string()).collect();
-    let recs = values.iter().map(|v| Outgoing::<J, J>::new(topic.as_str(), Data::Str(v), Data::Str(v)));
+    let recs =
+        values.iter().map(|v| Outgoing::<J, J>::new(topic.as_str(), Data::Str(v), Data::Str(v)));
     let mut ends = [0i64; PARTS as usize];
     for r in client.send_many(recs).await.unwrap() {
         let d = r.unwrap();
@@ -183,9 +196,16 @@ async fn at_least_once_across_consumer_kills() {
     let mut committed_before = Vec::new();
     for run in 0..=kill_after.len() {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        committed_before.push(probe.committed_offsets(&topic, PARTS, Duration::from_secs(10)).unwrap());
+        committed_before
+            .push(probe.committed_offsets(&topic, PARTS, Duration::from_secs(10)).unwrap());
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["child_consumer_role", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "child_consumer_role",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("KPIPE_IT_CHILD_TOPIC", &topic)
             .env("KPIPE_IT_CHILD_GROUP", &group)
             .env("KPIPE_IT_CHILD_LOG", &log)
@@ -234,12 +254,20 @@ async fn at_least_once_across_consumer_kills() {
     let mut rehandled = 0;
     for (run, committed) in committed_before.iter().enumerate() {
         for p in 0..PARTS {
-            let offs: Vec<i64> = lines.iter().filter(|l| l.0 == run && l.1 == p).map(|l| l.2).collect();
+            let offs: Vec<i64> =
+                lines.iter().filter(|l| l.0 == run && l.1 == p).map(|l| l.2).collect();
             let Some(first) = offs.first() else { continue };
             let resume = committed[p as usize].max(0);
-            assert_eq!(*first, resume, "run {run} partition {p} started at {first}, last commit {resume}");
-            assert!(offs.windows(2).all(|w| w[1] == w[0] + 1), "run {run} partition {p} skipped a record");
-            let handled_before: i64 = lines.iter().filter(|l| l.0 < run && l.1 == p).map(|l| l.2 + 1).max().unwrap_or(0);
+            assert_eq!(
+                *first, resume,
+                "run {run} partition {p} started at {first}, last commit {resume}"
+            );
+            assert!(
+                offs.windows(2).all(|w| w[1] == w[0] + 1),
+                "run {run} partition {p} skipped a record"
+            );
+            let handled_before: i64 =
+                lines.iter().filter(|l| l.0 < run && l.1 == p).map(|l| l.2 + 1).max().unwrap_or(0);
             rehandled += (handled_before - resume).max(0);
         }
     }
@@ -250,7 +278,10 @@ async fn at_least_once_across_consumer_kills() {
         committed_before.len(),
         started.elapsed()
     );
-    assert!(committed_before.iter().skip(1).any(|c| c.iter().any(|o| *o > 0)), "commits happened between kills");
+    assert!(
+        committed_before.iter().skip(1).any(|c| c.iter().any(|o| *o > 0)),
+        "commits happened between kills"
+    );
 }
 
 // ---- registry outage --------------------------------------------------------------------------
@@ -267,7 +298,9 @@ async fn registry_outage_keeps_cached_schemas_flowing() {
     let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
     let proxy = s::CutProxy::start(hostport);
     let url = format!("http://{}/{path}", proxy.addr);
-    let client = Client::from_config(kpipe::config::Config::from_yaml(&s::yaml(Some(&url), "")).unwrap()).unwrap();
+    let client =
+        Client::from_config(kpipe::config::Config::from_yaml(&s::yaml(Some(&url), "")).unwrap())
+            .unwrap();
     let topic = s::unique("kpipe.it.regdown");
     s::create_topic("business", &topic, 1, 1).await;
     client.set_topic_serde(&topic, TopicSerde { key: Serde::String, value: Serde::avro(V1) });
@@ -278,7 +311,10 @@ async fn registry_outage_keeps_cached_schemas_flowing() {
     let t = Instant::now();
     for n in 2..50 {
         let v = json!({"n": n});
-        client.send::<J, J>(&topic, Data::Null, Data::Value(&v), &[], None).await.expect("cached schema keeps sending");
+        client
+            .send::<J, J>(&topic, Data::Null, Data::Value(&v), &[], None)
+            .await
+            .expect("cached schema keeps sending");
     }
     assert!(t.elapsed() < Duration::from_secs(5), "no registry round trips for a cached schema");
 
@@ -286,13 +322,19 @@ async fn registry_outage_keeps_cached_schemas_flowing() {
     let new_schema = TopicSerde { key: Serde::String, value: Serde::avro(V2) };
     let t = Instant::now();
     let e = client
-        .send_record(Outgoing { serde: Some(&new_schema), ..Outgoing::<J, J>::new(&topic, Data::Null, Data::Value(&v2)) })
+        .send_record(Outgoing {
+            serde: Some(&new_schema),
+            ..Outgoing::<J, J>::new(&topic, Data::Null, Data::Value(&v2))
+        })
         .await
         .unwrap_err();
     let took = t.elapsed();
     assert_eq!(e.code(), "registry.unavailable", "{e}");
     assert!(e.is_retriable());
-    assert!(!e.to_string().contains(&proxy.addr) || !e.to_string().contains('@'), "no credentials in errors");
+    assert!(
+        !e.to_string().contains(&proxy.addr) || !e.to_string().contains('@'),
+        "no credentials in errors"
+    );
     assert!(took < Duration::from_secs(15), "gave up after the 3 s retry deadline, took {took:?}");
     eprintln!("new schema failed after {took:?}: {e}");
 

@@ -34,7 +34,10 @@ async fn encodes_registers_once_and_decodes_by_id() {
     let mut buf = Vec::new();
     let w = codec.encode(&topic, false, Some(V1), &&value, &mut buf).await.unwrap();
     assert_eq!(&*w.subject, format!("{topic}-value"));
-    assert_eq!(&buf[..5], &[0, (w.id >> 24) as u8, (w.id >> 16) as u8, (w.id >> 8) as u8, w.id as u8]);
+    assert_eq!(
+        &buf[..5],
+        &[0, (w.id >> 24) as u8, (w.id >> 16) as u8, (w.id >> 8) as u8, w.id as u8]
+    );
     assert_eq!(codec.decode(&buf, None, &mut JsonBuilder).await.unwrap(), value);
 
     // The hot path: no more HTTP calls for the same schema, for encode or decode.
@@ -57,7 +60,10 @@ async fn the_house_policy_runs_before_registration() {
     let topic = common::unique("kpipe.it.policy");
     let subject = format!("{topic}-value");
     let mut buf = Vec::new();
-    codec.encode(&topic, false, Some(V1), &&json!({"id": "a", "amount": "1.00"}), &mut buf).await.unwrap();
+    codec
+        .encode(&topic, false, Some(V1), &&json!({"id": "a", "amount": "1.00"}), &mut buf)
+        .await
+        .unwrap();
 
     let e = codec.writer(&topic, false, Some(V2_NO_DEFAULT)).await.unwrap_err();
     assert_eq!(e.code(), "schema.policy_violation");
@@ -65,8 +71,15 @@ async fn the_house_policy_runs_before_registration() {
     let e = codec.writer(&topic, false, Some(V2_RETYPED)).await.unwrap_err();
     assert_eq!(e.code(), "schema.policy_violation");
     let msg = e.to_string();
-    assert!(msg.contains("Order.id") && msg.contains("Order.amount"), "every violation is listed: {msg}");
-    assert_eq!(codec.registry().versions(&subject).await.unwrap(), vec![1], "nothing was registered");
+    assert!(
+        msg.contains("Order.id") && msg.contains("Order.amount"),
+        "every violation is listed: {msg}"
+    );
+    assert_eq!(
+        codec.registry().versions(&subject).await.unwrap(),
+        vec![1],
+        "nothing was registered"
+    );
 
     let w = codec.writer(&topic, false, Some(V2_WITH_DEFAULT)).await.unwrap();
     assert_eq!(codec.registry().versions(&subject).await.unwrap(), vec![1, 2]);
@@ -96,8 +109,14 @@ async fn use_latest_and_lookup_only_modes() {
     let w = latest.writer(&topic, false, None).await.unwrap();
     assert_eq!(w.id, v2);
     let mut buf = Vec::new();
-    latest.encode(&topic, false, None, &&json!({"id": "x", "amount": "2.50"}), &mut buf).await.unwrap();
-    assert_eq!(latest.decode(&buf, None, &mut JsonBuilder).await.unwrap(), json!({"id": "x", "amount": "2.50", "city": "unknown"}));
+    latest
+        .encode(&topic, false, None, &&json!({"id": "x", "amount": "2.50"}), &mut buf)
+        .await
+        .unwrap();
+    assert_eq!(
+        latest.decode(&buf, None, &mut JsonBuilder).await.unwrap(),
+        json!({"id": "x", "amount": "2.50", "city": "unknown"})
+    );
 
     let lookup = codec(CodecSettings { auto_register: false, ..Default::default() });
     assert_eq!(lookup.writer(&topic, false, Some(V1)).await.unwrap().subject.as_ref(), subject);
@@ -108,10 +127,20 @@ async fn use_latest_and_lookup_only_modes() {
 #[tokio::test]
 async fn record_strategies_name_subjects_by_record() {
     let topic = common::unique("kpipe.it.strategy");
-    let record = codec(CodecSettings { subject_strategy: SubjectStrategy::Record, policy: Level::None, ..Default::default() });
+    let record = codec(CodecSettings {
+        subject_strategy: SubjectStrategy::Record,
+        policy: Level::None,
+        ..Default::default()
+    });
     assert_eq!(&*record.writer(&topic, false, Some(V1)).await.unwrap().subject, "kpipe.it.Order");
-    let topic_record = codec(CodecSettings { subject_strategy: SubjectStrategy::TopicRecord, ..Default::default() });
-    assert_eq!(&*topic_record.writer(&topic, true, Some(V1)).await.unwrap().subject, format!("{topic}-kpipe.it.Order"));
+    let topic_record = codec(CodecSettings {
+        subject_strategy: SubjectStrategy::TopicRecord,
+        ..Default::default()
+    });
+    assert_eq!(
+        &*topic_record.writer(&topic, true, Some(V1)).await.unwrap().subject,
+        format!("{topic}-kpipe.it.Order")
+    );
 }
 
 #[tokio::test]
@@ -119,14 +148,18 @@ async fn reader_projection_and_bad_payloads() {
     let codec = codec(CodecSettings::default());
     let topic = common::unique("kpipe.it.project");
     let mut buf = Vec::new();
-    codec.encode(&topic, false, Some(V1), &&json!({"id": "p", "amount": "-0.05"}), &mut buf).await.unwrap();
+    codec
+        .encode(&topic, false, Some(V1), &&json!({"id": "p", "amount": "-0.05"}), &mut buf)
+        .await
+        .unwrap();
     let reader = Arc::new(CompiledSchema::parse(V2_WITH_DEFAULT).unwrap());
     let v = codec.decode(&buf, Some(&reader), &mut JsonBuilder).await.unwrap();
     assert_eq!(v, json!({"id": "p", "amount": "-0.05", "city": "unknown"}));
 
     let e = codec.decode(&[1, 0, 0, 0, 1, 2], None, &mut JsonBuilder).await.unwrap_err();
     assert_eq!(e.code(), "serde.bad_magic");
-    let e = codec.decode(&[0, 0x7f, 0xff, 0xff, 0xf0, 2], None, &mut JsonBuilder).await.unwrap_err();
+    let e =
+        codec.decode(&[0, 0x7f, 0xff, 0xff, 0xf0, 2], None, &mut JsonBuilder).await.unwrap_err();
     assert_eq!(e.code(), "serde.unknown_schema_id");
     let mut truncated = buf.clone();
     truncated.truncate(buf.len() - 1);
@@ -158,4 +191,38 @@ async fn house_policy_is_strict_unless_a_benign_change_is_allowed() {
     // (the registry may file it under the existing version: aliases are not in the canonical form)
     lenient.encode(&topic, false, Some(v2), &&value, &mut buf).await.unwrap();
     assert_eq!(lenient.decode(&buf, None, &mut JsonBuilder).await.unwrap(), value);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_sends_of_a_schema_resolve_it_once() {
+    let topic = common::unique("kpipe.it.herd");
+    let mut buf = Vec::new();
+    let v1 = json!({"id": "o-1", "amount": "1.00"});
+    codec(CodecSettings::default()).encode(&topic, false, Some(V1), &&v1, &mut buf).await.unwrap();
+
+    // a fresh codec (a starting service): 500 sends of v2 at once, all before any is cached
+    let codec = Arc::new(codec(CodecSettings::default()));
+    let before = codec.registry().stats().http_requests;
+    let v2 = json!({"id": "o-2", "amount": "2.00", "city": "Oslo"});
+    let sends: Vec<_> = (0..500)
+        .map(|_| {
+            let (codec, topic, v2) = (codec.clone(), topic.clone(), v2.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                codec
+                    .encode(&topic, false, Some(V2_WITH_DEFAULT), &&v2, &mut out)
+                    .await
+                    .map(|w| w.id)
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for s in sends {
+        ids.insert(s.await.unwrap().unwrap());
+    }
+    assert_eq!(ids.len(), 1, "every send got the same schema id");
+    // the policy check (the subject's versions, then its latest) and one registration, for
+    // all 500: not one version listing per send
+    let calls = codec.registry().stats().http_requests - before;
+    assert!(calls <= 3, "{calls} registry requests for one new schema");
 }

@@ -63,7 +63,9 @@ fn mileage_long() -> String {
     order_with(|o| field(o, "mileage_km")["type"] = json!("long"))
 }
 fn status_refunded() -> String {
-    order_with(|o| field(o, "status")["type"]["symbols"].as_array_mut().unwrap().push(json!("REFUNDED")))
+    order_with(|o| {
+        field(o, "status")["type"]["symbols"].as_array_mut().unwrap().push(json!("REFUNDED"))
+    })
 }
 fn qty(ty: &str) -> String {
     order_with(|o| item_field(o, "qty")["type"] = json!(ty))
@@ -83,7 +85,10 @@ fn order_add_field_without_default() {
     let house = check(Level::AddWithDefaultOnly, &new, ORDER);
     assert_eq!(pk(&house), [("Order.channel", "field_added_without_default")]);
     assert_eq!(house[0].to_string(), "Order.channel: field added without a default");
-    assert_eq!(pk(&check(Level::Backward, &new, ORDER)), [("Order.channel", "field_added_without_default")]);
+    assert_eq!(
+        pk(&check(Level::Backward, &new, ORDER)),
+        [("Order.channel", "field_added_without_default")]
+    );
     assert!(check(Level::Forward, &new, ORDER).is_empty(), "old readers ignore the new field");
     let err = enforce_str(Level::AddWithDefaultOnly, &new, &[ORDER]).unwrap_err();
     assert_eq!(err.code(), "schema.policy_violation");
@@ -96,7 +101,10 @@ fn order_add_field_without_default() {
 #[test]
 fn order_remove_city() {
     let new = remove_city();
-    assert_eq!(pk(&check(Level::AddWithDefaultOnly, &new, ORDER)), [("Order.city", "field_removed")]);
+    assert_eq!(
+        pk(&check(Level::AddWithDefaultOnly, &new, ORDER)),
+        [("Order.city", "field_removed")]
+    );
     assert!(check(Level::Backward, &new, ORDER).is_empty(), "new readers skip city");
     assert_eq!(pk(&check(Level::Forward, &new, ORDER)), [("Order.city", "field_removed")]);
     assert_eq!(pk(&check(Level::Full, &new, ORDER)), [("Order.city", "field_removed")]);
@@ -119,17 +127,29 @@ fn order_add_enum_symbol() {
     let fwd = check(Level::Forward, &new, ORDER);
     assert_eq!(pk(&fwd), [("Order.status", "enum_symbol_added")]);
     assert!(fwd[0].message.contains("REFUNDED"), "{}", fwd[0].message);
-    assert_eq!(pk(&check(Level::AddWithDefaultOnly, &new, ORDER)), [("Order.status", "enum_symbol_added")]);
+    assert_eq!(
+        pk(&check(Level::AddWithDefaultOnly, &new, ORDER)),
+        [("Order.status", "enum_symbol_added")]
+    );
 }
 
 #[test]
 fn order_item_qty_type_changes() {
     let to_string = qty("string");
-    assert_eq!(pk(&check(Level::Backward, &to_string, ORDER)), [("Order.items[].qty", "type_changed")]);
-    assert_eq!(pk(&check(Level::AddWithDefaultOnly, &to_string, ORDER)), [("Order.items[].qty", "type_changed")]);
+    assert_eq!(
+        pk(&check(Level::Backward, &to_string, ORDER)),
+        [("Order.items[].qty", "type_changed")]
+    );
+    assert_eq!(
+        pk(&check(Level::AddWithDefaultOnly, &to_string, ORDER)),
+        [("Order.items[].qty", "type_changed")]
+    );
     let to_long = qty("long");
     assert!(check(Level::Backward, &to_long, ORDER).is_empty());
-    assert_eq!(pk(&check(Level::AddWithDefaultOnly, &to_long, ORDER)), [("Order.items[].qty", "type_changed")]);
+    assert_eq!(
+        pk(&check(Level::AddWithDefaultOnly, &to_long, ORDER)),
+        [("Order.items[].qty", "type_changed")]
+    );
 }
 
 #[test]
@@ -196,16 +216,20 @@ fn one(ty: &str) -> String {
 }
 
 fn cases() -> Vec<Case> {
-    let dec =
-        |p: u32, s: u32| one(&format!(r#"{{"type":"bytes","logicalType":"decimal","precision":{p},"scale":{s}}}"#));
-    let en =
-        |symbols: &str, default: &str| one(&format!(r#"{{"type":"enum","name":"E","symbols":[{symbols}]{default}}}"#));
+    let dec = |p: u32, s: u32| {
+        one(&format!(r#"{{"type":"bytes","logicalType":"decimal","precision":{p},"scale":{s}}}"#))
+    };
+    let en = |symbols: &str, default: &str| {
+        one(&format!(r#"{{"type":"enum","name":"E","symbols":[{symbols}]{default}}}"#))
+    };
     let named = |name: &str, ns: &str, aliases: &str| {
         format!(
             r#"{{"type":"record","name":"{name}","namespace":"{ns}"{aliases},"fields":[{{"name":"a","type":"int"}}]}}"#
         )
     };
-    let fx = |name: &str, size: u32| one(&format!(r#"{{"type":"fixed","name":"{name}","size":{size}}}"#));
+    let fx = |name: &str, size: u32| {
+        one(&format!(r#"{{"type":"fixed","name":"{name}","size":{size}}}"#))
+    };
     let list = |extra: &str| {
         format!(
             r#"{{"type":"record","name":"Node","fields":[{{"name":"v","type":"int"}},{extra}
@@ -237,7 +261,11 @@ fn cases() -> Vec<Case> {
             rec(r#"{"name":"town","type":"string","aliases":["city"]}"#),
         ),
         case("record renamed", named("R", "t", ""), named("S", "t", "")),
-        case("record renamed with alias", named("R", "t", ""), named("S", "t", r#","aliases":["t.R"]"#)),
+        case(
+            "record renamed with alias",
+            named("R", "t", ""),
+            named("S", "t", r#","aliases":["t.R"]"#),
+        ),
         case("namespace changed", named("R", "a", ""), named("R", "b", "")),
         case("fixed size changed", fx("H", 16), fx("H", 32)),
         case("fixed renamed", fx("H", 16), fx("G", 16)),
@@ -254,14 +282,26 @@ fn cases() -> Vec<Case> {
             one(r#"{"type":"map","values":"string"}"#),
             one(r#"{"type":"map","values":"int"}"#),
         ),
-        case("recursive: add field with default", list(""), list(r#"{"name":"w","type":"int","default":0},"#)),
-        case("recursive: add field without default", list(""), list(r#"{"name":"w","type":"int"},"#)),
+        case(
+            "recursive: add field with default",
+            list(""),
+            list(r#"{"name":"w","type":"int","default":0},"#),
+        ),
+        case(
+            "recursive: add field without default",
+            list(""),
+            list(r#"{"name":"w","type":"int"},"#),
+        ),
         case(
             "timestamp-millis -> timestamp-micros",
             one(r#"{"type":"long","logicalType":"timestamp-millis"}"#),
             one(r#"{"type":"long","logicalType":"timestamp-micros"}"#),
         ),
-        case("uuid -> string", one(r#"{"type":"string","logicalType":"uuid"}"#), one(r#""string""#)),
+        case(
+            "uuid -> string",
+            one(r#"{"type":"string","logicalType":"uuid"}"#),
+            one(r#""string""#),
+        ),
         case("decimal scale 2 -> 3", dec(12, 2), dec(12, 3)),
         case("decimal precision 12 -> 14", dec(12, 2), dec(14, 2)),
         case("bytes -> decimal", one(r#""bytes""#), dec(12, 2)),
@@ -275,7 +315,11 @@ fn cases() -> Vec<Case> {
             one(r#"{"type":"enum","name":"E","symbols":["A"]}"#),
             one(r#"{"type":"enum","name":"F","aliases":["E"],"symbols":["A"]}"#),
         ),
-        case("fixed renamed with alias", fx("H", 16), one(r#"{"type":"fixed","name":"G","aliases":["H"],"size":16}"#)),
+        case(
+            "fixed renamed with alias",
+            fx("H", 16),
+            one(r#"{"type":"fixed","name":"G","aliases":["H"],"size":16}"#),
+        ),
         case(
             "old field alias names the new field",
             rec(r#"{"name":"town","type":"string","aliases":["city"]}"#),
@@ -284,7 +328,11 @@ fn cases() -> Vec<Case> {
         case("int -> [null, long]", one(r#""int""#), one(r#"["null","long"]"#)),
         case("[null, int] -> [null, long]", one(r#"["null","int"]"#), one(r#"["null","long"]"#)),
         case("union branch removed", one(r#"["null","int","string"]"#), one(r#"["null","int"]"#)),
-        case("union reordered", one(r#"["null","int","string"]"#), one(r#"["string","null","int"]"#)),
+        case(
+            "union reordered",
+            one(r#"["null","int","string"]"#),
+            one(r#"["string","null","int"]"#),
+        ),
         case("nullable -> required", one(r#"["null","string"]"#), one(r#""string""#)),
         case(
             "record in union renamed",
@@ -307,7 +355,11 @@ fn cases() -> Vec<Case> {
                 r#"{"type":"array","items":{"type":"map","values":{"type":"record","name":"A","fields":[{"name":"x","type":"string"}]}}}"#,
             ),
         ),
-        case("recursive: value int -> long", list(""), list("").replace(r#""type":"int""#, r#""type":"long""#)),
+        case(
+            "recursive: value int -> long",
+            list(""),
+            list("").replace(r#""type":"int""#, r#""type":"long""#),
+        ),
     ];
     for (from, to) in [
         ("int", "long"),
@@ -322,7 +374,11 @@ fn cases() -> Vec<Case> {
         ("boolean", "int"),
     ] {
         let name: &'static str = Box::leak(format!("{from} -> {to}").into_boxed_str());
-        cases.push(case(name, one(&format!(r#""{to}""#)).replace(to, from), one(&format!(r#""{to}""#))));
+        cases.push(case(
+            name,
+            one(&format!(r#""{to}""#)).replace(to, from),
+            one(&format!(r#""{to}""#)),
+        ));
     }
     cases
 }
@@ -345,7 +401,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, bool, &str)] = &[
         true,
         "kpipe reports a decimal scale change; the registry ignores logical types",
     ),
-    ("decimal scale 2 -> 3", "FULL", true, "kpipe reports a decimal scale change; the registry ignores logical types"),
+    (
+        "decimal scale 2 -> 3",
+        "FULL",
+        true,
+        "kpipe reports a decimal scale change; the registry ignores logical types",
+    ),
     (
         "decimal precision 12 -> 14",
         "FORWARD",
@@ -362,7 +423,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, bool, &str)] = &[
 
 const CT: &str = "application/vnd.schemaregistry.v1+json";
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, body: Value) -> Value {
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Value,
+) -> Value {
     let resp = client
         .request(method, &url)
         .header(reqwest::header::CONTENT_TYPE, CT)
@@ -385,14 +451,26 @@ async fn verdicts_match_the_registry() {
     let mut expected_differences = 0;
     let mut compared = 0;
     for c in cases() {
-        let subject =
-            common::unique(&format!("kpipe-it-compat-{}", c.name.replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")));
-        call(&client, reqwest::Method::POST, format!("{url}/subjects/{subject}/versions"), json!({"schema": c.old}))
-            .await;
+        let subject = common::unique(&format!(
+            "kpipe-it-compat-{}",
+            c.name.replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
+        ));
+        call(
+            &client,
+            reqwest::Method::POST,
+            format!("{url}/subjects/{subject}/versions"),
+            json!({"schema": c.old}),
+        )
+        .await;
         for level in levels {
             let name = level.registry_name().unwrap();
-            call(&client, reqwest::Method::PUT, format!("{url}/config/{subject}"), json!({"compatibility": name}))
-                .await;
+            call(
+                &client,
+                reqwest::Method::PUT,
+                format!("{url}/config/{subject}"),
+                json!({"compatibility": name}),
+            )
+            .await;
             let answer = call(
                 &client,
                 reqwest::Method::POST,
@@ -400,14 +478,19 @@ async fn verdicts_match_the_registry() {
                 json!({"schema": c.new}),
             )
             .await;
-            let registry =
-                answer["is_compatible"].as_bool().unwrap_or_else(|| panic!("{}: no is_compatible in {answer}", c.name));
+            let registry = answer["is_compatible"]
+                .as_bool()
+                .unwrap_or_else(|| panic!("{}: no is_compatible in {answer}", c.name));
             let ours = check_str(level, &c.new, &[&c.old]).unwrap();
             compared += 1;
             let known = KNOWN_DIFFERENCES.iter().find(|(n, l, _, _)| *n == c.name && *l == name);
             match known {
                 Some((_, _, registry_says, why)) => {
-                    assert_eq!(registry, *registry_says, "{} {name}: the registry changed its mind ({why})", c.name);
+                    assert_eq!(
+                        registry, *registry_says,
+                        "{} {name}: the registry changed its mind ({why})",
+                        c.name
+                    );
                     assert_eq!(
                         ours.is_empty(),
                         !registry,
@@ -415,10 +498,15 @@ async fn verdicts_match_the_registry() {
                         c.name
                     );
                     expected_differences += 1;
-                    println!("known difference: {} {name}: registry {registry}, kpipe {:?} ({why})", c.name, ours);
+                    println!(
+                        "known difference: {} {name}: registry {registry}, kpipe {:?} ({why})",
+                        c.name, ours
+                    );
                 }
-                None if ours.is_empty() != registry => mismatches
-                    .push(format!("{} {name}: registry says compatible={registry}, kpipe says {ours:?}", c.name)),
+                None if ours.is_empty() != registry => mismatches.push(format!(
+                    "{} {name}: registry says compatible={registry}, kpipe says {ours:?}",
+                    c.name
+                )),
                 None => {}
             }
         }

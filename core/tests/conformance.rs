@@ -16,10 +16,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 struct Vector {
@@ -29,11 +26,7 @@ struct Vector {
 
 impl Vector {
     fn name(&self) -> String {
-        format!(
-            "vectors.jsonl:{} {:?}",
-            self.line,
-            self.case["name"].as_str().unwrap_or("")
-        )
+        format!("vectors.jsonl:{} {:?}", self.line, self.case["name"].as_str().unwrap_or(""))
     }
 
     fn schema_text(&self) -> String {
@@ -49,10 +42,7 @@ fn vectors() -> Vec<Vector> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Vector {
-            line: i + 1,
-            case: serde_json::from_str(l).unwrap(),
-        })
+        .map(|(i, l)| Vector { line: i + 1, case: serde_json::from_str(l).unwrap() })
         .collect()
 }
 
@@ -154,11 +144,7 @@ fn golden_vectors_agree_with_apache_avro() {
             avro::decode(&schema, None, &a, &mut JsonBuilder).unwrap()
                 == avro::decode(&schema, None, &b, &mut JsonBuilder).unwrap()
         };
-        assert!(
-            same,
-            "{}: apache-avro read {value:?}, kpipe {ours:?}",
-            v.name()
-        );
+        assert!(same, "{}: apache-avro read {value:?}, kpipe {ours:?}", v.name());
         // ...and apache-avro writes the same bytes where it can.
         let has_decimal = text.contains("\"decimal\"");
         let has_multi_map = matches!(&value, apache_avro::types::Value::Map(m) if m.len() > 1)
@@ -166,12 +152,7 @@ fn golden_vectors_agree_with_apache_avro() {
         if !has_decimal && !has_multi_map {
             match apache_avro::to_avro_datum(schema.schema(), value) {
                 Ok(b) => {
-                    assert_eq!(
-                        hex(&b),
-                        hex(&body),
-                        "{}: apache-avro writes other bytes",
-                        v.name()
-                    );
+                    assert_eq!(hex(&b), hex(&body), "{}: apache-avro writes other bytes", v.name());
                     written += 1;
                 }
                 Err(e) => skipped.push(format!("{} (apache-avro cannot write it: {e})", v.name())),
@@ -181,8 +162,5 @@ fn golden_vectors_agree_with_apache_avro() {
     eprintln!(
         "apache-avro read {read} vectors and wrote {written} byte-identical; skipped: {skipped:#?}"
     );
-    assert!(
-        read >= 100,
-        "apache-avro read only {read} vectors; skipped {skipped:#?}"
-    );
+    assert!(read >= 100, "apache-avro read only {read} vectors; skipped {skipped:#?}");
 }

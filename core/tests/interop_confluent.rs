@@ -21,7 +21,9 @@ fn root() -> PathBuf {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("KPIPE_PYTHON").map(PathBuf::from).unwrap_or_else(|| root().join(".venv/bin/python"))
+    std::env::var_os("KPIPE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -52,13 +54,20 @@ fn cases() -> Vec<Case> {
             continue;
         }
         let schema: Json = match case.get("schema_file").and_then(Json::as_str) {
-            Some(f) => serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap(),
+            Some(f) => {
+                serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+            }
             None => case["schema"].clone(),
         };
         let input = case["input"].clone();
         let expected = case.get("output").cloned().unwrap_or_else(|| input.clone());
         // Where fastavro's bytes differ from Java's (decimal -1.28), confluent-kafka writes fastavro's.
-        let body_hex = case.get("fastavro_hex").or(case.get("body_hex")).and_then(Json::as_str).unwrap().to_string();
+        let body_hex = case
+            .get("fastavro_hex")
+            .or(case.get("body_hex"))
+            .and_then(Json::as_str)
+            .unwrap()
+            .to_string();
         let is_record = schema.get("type").and_then(Json::as_str) == Some("record");
         let (schema, input, expected) = if is_record {
             (schema, input, expected)
@@ -69,7 +78,13 @@ fn cases() -> Vec<Case> {
                 json!({"v": expected}),
             )
         };
-        out.push(Case { name: case["name"].as_str().unwrap_or("").to_string(), schema, input, expected, body_hex });
+        out.push(Case {
+            name: case["name"].as_str().unwrap_or("").to_string(),
+            schema,
+            input,
+            expected,
+            body_hex,
+        });
     }
     out
 }
@@ -77,7 +92,8 @@ fn cases() -> Vec<Case> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vector_round_trips_through_confluent_kafka() {
     let registry = RegistryClient::new(&common::registry_url()).unwrap();
-    let codec = AvroCodec::new(registry, CodecSettings { policy: Level::None, ..Default::default() });
+    let codec =
+        AvroCodec::new(registry, CodecSettings { policy: Level::None, ..Default::default() });
     let run = common::unique("kpipe.it.interop");
     let cases = cases();
     assert!(cases.len() >= 100, "expected the full vector set, found {}", cases.len());
@@ -110,7 +126,10 @@ async fn every_vector_round_trips_through_confluent_kafka() {
             // directions are still checked against the message, and kpipe must decode the header.
             let refused = a["decoded_error"].as_str().unwrap_or("");
             if !refused.contains("6 bytes or more") {
-                failures.push(format!("{}: expected confluent-kafka's short-payload refusal, got {a}", c.name));
+                failures.push(format!(
+                    "{}: expected confluent-kafka's short-payload refusal, got {a}",
+                    c.name
+                ));
             }
             empty_bodies += 1;
             continue;
@@ -122,21 +141,43 @@ async fn every_vector_round_trips_through_confluent_kafka() {
             ));
         }
         let Some(confluent_hex) = a["confluent_hex"].as_str() else {
-            failures.push(format!("{}: confluent-kafka could not encode: {}", c.name, a["encode_error"]));
+            failures.push(format!(
+                "{}: confluent-kafka could not encode: {}",
+                c.name, a["encode_error"]
+            ));
             continue;
         };
         let payload = unhex(confluent_hex);
         if payload.len() < 5 || hex(&payload[5..]) != c.body_hex {
-            failures.push(format!("{}: confluent-kafka body {} != vector {}", c.name, confluent_hex, c.body_hex));
+            failures.push(format!(
+                "{}: confluent-kafka body {} != vector {}",
+                c.name, confluent_hex, c.body_hex
+            ));
         }
         match codec.decode(&payload, None, &mut JsonBuilder).await {
             Ok(v) if v == c.expected => {}
-            Ok(v) => failures.push(format!("{}: kpipe decoded confluent-kafka's record as {v}, expected {}", c.name, c.expected)),
-            Err(e) => failures.push(format!("{}: kpipe could not decode confluent-kafka's record: [{}] {e}", c.name, e.code())),
+            Ok(v) => failures.push(format!(
+                "{}: kpipe decoded confluent-kafka's record as {v}, expected {}",
+                c.name, c.expected
+            )),
+            Err(e) => failures.push(format!(
+                "{}: kpipe could not decode confluent-kafka's record: [{}] {e}",
+                c.name,
+                e.code()
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    assert!(empty_bodies <= 5, "only the few empty-body vectors may skip the byte check ({empty_bodies})");
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        empty_bodies <= 5,
+        "only the few empty-body vectors may skip the byte check ({empty_bodies})"
+    );
 }
 
 /// Runs tests/interop/confluent_avro.py over the request lines; one answer per line.
@@ -169,7 +210,8 @@ fn confluent_helper(request: String) -> Vec<Json> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_level_bytes_match_confluent_kafka_both_ways() {
     let registry = RegistryClient::new(&common::registry_url()).unwrap();
-    let codec = AvroCodec::new(registry, CodecSettings { policy: Level::None, ..Default::default() });
+    let codec =
+        AvroCodec::new(registry, CodecSettings { policy: Level::None, ..Default::default() });
     let run = common::unique("kpipe.it.interop.bytes");
     let values = ["AAEC/w==", "aGVsbG8gd29ybGQ=", "CGhp", "AA=="];
     let mut request = String::new();
@@ -188,8 +230,16 @@ async fn top_level_bytes_match_confluent_kafka_both_ways() {
     let answers = confluent_helper(request);
     assert_eq!(answers.len(), values.len());
     for ((v, raw), a) in values.iter().zip(&payloads).zip(&answers) {
-        assert_eq!(a["decoded_ok"], json!(true), "{v}: confluent-kafka decoded kpipe's record as {a}");
-        let theirs = unhex(a["confluent_hex"].as_str().unwrap_or_else(|| panic!("{v}: confluent-kafka could not encode: {a}")));
+        assert_eq!(
+            a["decoded_ok"],
+            json!(true),
+            "{v}: confluent-kafka decoded kpipe's record as {a}"
+        );
+        let theirs = unhex(
+            a["confluent_hex"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{v}: confluent-kafka could not encode: {a}")),
+        );
         assert_eq!(&theirs[5..], &raw[..], "{v}: confluent-kafka writes the raw bytes too");
         let back = codec.decode(&theirs, None, &mut JsonBuilder).await.unwrap();
         assert_eq!(back, json!(v), "kpipe decodes confluent-kafka's record");

@@ -25,11 +25,19 @@ fn offsets(name: &str) -> Offsets {
 }
 
 fn producer(name: &str) -> FutureProducer {
-    ClientConfig::new().set("bootstrap.servers", bootstrap(name)).set("acks", "all").create().unwrap()
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(name))
+        .set("acks", "all")
+        .create()
+        .unwrap()
 }
 
 async fn topic(name: &str, cluster: &str, partitions: i32) {
-    ClusterAdmin::new(&bootstrap(cluster)).unwrap().ensure_topic(name, partitions, 1).await.unwrap();
+    ClusterAdmin::new(&bootstrap(cluster))
+        .unwrap()
+        .ensure_topic(name, partitions, 1)
+        .await
+        .unwrap();
     // Metadata reaches every client shortly after creation.
     let o = offsets(cluster);
     for _ in 0..50 {
@@ -42,7 +50,8 @@ async fn topic(name: &str, cluster: &str, partitions: i32) {
 }
 
 async fn send(p: &FutureProducer, topic: &str, partition: i32, ts: i64, value: &str) {
-    let rec: FutureRecord<'_, str, str> = FutureRecord::to(topic).partition(partition).timestamp(ts).payload(value);
+    let rec: FutureRecord<'_, str, str> =
+        FutureRecord::to(topic).partition(partition).timestamp(ts).payload(value);
     p.send(rec, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
 }
 
@@ -121,19 +130,23 @@ async fn export_import_reset() {
     assert!(o.export(&g, Some(&topics)).await.unwrap().offsets.is_empty(), "dry run committed");
     o.reset(&g, &topics, &ResetTo::Explicit(vec![(0, 2), (1, 3)]), false, false).await.unwrap();
     let doc = o.export(&g, Some(&topics)).await.unwrap();
-    let got: Vec<(i32, Option<i64>)> = doc.offsets.iter().map(|x| (x.partition, x.offset)).collect();
+    let got: Vec<(i32, Option<i64>)> =
+        doc.offsets.iter().map(|x| (x.partition, x.offset)).collect();
     assert_eq!(got, vec![(0, Some(2)), (1, Some(3))]);
     let lag = o.lag(&g, Some(&topics)).await.unwrap();
     assert_eq!(lag.iter().map(|l| l.lag).sum::<i64>(), 5);
     // Datetime: record 6 (partition 0, its offset 3) and 7 (partition 1, offset 3).
     o.reset(&g, &topics, &ResetTo::Time(base + 6000), false, false).await.unwrap();
-    let got: Vec<Option<i64>> = o.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
+    let got: Vec<Option<i64>> =
+        o.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
     assert_eq!(got, vec![Some(3), Some(3)]);
     // Import restores the export.
     o.import(&doc, None, false).await.unwrap();
-    let got: Vec<Option<i64>> = o.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
+    let got: Vec<Option<i64>> =
+        o.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
     assert_eq!(got, vec![Some(2), Some(3)]);
-    let e = o.reset(&g, &topics, &ResetTo::Explicit(vec![(0, 99)]), false, false).await.unwrap_err();
+    let e =
+        o.reset(&g, &topics, &ResetTo::Explicit(vec![(0, 99)]), false, false).await.unwrap_err();
     assert_eq!(e.code(), "offsets.out_of_range");
     // The JSON form round-trips.
     let text = serde_json::to_string(&doc).unwrap();
@@ -225,7 +238,12 @@ async fn migrate_end_to_end_no_gap_replays_only_boundary_ties() {
         assert_eq!(e.status, "ok");
     }
     // Dry run (planning) changed nothing on the target.
-    assert!(tgt.committed(&g, Some(std::slice::from_ref(&t))).await.unwrap().iter().all(|x| x.offset.is_none()));
+    assert!(tgt
+        .committed(&g, Some(std::slice::from_ref(&t)))
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.offset.is_none()));
 
     let (rollback, changes) = offsets::apply_migration(&tgt, &plan, false).await.unwrap();
     assert_eq!(changes.len(), 6);
@@ -234,11 +252,16 @@ async fn migrate_end_to_end_no_gap_replays_only_boundary_ties() {
     // Part 2: a real group consumer resumes on offline from the committed offsets.
     let c2 = group_consumer("offline", &g);
     c2.subscribe(&[&t]).unwrap();
-    let total_rest: usize = plan.partitions.iter().map(|e| (5 + n / 6 - e.target_offset.unwrap()) as usize).sum();
+    let total_rest: usize =
+        plan.partitions.iter().map(|e| (5 + n / 6 - e.target_offset.unwrap()) as usize).sum();
     let mut resumed: Vec<(i32, i64)> = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while resumed.len() < total_rest {
-        assert!(std::time::Instant::now() < deadline, "timed out resuming on offline: {}", resumed.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out resuming on offline: {}",
+            resumed.len()
+        );
         if let Some(m) = c2.poll(Duration::from_millis(200)) {
             let m = m.unwrap();
             let v = std::str::from_utf8(m.payload().unwrap()).unwrap();
@@ -253,14 +276,24 @@ async fn migrate_end_to_end_no_gap_replays_only_boundary_ties() {
     assert_eq!(all, (0..n).collect::<BTreeSet<_>>(), "a number is missing");
     for dup in first.intersection(&second) {
         let part = (dup % 6) as i32;
-        let boundary = plan.partitions.iter().find(|e| e.partition == part).unwrap().timestamp.unwrap();
-        assert_eq!(ts_of(*dup, base), boundary, "replayed {dup} does not share the boundary timestamp");
+        let boundary =
+            plan.partitions.iter().find(|e| e.partition == part).unwrap().timestamp.unwrap();
+        assert_eq!(
+            ts_of(*dup, base),
+            boundary,
+            "replayed {dup} does not share the boundary timestamp"
+        );
     }
     assert_eq!(first.intersection(&second).count(), 3, "partitions 0, 2, 4 replay one record each");
 
     // Rollback restores the previous offsets: the group had none on offline, so it goes away.
     tgt.import(&rollback, None, false).await.unwrap();
-    assert!(tgt.committed(&g, Some(std::slice::from_ref(&t))).await.unwrap().iter().all(|x| x.offset.is_none()));
+    assert!(tgt
+        .committed(&g, Some(std::slice::from_ref(&t)))
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.offset.is_none()));
 }
 
 #[tokio::test]
@@ -272,9 +305,13 @@ async fn migrate_refuses_while_active_reports_mismatch_and_rolls_back() {
     let src = offsets("business");
     let tgt = offsets("offline");
     let topics = vec![t.clone()];
-    src.reset(&g, &topics, &ResetTo::Explicit((0..6).map(|p| (p, 2)).collect()), false, false).await.unwrap();
+    src.reset(&g, &topics, &ResetTo::Explicit((0..6).map(|p| (p, 2)).collect()), false, false)
+        .await
+        .unwrap();
     // The group had offsets on the target before: the rollback brings them back.
-    tgt.reset(&g, &topics, &ResetTo::Explicit((0..6).map(|p| (p, 1)).collect()), false, false).await.unwrap();
+    tgt.reset(&g, &topics, &ResetTo::Explicit((0..6).map(|p| (p, 1)).collect()), false, false)
+        .await
+        .unwrap();
     let req = MigrateRequest {
         group: g.clone(),
         topics: Some(topics.clone()),
@@ -282,7 +319,10 @@ async fn migrate_refuses_while_active_reports_mismatch_and_rolls_back() {
         source_alias: None,
     };
     let plan = offsets::plan_migration(&src, &tgt, &req, |_, _| {}).await.unwrap();
-    assert!(plan.partitions.iter().all(|e| e.target_previous == Some(1) && e.target_offset == Some(2)));
+    assert!(plan
+        .partitions
+        .iter()
+        .all(|e| e.target_previous == Some(1) && e.target_offset == Some(2)));
 
     // A member on the target: refused.
     let member = group_consumer("offline", &g);
@@ -305,10 +345,12 @@ async fn migrate_refuses_while_active_reports_mismatch_and_rolls_back() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (rollback, _) = offsets::apply_migration(&tgt, &plan, false).await.unwrap();
-    let now: Vec<Option<i64>> = tgt.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
+    let now: Vec<Option<i64>> =
+        tgt.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
     assert_eq!(now, vec![Some(2); 6]);
     tgt.import(&rollback, None, false).await.unwrap();
-    let now: Vec<Option<i64>> = tgt.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
+    let now: Vec<Option<i64>> =
+        tgt.committed(&g, Some(&topics)).await.unwrap().iter().map(|x| x.offset).collect();
     assert_eq!(now, vec![Some(1); 6], "rollback restores the previous offsets");
 
     // Partition-count mismatch: 6 on business, 3 on offline.
@@ -345,9 +387,15 @@ async fn checkpoint_strategy_reads_mm2_checkpoints() {
     dual_write(&t, 24, 3, base).await;
     let src = offsets("business");
     let tgt = offsets("offline");
-    src.reset(&g, std::slice::from_ref(&t), &ResetTo::Explicit((0..6).map(|p| (p, 2)).collect()), false, false)
-        .await
-        .unwrap();
+    src.reset(
+        &g,
+        std::slice::from_ref(&t),
+        &ResetTo::Explicit((0..6).map(|p| (p, 2)).collect()),
+        false,
+        false,
+    )
+    .await
+    .unwrap();
     // MirrorMaker 2's checkpoint topic for source alias "business", written by hand.
     let cp_topic = "business.checkpoints.internal";
     topic(cp_topic, "offline", 1).await;
@@ -364,7 +412,8 @@ async fn checkpoint_strategy_reads_mm2_checkpoints() {
             metadata: String::new(),
         };
         let (k, v) = cp.encode();
-        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(cp_topic).key(k.as_slice()).payload(v.as_slice());
+        let rec: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(cp_topic).key(k.as_slice()).payload(v.as_slice());
         p.send(rec, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
     }
     let req = MigrateRequest {
@@ -379,7 +428,11 @@ async fn checkpoint_strategy_reads_mm2_checkpoints() {
             assert_eq!(e.status, "checkpoint_stale", "{e:?}");
             assert_eq!(e.target_offset, Some(5));
         } else {
-            assert_eq!((e.status.as_str(), e.target_offset, e.replayed), ("checkpoint", Some(5), Some(0)), "{e:?}");
+            assert_eq!(
+                (e.status.as_str(), e.target_offset, e.replayed),
+                ("checkpoint", Some(5), Some(0)),
+                "{e:?}"
+            );
         }
     }
     let req = MigrateRequest { group: common::unique("kpipe-it-nockpt"), ..req };
@@ -405,9 +458,15 @@ async fn migrate_reports_expired_data() {
     let base = now_ms() - 600_000;
     dual_write(&t, 48, 0, base).await; // 8 records per partition
     let (src, tgt) = (offsets("business"), offsets("offline"));
-    src.reset(&g, std::slice::from_ref(&t), &ResetTo::Explicit((0..6).map(|p| (p, 1)).collect()), false, false)
-        .await
-        .unwrap();
+    src.reset(
+        &g,
+        std::slice::from_ref(&t),
+        &ResetTo::Explicit((0..6).map(|p| (p, 1)).collect()),
+        false,
+        false,
+    )
+    .await
+    .unwrap();
     expire("business", &t, 0, 3).await; // the group's next records 1, 2 are gone on the source
     expire("offline", &t, 1, 4).await; // the boundary's copies are gone on the target
     let req = MigrateRequest {
@@ -424,5 +483,8 @@ async fn migrate_reports_expired_data() {
     let p1 = &plan.partitions[1];
     assert_eq!(p1.status, "target_expired", "{p1:?}");
     assert_eq!(p1.target_offset, Some(4), "{p1:?}");
-    assert!(plan.partitions[2..].iter().all(|e| e.status == "ok" && e.target_offset == Some(0)), "{plan:?}");
+    assert!(
+        plan.partitions[2..].iter().all(|e| e.status == "ok" && e.target_offset == Some(0)),
+        "{plan:?}"
+    );
 }

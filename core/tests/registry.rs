@@ -103,7 +103,10 @@ async fn not_found_errors() {
     assert_eq!(reg.lookup(&s, V2).await.unwrap_err().code(), "registry.not_found");
     assert_eq!(reg.lookup(&missing, V1).await.unwrap_err().code(), "registry.not_found");
     assert_eq!(reg.delete_subject(&missing, false).await.unwrap_err().code(), "registry.not_found");
-    assert_eq!(reg.check_compatibility(&s, &V1.into(), Some(9)).await.unwrap_err().code(), "registry.not_found");
+    assert_eq!(
+        reg.check_compatibility(&s, &V1.into(), Some(9)).await.unwrap_err().code(),
+        "registry.not_found"
+    );
     // Failures are not cached: once registered, the lookup finds it.
     reg.register(&s, V2).await.unwrap();
     assert_eq!(reg.lookup(&s, V2).await.unwrap().version, 2);
@@ -124,7 +127,11 @@ async fn invalid_and_incompatible_schemas() {
     let e = reg.register(&s, r#"{"type":"recrd"}"#).await.unwrap_err();
     assert_eq!(e.code(), "schema.invalid", "{e}");
     // A schemaType the text does not match.
-    let req = SchemaRequest { schema: "\"string\"".into(), schema_type: Some("PROTOBUF".into()), references: vec![] };
+    let req = SchemaRequest {
+        schema: "\"string\"".into(),
+        schema_type: Some("PROTOBUF".into()),
+        references: vec![],
+    };
     assert_eq!(reg.register_schema(&s, &req).await.unwrap_err().code(), "schema.invalid");
     // V2 only adds a field with a default: accepted.
     reg.register(&s, V2).await.unwrap();
@@ -157,7 +164,10 @@ async fn subject_and_global_config() {
     // Apicurio answers the global level for a subject without its own (Confluent: 40408 -> None).
     let own = reg.subject_compatibility(&s).await.unwrap();
     assert!(own.is_none() || own == Some(global), "{own:?} vs {global}");
-    assert_eq!(reg.set_subject_compatibility(&s, Level::FullTransitive).await.unwrap(), Level::FullTransitive);
+    assert_eq!(
+        reg.set_subject_compatibility(&s, Level::FullTransitive).await.unwrap(),
+        Level::FullTransitive
+    );
     assert_eq!(reg.subject_compatibility(&s).await.unwrap(), Some(Level::FullTransitive));
     reg.delete_subject_compatibility(&s).await.unwrap();
     let own = reg.subject_compatibility(&s).await.unwrap();
@@ -197,10 +207,12 @@ async fn references_and_schema_type_pass_through() {
     let inner = subject("ref-inner");
     let outer = subject("ref-outer");
     let item = r#"{"type":"record","name":"Item","namespace":"kpipe.it","fields":[{"name":"sku","type":"string"}]}"#;
-    let req = SchemaRequest { schema: item.into(), schema_type: Some("AVRO".into()), references: vec![] };
+    let req =
+        SchemaRequest { schema: item.into(), schema_type: Some("AVRO".into()), references: vec![] };
     reg.register_schema(&inner, &req).await.unwrap();
     let holder = r#"{"type":"record","name":"Holder","namespace":"kpipe.it","fields":[{"name":"item","type":"kpipe.it.Item"}]}"#;
-    let refs = vec![SchemaReference { name: "kpipe.it.Item".into(), subject: inner.clone(), version: 1 }];
+    let refs =
+        vec![SchemaReference { name: "kpipe.it.Item".into(), subject: inner.clone(), version: 1 }];
     let req = SchemaRequest { schema: holder.into(), schema_type: None, references: refs.clone() };
     let id = reg.register_schema(&outer, &req).await.unwrap();
     let v = reg.subject_version(&outer, 1).await.unwrap();
@@ -230,7 +242,10 @@ async fn twenty_concurrent_first_lookups_make_one_request() {
 #[tokio::test]
 async fn failover_and_credentials_in_the_url() {
     let live = common::registry_url();
-    let mut cfg = RegistryConfig::new(RegistryUrls::Many(vec!["http://127.0.0.1:1/apis/ccompat/v7".into(), live.clone()]));
+    let mut cfg = RegistryConfig::new(RegistryUrls::Many(vec![
+        "http://127.0.0.1:1/apis/ccompat/v7".into(),
+        live.clone(),
+    ]));
     cfg.retry = RetryConfig { deadline_ms: 5_000, initial_backoff_ms: 10, max_backoff_ms: 50 };
     let reg = RegistryClient::from_config(&cfg).unwrap();
     let s = subject("failover");
@@ -314,7 +329,10 @@ async fn disk_cache_serves_known_schemas_while_the_registry_is_down() {
 #[tokio::test]
 async fn the_house_policy_is_not_sent_to_the_registry() {
     let reg = client();
-    let e = reg.set_subject_compatibility("kpipe-it-never-sent", Level::AddWithDefaultOnly).await.unwrap_err();
+    let e = reg
+        .set_subject_compatibility("kpipe-it-never-sent", Level::AddWithDefaultOnly)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "config.invalid");
     assert!(e.to_string().contains("client-side policy"), "{e}");
 }
@@ -326,7 +344,10 @@ fn client_with(f: impl FnOnce(&mut RegistryConfig)) -> RegistryClient {
 }
 
 fn fresh(tag: &str) -> String {
-    format!(r#"{{"type":"record","name":"F","namespace":"kpipe.it.{}","fields":[{{"name":"id","type":"long"}}]}}"#, tag.replace(['-', '.'], "_"))
+    format!(
+        r#"{{"type":"record","name":"F","namespace":"kpipe.it.{}","fields":[{{"name":"id","type":"long"}}]}}"#,
+        tag.replace(['-', '.'], "_")
+    )
 }
 
 /// A cached `latest` is reused for its TTL, except that our own registration replaces it.
@@ -340,7 +361,11 @@ async fn latest_is_cached_for_its_ttl_and_invalidated_by_our_register() {
     assert_eq!(reg.latest(&s).await.unwrap().version, 1);
     assert_eq!(reg.stats().http_requests, before, "a cached latest makes no request");
     reg.register(&s, V2).await.unwrap();
-    assert_eq!(reg.latest(&s).await.unwrap().version, 2, "our register invalidates the cached latest");
+    assert_eq!(
+        reg.latest(&s).await.unwrap().version,
+        2,
+        "our register invalidates the cached latest"
+    );
     // another process's registration is seen only after the TTL (the cache is per client)
     let other = client();
     let v3 = r#"{"type":"record","name":"Order","namespace":"kpipe.it","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""},{"name":"n","type":"int","default":0}]}"#;
@@ -377,11 +402,17 @@ async fn an_unknown_id_is_remembered_briefly() {
     let reg = client_with(|c| c.not_found_ttl_ms = 60_000);
     let mut shown = false;
     for i in 0..5 {
-        let n = reg.register(&subject("nf-a"), &fresh(&format!("a{i}{}", common::unique("")))).await.unwrap();
+        let n = reg
+            .register(&subject("nf-a"), &fresh(&format!("a{i}{}", common::unique(""))))
+            .await
+            .unwrap();
         if reg.schema(n + 1).await.is_ok() {
             continue; // taken meanwhile
         }
-        let m = reg.register(&subject("nf-b"), &fresh(&format!("b{i}{}", common::unique("")))).await.unwrap();
+        let m = reg
+            .register(&subject("nf-b"), &fresh(&format!("b{i}{}", common::unique(""))))
+            .await
+            .unwrap();
         assert!(reg.schema(m).await.is_ok(), "a registered id is found");
         if m == n + 1 {
             shown = true;
@@ -402,7 +433,11 @@ impl Drop for Child {
 }
 
 fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -412,21 +447,81 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
 #[tokio::test]
 async fn tls_with_a_ca_file() {
     let dir = temp_dir("tls");
-    openssl(&dir, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kpipe test CA"]);
-    openssl(&dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"]);
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=kpipe test CA",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
     std::fs::write(
         dir.join("ext.cnf"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
-    openssl(&dir, &["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
     // s_server -WWW serves files under its working directory: the answer to GET /schemas/ids/1
     std::fs::create_dir_all(dir.join("schemas/ids")).unwrap();
     std::fs::write(dir.join("schemas/ids/1"), r#"{"schema":"\"string\""}"#).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let _server = Child(
         std::process::Command::new("openssl")
-            .args(["s_server", "-quiet", "-accept", &port.to_string(), "-cert", "srv.pem", "-key", "srv.key", "-WWW"])
+            .args([
+                "s_server",
+                "-quiet",
+                "-accept",
+                &port.to_string(),
+                "-cert",
+                "srv.pem",
+                "-key",
+                "srv.key",
+                "-WWW",
+            ])
             .current_dir(&dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -452,6 +547,10 @@ async fn tls_with_a_ca_file() {
     assert_eq!(&*trusted.schema(1).await.unwrap(), r#""string""#);
     let untrusted = RegistryClient::from_config(&config(false)).unwrap();
     let e = untrusted.schema(1).await.unwrap_err();
-    assert!(e.to_string().to_lowercase().contains("certificate"), "refused for its certificate: [{}] {e}", e.code());
+    assert!(
+        e.to_string().to_lowercase().contains("certificate"),
+        "refused for its certificate: [{}] {e}",
+        e.code()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -85,12 +85,16 @@ async fn a_registry_failure_makes_the_next_send_check_its_cached_id() {
         drop(l);
         format!("http://{a}/apis/ccompat/v7")
     };
-    let c = client(&format!("registry: {{ url: [\"{dead}\", \"{url}\"], verify_interval_ms: 0 }}\n"));
+    let c =
+        client(&format!("registry: {{ url: [\"{dead}\", \"{url}\"], verify_interval_ms: 0 }}\n"));
     let topic = s::unique("kpipe-it-reverify-failure");
     let subject = format!("{topic}-value");
     let schema = schema("Failure");
     s::create_topic("business", &topic, 1, 1).await;
-    c.set_topic_serde(&topic, TopicSerde { key: Serde::Bytes, value: Serde::avro(schema.as_str()) });
+    c.set_topic_serde(
+        &topic,
+        TopicSerde { key: Serde::Bytes, value: Serde::avro(schema.as_str()) },
+    );
     send(&c, &topic, 1).await.unwrap();
     s::drop_subject(&subject).await;
     let e = send(&c, &topic, 2).await.unwrap_err();

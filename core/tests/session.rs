@@ -16,7 +16,10 @@ async fn topic_with(client: &Client, n: usize) -> String {
     let topic = s::unique("kpipe.it.session");
     s::create_topic("business", &topic, 1, 1).await;
     for i in 0..n {
-        client.send::<J, J>(&topic, Data::Null, Data::Str(&i.to_string()), &[], None).await.unwrap();
+        client
+            .send::<J, J>(&topic, Data::Null, Data::Str(&i.to_string()), &[], None)
+            .await
+            .unwrap();
     }
     topic
 }
@@ -52,7 +55,11 @@ async fn implicit_acks_the_previous_record_when_the_next_is_asked_for() {
     again.forget_last();
     again.close().unwrap();
     let third = session(&client, &group, &topic, AckMode::Implicit);
-    assert_eq!(third.next(Duration::from_secs(30)).await.unwrap().unwrap().offset, 2, "a forgotten record comes again");
+    assert_eq!(
+        third.next(Duration::from_secs(30)).await.unwrap().unwrap().offset,
+        2,
+        "a forgotten record comes again"
+    );
     third.close().unwrap();
 }
 
@@ -72,7 +79,11 @@ async fn explicit_acks_only_what_the_caller_acks() {
     assert_eq!(committed(&sess), 1, "the acknowledged prefix only");
     sess.close().unwrap();
     let again = session(&client, &group, &topic, AckMode::Explicit);
-    assert_eq!(again.next(Duration::from_secs(30)).await.unwrap().unwrap().offset, 1, "close acknowledges nothing");
+    assert_eq!(
+        again.next(Duration::from_secs(30)).await.unwrap().unwrap().offset,
+        1,
+        "close acknowledges nothing"
+    );
     again.close().unwrap();
 }
 
@@ -120,8 +131,16 @@ async fn a_run_after_polls_handles_what_was_fetched_and_not_handed_out() {
     })
     .await
     .unwrap();
-    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4, 5], "the run starts after the record poll handed out");
-    assert_eq!(committed(&sess), 6, "run acknowledges after each handler, the poll's record on asking");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![1, 2, 3, 4, 5],
+        "the run starts after the record poll handed out"
+    );
+    assert_eq!(
+        committed(&sess),
+        6,
+        "run acknowledges after each handler, the poll's record on asking"
+    );
     sess.close().unwrap();
 }
 

@@ -30,7 +30,8 @@ async fn a_record_goes_through_each_cluster_and_back() {
         assert_eq!(&*delivery.cluster, cluster.name);
         assert_eq!(delivery.offset, 0, "first record of a new topic");
 
-        let consumer = ClusterConsumer::new(&cluster.bootstrap, &common::unique("kpipe-it"), &[]).unwrap();
+        let consumer =
+            ClusterConsumer::new(&cluster.bootstrap, &common::unique("kpipe-it"), &[]).unwrap();
         consumer.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
         let record = consumer
             .recv(Duration::from_secs(30))
@@ -80,20 +81,26 @@ async fn avro_records_survive_a_trip_through_the_registry_and_online() {
     let producer = ClusterProducer::new("online", &online.bootstrap, &[]).unwrap();
     let mut sent = Vec::new();
     for seq in 0..5i64 {
-        let v = Value::Record(vec![("seq".into(), Value::Long(seq)), ("cluster".into(), Value::String("online".into()))]);
+        let v = Value::Record(vec![
+            ("seq".into(), Value::Long(seq)),
+            ("cluster".into(), Value::String("online".into())),
+        ]);
         let mut bytes = Vec::new();
         avro::encode_framed(id, &schema, &&v, &mut bytes).unwrap();
         producer.send(&topic, None, Some(&bytes), &[]).await.unwrap();
         sent.push(v);
     }
-    let consumer = ClusterConsumer::new(&online.bootstrap, &common::unique("kpipe-it"), &[]).unwrap();
+    let consumer =
+        ClusterConsumer::new(&online.bootstrap, &common::unique("kpipe-it"), &[]).unwrap();
     consumer.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
     let mut got = Vec::new();
     while got.len() < sent.len() {
-        let r = consumer.recv(Duration::from_secs(30)).await.unwrap().expect("a record within 30 s");
+        let r =
+            consumer.recv(Duration::from_secs(30)).await.unwrap().expect("a record within 30 s");
         let payload = r.value.unwrap();
         let (wire_id, body) = avro::split_header(&payload).unwrap();
-        let writer = avro::CompiledSchema::parse(&registry.schema_by_id(wire_id).await.unwrap()).unwrap();
+        let writer =
+            avro::CompiledSchema::parse(&registry.schema_by_id(wire_id).await.unwrap()).unwrap();
         got.push(avro::decode(&writer, None, body, &mut avro::ApacheBuilder).unwrap());
     }
     assert_eq!(got, sent);

@@ -12,10 +12,7 @@ const SCHEMA: &str = include_str!("../../../tests/conformance/schemas/order.avsc
 const ORDERS: &str = include_str!("../../../tests/conformance/orders.jsonl");
 
 fn orders() -> Vec<serde_json::Value> {
-    ORDERS
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    ORDERS.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn bench(c: &mut Criterion) {
@@ -23,10 +20,7 @@ fn bench(c: &mut Criterion) {
     let schema = plan.schema().clone();
     let json = orders();
     let n = json.len() as u64;
-    let bodies: Vec<Vec<u8>> = json
-        .iter()
-        .map(|v| avro::json_to_avro(&plan, v).unwrap())
-        .collect();
+    let bodies: Vec<Vec<u8>> = json.iter().map(|v| avro::json_to_avro(&plan, v).unwrap()).collect();
     let apache_values: Vec<Value> = bodies
         .iter()
         .map(|b| apache_avro::from_avro_datum(&schema, &mut &b[..], None).unwrap())
@@ -96,12 +90,9 @@ fn bench(c: &mut Criterion) {
 
 fn widen_decimals(v: &Value) -> Value {
     match v {
-        Value::Record(fields) => Value::Record(
-            fields
-                .iter()
-                .map(|(k, x)| (k.clone(), widen_decimals(x)))
-                .collect(),
-        ),
+        Value::Record(fields) => {
+            Value::Record(fields.iter().map(|(k, x)| (k.clone(), widen_decimals(x))).collect())
+        }
         Value::Decimal(d) => {
             let b = Vec::<u8>::try_from(d).unwrap();
             let fill = if b[0] & 0x80 != 0 { 0xff } else { 0 };

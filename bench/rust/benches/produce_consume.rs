@@ -67,7 +67,10 @@ impl ProducerContext for Counting {
 fn cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -139,10 +142,15 @@ fn load_orders(n: usize) -> Vec<serde_json::Value> {
         "KPIPE_BENCH_GEN",
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/gen_order.py"),
     );
-    let out = std::process::Command::new("python3").arg(&gen).arg(n.to_string()).output().expect("run gen_order.py");
+    let out = std::process::Command::new("python3")
+        .arg(&gen)
+        .arg(n.to_string())
+        .output()
+        .expect("run gen_order.py");
     assert!(out.status.success(), "{gen}: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("UTF-8 orders");
-    let orders: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("order JSON")).collect();
+    let orders: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("order JSON")).collect();
     assert_eq!(orders.len(), n, "gen_order.py printed {} records", orders.len());
     orders
 }
@@ -168,9 +176,16 @@ impl Bench {
         let topic = format!("kpipe.bench.pc.{}.{name}", self.run);
         self.admin.ensure_topic(&topic, PARTITIONS, 1).await.unwrap();
         for c in clients {
-            c.set_topic_serde(&topic, TopicSerde { key: Serde::String, value: Serde::avro(SCHEMA) });
+            c.set_topic_serde(
+                &topic,
+                TopicSerde { key: Serde::String, value: Serde::avro(SCHEMA) },
+            );
             let mut buf = Vec::new();
-            c.codec().unwrap().encode(&topic, false, Some(SCHEMA), &&self.orders[0], &mut buf).await.unwrap();
+            c.codec()
+                .unwrap()
+                .encode(&topic, false, Some(SCHEMA), &&self.orders[0], &mut buf)
+                .await
+                .unwrap();
         }
         topic
     }
@@ -197,12 +212,18 @@ impl Bench {
         (raw, ctx)
     }
 
-    fn produce_raw(&self, (raw, ctx): &(ThreadedProducer<Counting>, Counting), topic: &str, count: usize) -> Measured {
+    fn produce_raw(
+        &self,
+        (raw, ctx): &(ThreadedProducer<Counting>, Counting),
+        topic: &str,
+        count: usize,
+    ) -> Measured {
         ctx.0.ok.store(0, Ordering::Relaxed);
         ctx.0.failed.store(0, Ordering::Relaxed);
         let ((), m) = measure(|| {
             for i in 0..count {
-                let mut rec = BaseRecord::to(topic).key(self.keys[i].as_bytes()).payload(&self.encoded[i]);
+                let mut rec =
+                    BaseRecord::to(topic).key(self.keys[i].as_bytes()).payload(&self.encoded[i]);
                 loop {
                     match raw.send(rec) {
                         Ok(()) => break,
@@ -215,20 +236,39 @@ impl Bench {
             }
             rdkafka::producer::Producer::flush(raw, Duration::from_secs(300)).unwrap();
         });
-        assert_eq!(ctx.0.ok.load(Ordering::Relaxed) as usize, count, "raw deliveries ({} failed)", ctx.0.failed.load(Ordering::Relaxed));
+        assert_eq!(
+            ctx.0.ok.load(Ordering::Relaxed) as usize,
+            count,
+            "raw deliveries ({} failed)",
+            ctx.0.failed.load(Ordering::Relaxed)
+        );
         m
     }
 
     /// kpipe `send_many`; `pre_encoded` sends the raw side's bytes (attribution: kpipe's
     /// bookkeeping without the Avro encoding).
-    async fn produce_kpipe(&self, client: &Client, topic: &str, count: usize, pre_encoded: bool) -> Measured {
+    async fn produce_kpipe(
+        &self,
+        client: &Client,
+        topic: &str,
+        count: usize,
+        pre_encoded: bool,
+    ) -> Measured {
         let ((), m) = measure_async(async {
             let mut delivered = 0usize;
             for start in (0..count).step_by(CHUNK) {
                 let end = (start + CHUNK).min(count);
                 let recs = (start..end).map(|i| {
-                    let value = if pre_encoded { Data::Bytes(&self.encoded[i]) } else { Data::Value(&self.orders[i]) };
-                    Outgoing::<&serde_json::Value, &serde_json::Value>::new(topic, Data::Str(&self.keys[i]), value)
+                    let value = if pre_encoded {
+                        Data::Bytes(&self.encoded[i])
+                    } else {
+                        Data::Value(&self.orders[i])
+                    };
+                    Outgoing::<&serde_json::Value, &serde_json::Value>::new(
+                        topic,
+                        Data::Str(&self.keys[i]),
+                        value,
+                    )
                 });
                 for r in client.send_many(recs).await.unwrap() {
                     r.unwrap();
@@ -266,7 +306,10 @@ impl Bench {
             let payload = m.payload().expect("payload");
             let sum = if decode {
                 let mut body = &payload[5..];
-                customer_id(&apache_avro::from_avro_datum(&schema, &mut body, None).expect("apache-avro decode"))
+                customer_id(
+                    &apache_avro::from_avro_datum(&schema, &mut body, None)
+                        .expect("apache-avro decode"),
+                )
             } else {
                 payload.len() as i64
             };
@@ -278,11 +321,18 @@ impl Bench {
         drop(first);
         let ((), m) = measure(|| {
             while gate.count < self.n {
-                let msg = c.poll(Duration::from_secs(10)).unwrap_or_else(|| panic!("raw consumer stalled at {}", gate.count)).unwrap();
+                let msg = c
+                    .poll(Duration::from_secs(10))
+                    .unwrap_or_else(|| panic!("raw consumer stalled at {}", gate.count))
+                    .unwrap();
                 one(&msg, &mut gate);
             }
         });
-        gate.check("raw consume", self.n, if decode { self.customer_sum } else { self.encoded_len_sum });
+        gate.check(
+            "raw consume",
+            self.n,
+            if decode { self.customer_sum } else { self.encoded_len_sum },
+        );
         m
     }
 
@@ -300,19 +350,32 @@ impl Bench {
             gate.see(m.partition, m.offset, sum);
         };
         let first = c.recv(Duration::from_secs(30)).await.unwrap().expect("first record");
-        let v = if decode { c.decode_value(&first, &mut ApacheBuilder).await.unwrap() } else { None };
+        let v =
+            if decode { c.decode_value(&first, &mut ApacheBuilder).await.unwrap() } else { None };
         one(&first, v, &mut gate);
         c.ack(&first).unwrap();
         let ((), m) = measure_async(async {
             while gate.count < self.n {
-                let msg = c.recv(Duration::from_secs(10)).await.unwrap().unwrap_or_else(|| panic!("kpipe consumer stalled at {}", gate.count));
-                let v = if decode { c.decode_value(&msg, &mut ApacheBuilder).await.unwrap() } else { None };
+                let msg = c
+                    .recv(Duration::from_secs(10))
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("kpipe consumer stalled at {}", gate.count));
+                let v = if decode {
+                    c.decode_value(&msg, &mut ApacheBuilder).await.unwrap()
+                } else {
+                    None
+                };
                 one(&msg, v, &mut gate);
                 c.ack(&msg).unwrap();
             }
         })
         .await;
-        gate.check("kpipe consume", self.n, if decode { self.customer_sum } else { self.encoded_len_sum });
+        gate.check(
+            "kpipe consume",
+            self.n,
+            if decode { self.customer_sum } else { self.encoded_len_sum },
+        );
         c.close().unwrap();
         m
     }
@@ -328,8 +391,10 @@ async fn main() {
     let n: usize = env_or("KPIPE_BENCH_RECORDS", "1000000").parse().expect("KPIPE_BENCH_RECORDS");
     let reps: usize = env_or("KPIPE_BENCH_REPS", "5").parse().expect("KPIPE_BENCH_REPS");
     let warmup: usize = env_or("KPIPE_BENCH_WARMUP", "50000").parse().expect("KPIPE_BENCH_WARMUP");
-    let lingers: Vec<u32> =
-        env_or("KPIPE_BENCH_LINGER", "5,50").split(',').map(|s| s.trim().parse().expect("KPIPE_BENCH_LINGER")).collect();
+    let lingers: Vec<u32> = env_or("KPIPE_BENCH_LINGER", "5,50")
+        .split(',')
+        .map(|s| s.trim().parse().expect("KPIPE_BENCH_LINGER"))
+        .collect();
     let business = env_or("KPIPE_BUSINESS_BOOTSTRAP", "127.0.0.1:19092");
     let registry = env_or("KPIPE_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7");
     let client_for = |linger: u32| {
@@ -342,7 +407,8 @@ async fn main() {
     let run = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
     let t = Instant::now();
     let orders = load_orders(n.max(warmup));
-    let keys: Vec<String> = orders.iter().map(|o| o["order_id"].as_str().expect("order_id").to_string()).collect();
+    let keys: Vec<String> =
+        orders.iter().map(|o| o["order_id"].as_str().expect("order_id").to_string()).collect();
     println!("generated {} orders in {:.1?}", orders.len(), t.elapsed());
 
     let client = client_for(lingers[0]);
@@ -399,8 +465,15 @@ async fn main() {
 
     // per (linger, case): kpipe rate / raw rate per repetition, and (rate, CPU-s per 1M) per side
     let mut ratios: BTreeMap<(u32, &str), Vec<f64>> = BTreeMap::new();
-    let mut rates: BTreeMap<(u32, &str), [Vec<(f64, f64)>; 2]> = BTreeMap::new();
-    let mut record = |linger: u32, case: &'static str, client: &str, kpipe: bool, m: &Measured, count: usize| {
+    // [kpipe, raw]: (records/s, CPU-s per 1M) per repetition
+    type SideRates = [Vec<(f64, f64)>; 2];
+    let mut rates: BTreeMap<(u32, &str), SideRates> = BTreeMap::new();
+    let mut record = |linger: u32,
+                      case: &'static str,
+                      client: &str,
+                      kpipe: bool,
+                      m: &Measured,
+                      count: usize| {
         let rate = count as f64 / m.wall.as_secs_f64();
         let cpu_per_m = m.cpu * 1e6 / count as f64;
         println!(
@@ -421,7 +494,9 @@ async fn main() {
         bench.drop_topic(&warm).await;
         for rep in 0..reps {
             let raw_topic = bench.fresh_topic(&format!("l{linger}.r{rep}.raw"), &[]).await;
-            let kp_topic = bench.fresh_topic(&format!("l{linger}.r{rep}.kpipe"), &[&bench.client, &client]).await;
+            let kp_topic = bench
+                .fresh_topic(&format!("l{linger}.r{rep}.kpipe"), &[&bench.client, &client])
+                .await;
             // alternate which side goes first
             let (raw_m, kp_m) = if rep % 2 == 0 {
                 let r = bench.produce_raw(&raw, &raw_topic, n);
@@ -430,15 +505,30 @@ async fn main() {
                 let k = bench.produce_kpipe(&client, &kp_topic, n, false).await;
                 (bench.produce_raw(&raw, &raw_topic, n), k)
             };
-            let rr = record(linger, "produce", "rdkafka ThreadedProducer, pre-encoded", false, &raw_m, n);
+            let rr = record(
+                linger,
+                "produce",
+                "rdkafka ThreadedProducer, pre-encoded",
+                false,
+                &raw_m,
+                n,
+            );
             let kr = record(linger, "produce", "kpipe send_many, Avro encode", true, &kp_m, n);
             ratios.entry((linger, "produce")).or_default().push(kr / rr);
             // attribution: the same kpipe call with the pre-encoded bytes
             let bytes_topic = bench.fresh_topic(&format!("l{linger}.r{rep}.kbytes"), &[]).await;
             let kb_m = bench.produce_kpipe(&client, &bytes_topic, n, true).await;
             let attribution = "produce pre-encoded (attribution)";
-            record(linger, attribution, "rdkafka ThreadedProducer, pre-encoded (the run above)", false, &raw_m, n);
-            let kbr = record(linger, attribution, "kpipe send_many, pre-encoded bytes", true, &kb_m, n);
+            record(
+                linger,
+                attribution,
+                "rdkafka ThreadedProducer, pre-encoded (the run above)",
+                false,
+                &raw_m,
+                n,
+            );
+            let kbr =
+                record(linger, attribution, "kpipe send_many, pre-encoded bytes", true, &kb_m, n);
             ratios.entry((linger, attribution)).or_default().push(kbr / rr);
             bench.drop_topic(&bytes_topic).await;
             for (case, decode) in [("consume bytes", false), ("consume decoded", true)] {
@@ -450,7 +540,10 @@ async fn main() {
                     (bench.consume_raw(&kp_topic, decode), k)
                 };
                 let (rn, kn) = if decode {
-                    ("rdkafka BaseConsumer + apache-avro from_avro_datum", "kpipe recv + decode_value(ApacheBuilder) + ack")
+                    (
+                        "rdkafka BaseConsumer + apache-avro from_avro_datum",
+                        "kpipe recv + decode_value(ApacheBuilder) + ack",
+                    )
                 } else {
                     ("rdkafka BaseConsumer", "kpipe recv + ack")
                 };
@@ -476,6 +569,10 @@ async fn main() {
         let (m, lo, hi) = median(rs.clone());
         println!("| {linger} | {case} | {r_rate:.0} ({r_cpu:.2}) | {k_rate:.0} ({k_cpu:.2}) | {m:.2}x [{lo:.2}, {hi:.2}] |");
     }
-    println!("peak RSS of the bench process (all {} orders held as serde_json values): {}", bench.orders.len(), proc_status("VmHWM:"));
+    println!(
+        "peak RSS of the bench process (all {} orders held as serde_json values): {}",
+        bench.orders.len(),
+        proc_status("VmHWM:")
+    );
     bench.client.close().unwrap();
 }

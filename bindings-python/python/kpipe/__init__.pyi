@@ -1,7 +1,14 @@
 """Type hints of kpipe (the native module kpipe._kpipe). See docs/python.md."""
 import datetime
 import os
-from typing import Any, Awaitable, Callable, Iterator, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Iterator, Literal, Mapping, Optional, Sequence, Union, final
+
+__all__ = [
+    "ERROR_CODES", "Admin", "Client", "ClosedError", "ConfigError", "Consumer", "ForkError",
+    "HandlerError", "InputError", "InternalError", "KafkaError", "KpipeError", "Message",
+    "MessageStream", "MigrationPlan", "OffsetsError", "Producer", "RecordMetadata",
+    "RegistryError", "Schema", "SchemaError", "SerializationError", "__version__",
+]
 
 __version__: str
 
@@ -40,6 +47,7 @@ class HandlerError(KpipeError): ...       # handler.failed
 class ForkError(KpipeError): ...          # process.forked
 class InternalError(KpipeError): ...      # internal
 
+@final
 class RecordMetadata:
     cluster: str
     topic: str
@@ -47,6 +55,7 @@ class RecordMetadata:
     offset: int
     timestamp: Optional[int]
 
+@final
 class Client:
     @staticmethod
     def from_file(path: Union[str, os.PathLike[str]]) -> Client: ...
@@ -82,6 +91,7 @@ class Client:
     def __enter__(self) -> Client: ...
     def __exit__(self, *args: Any) -> bool: ...
 
+@final
 class Producer:
     def send(
         self,
@@ -110,6 +120,7 @@ class Producer:
     def __enter__(self) -> Producer: ...
     def __exit__(self, *args: Any) -> bool: ...
 
+@final
 class Message:
     @property
     def topic(self) -> str: ...
@@ -131,10 +142,12 @@ class Message:
     @property
     def value(self) -> Any: ...
 
+@final
 class MessageStream:
     def __aiter__(self) -> MessageStream: ...
     def __anext__(self) -> Awaitable[Message]: ...
 
+@final
 class Consumer:
     def poll(self, timeout: Optional[float] = None) -> Optional[Message]: ...
     def __iter__(self) -> Iterator[Message]: ...
@@ -152,10 +165,12 @@ class Consumer:
     def __enter__(self) -> Consumer: ...
     def __exit__(self, exc_type: Any = None, exc: Any = None, tb: Any = None) -> bool: ...
 
+@final
 class MigrationPlan:
     def to_dict(self) -> dict[str, Any]: ...
     def commits(self) -> list[tuple[str, int, int]]: ...
 
+@final
 class Admin:
     def offsets_for_time(self, topic: str, when: Timestamp, cluster: Optional[str] = None) -> dict[int, int]: ...
     def export(self, group: str, topics: Union[str, Sequence[str], None] = None, cluster: Optional[str] = None) -> dict[str, Any]: ...
@@ -182,12 +197,11 @@ class Admin:
     ) -> MigrationPlan: ...
     def migrate_apply(self, plan: MigrationPlan, force: bool = False) -> dict[str, Any]: ...
 
+@final
 class Schema:
-    def __init__(self, schema: Union[str, Mapping[str, Any], Sequence[Any]]) -> None: ...
+    def __new__(cls, schema: Union[str, Mapping[str, Any], Sequence[Any]]) -> "Schema": ...
     @property
     def name(self) -> Optional[str]: ...
     def encode(self, value: Any) -> bytes: ...
     def decode(self, body: bytes) -> Any: ...
     def to_json(self, body: bytes) -> str: ...
-
-__all__: list[str]

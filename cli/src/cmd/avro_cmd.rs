@@ -39,15 +39,17 @@ pub(super) fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
         AvroCmd::Decode { schema, reader, framing } => {
             let (_, writer) = read_schema(&schema)?;
             let reader = reader.as_deref().map(read_schema).transpose()?.map(|x| x.1);
-            let projection = reader.as_ref().map(|r| avro::Projection::new(&writer, r)).transpose()?;
+            let projection =
+                reader.as_ref().map(|r| avro::Projection::new(&writer, r)).transpose()?;
             let mut raw = Vec::new();
             let mut lock = stdin.lock();
             let mut lineno = 0;
             loop {
                 raw.clear();
-                let n = lock
-                    .read_until(b'\n', &mut raw)
-                    .map_err(|e| Error::InputInvalid { what: "stdin".into(), reason: e.to_string() })?;
+                let n = lock.read_until(b'\n', &mut raw).map_err(|e| Error::InputInvalid {
+                    what: "stdin".into(),
+                    reason: e.to_string(),
+                })?;
                 if n == 0 {
                     break;
                 }
@@ -61,7 +63,10 @@ pub(super) fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                 if raw.is_empty() {
                     continue;
                 }
-                let bytes = std::str::from_utf8(&raw).ok().and_then(|s| unhex(s.trim())).unwrap_or_else(|| raw.clone());
+                let bytes = std::str::from_utf8(&raw)
+                    .ok()
+                    .and_then(|s| unhex(s.trim()))
+                    .unwrap_or_else(|| raw.clone());
                 let dec = |body: &[u8]| match &projection {
                     Some(p) => p.decode(body, &mut JsonBuilder),
                     None => avro::decode(&writer, None, body, &mut JsonBuilder),
@@ -74,7 +79,8 @@ pub(super) fn avro_cmd(ctx: &Ctx, c: AvroCmd) -> Result<i32> {
                     Framing::Auto => bytes.len() >= avro::HEADER_LEN && bytes[0] == avro::MAGIC,
                 };
                 let result = if framed {
-                    avro::split_header(&bytes).and_then(|(_, body)| dec(&avro::framed_body(&writer, body)))
+                    avro::split_header(&bytes)
+                        .and_then(|(_, body)| dec(&avro::framed_body(&writer, body)))
                 } else {
                     dec(&bytes)
                 };

@@ -29,13 +29,22 @@ pub(super) async fn consume(ctx: &Ctx, a: crate::ConsumeArgs) -> Result<i32> {
         let Some(r) = reader.next().await? else { break };
         n += 1;
         let mut errors = Vec::new();
-        let key = decode_bytes(r.key.as_deref(), a.key_decode, codec.as_ref(), None, &mut errors).await;
-        let value =
-            decode_bytes(r.value.as_deref(), a.decode, codec.as_ref(), reader_schema.as_ref(), &mut errors).await;
+        let key =
+            decode_bytes(r.key.as_deref(), a.key_decode, codec.as_ref(), None, &mut errors).await;
+        let value = decode_bytes(
+            r.value.as_deref(),
+            a.decode,
+            codec.as_ref(),
+            reader_schema.as_ref(),
+            &mut errors,
+        )
+        .await;
         let headers: serde_json::Map<String, Value> = r
             .headers
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_deref().map_or(Value::Null, |b| Value::String(text_or_hex(b)))))
+            .map(|(k, v)| {
+                (k.clone(), v.as_deref().map_or(Value::Null, |b| Value::String(text_or_hex(b))))
+            })
             .collect();
         let mut line = json!({
             "topic": r.topic, "partition": r.partition, "offset": r.offset,
@@ -115,7 +124,11 @@ pub(super) async fn decode_bytes(
     }
 }
 
-pub(super) async fn decode_avro(codec: &AvroCodec, b: &[u8], reader: Option<&CompiledSchema>) -> Result<Value> {
+pub(super) async fn decode_avro(
+    codec: &AvroCodec,
+    b: &[u8],
+    reader: Option<&CompiledSchema>,
+) -> Result<Value> {
     match reader {
         Some(r) => {
             let (id, body) = avro::split_header(b)?;

@@ -9,7 +9,8 @@ pub(super) async fn groups(ctx: &Ctx, c: GroupsCmd) -> Result<i32> {
             let o = ctx.cluster(&cfg, cluster.as_deref(), None)?;
             let list = o.group_names().await?;
             if ctx.json {
-                let items: Vec<Value> = list.iter().map(|(g, s)| json!({"group": g, "state": s})).collect();
+                let items: Vec<Value> =
+                    list.iter().map(|(g, s)| json!({"group": g, "state": s})).collect();
                 out::json(&json!({"cluster": o.cluster(), "groups": items}));
             } else {
                 let rows: Vec<Vec<String>> = list.into_iter().map(|(g, s)| vec![g, s]).collect();
@@ -18,8 +19,11 @@ pub(super) async fn groups(ctx: &Ctx, c: GroupsCmd) -> Result<i32> {
             Ok(EXIT_OK)
         }
         GroupsCmd::Describe { group, cluster, topics } => {
-            let o =
-                ctx.cluster(&cfg, cluster.as_deref(), topics.as_ref().and_then(|t| t.first()).map(String::as_str))?;
+            let o = ctx.cluster(
+                &cfg,
+                cluster.as_deref(),
+                topics.as_ref().and_then(|t| t.first()).map(String::as_str),
+            )?;
             let state = o.group_state(&group).await?;
             let lag = o.lag(&group, topics.as_deref()).await?;
             let total: i64 = lag.iter().map(|l| l.lag).sum();
@@ -42,7 +46,10 @@ pub(super) async fn groups(ctx: &Ctx, c: GroupsCmd) -> Result<i32> {
                                 .assignment
                                 .iter()
                                 .map(|(t, ps)| {
-                                    format!("{t}[{}]", ps.iter().map(i32::to_string).collect::<Vec<_>>().join(","))
+                                    format!(
+                                        "{t}[{}]",
+                                        ps.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+                                    )
                                 })
                                 .collect::<Vec<_>>()
                                 .join(" ");

@@ -15,21 +15,21 @@ use serde_json::{json, Value};
 use crate::out::{self, opt, table, EXIT_FAILED, EXIT_OK};
 use crate::{AvroCmd, Cli, Command, Decode, Framing, GroupsCmd, OffsetsCmd, SchemaCmd, TopicsCmd};
 
-mod topics;
+mod avro_cmd;
 mod consume;
+mod groups;
+mod offsets_cmd;
 mod produce;
 mod schema;
-mod groups;
-mod avro_cmd;
-mod offsets_cmd;
+mod topics;
 
-use topics::*;
+use avro_cmd::*;
 use consume::*;
+use groups::*;
+use offsets_cmd::*;
 use produce::*;
 use schema::*;
-use groups::*;
-use avro_cmd::*;
-use offsets_cmd::*;
+use topics::*;
 
 pub async fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx { config_path: cli.config.clone(), json: cli.json };
@@ -59,7 +59,9 @@ impl Ctx {
         let name = match (named, topic) {
             (Some(n), _) => n.to_string(),
             (None, Some(t)) => cfg.router()?.cluster_for(t)?.to_string(),
-            (None, None) if cfg.clusters.len() == 1 => cfg.clusters.keys().next().cloned().unwrap_or_default(),
+            (None, None) if cfg.clusters.len() == 1 => {
+                cfg.clusters.keys().next().cloned().unwrap_or_default()
+            }
             (None, None) => {
                 return Err(Error::ConfigInvalid {
                     path: "--cluster".into(),
@@ -74,10 +76,10 @@ impl Ctx {
     }
 
     fn registry(&self, cfg: &Config) -> Result<RegistryClient> {
-        let r = cfg
-            .registry
-            .as_ref()
-            .ok_or_else(|| Error::ConfigInvalid { path: "registry".into(), reason: "no registry configured".into() })?;
+        let r = cfg.registry.as_ref().ok_or_else(|| Error::ConfigInvalid {
+            path: "registry".into(),
+            reason: "no registry configured".into(),
+        })?;
         RegistryClient::from_config(r)
     }
 }
@@ -95,12 +97,18 @@ fn json_lines(stdin: &std::io::Stdin) -> impl Iterator<Item = Result<(usize, Res
             match std::str::from_utf8(bytes) {
                 Err(e) => Some(Ok((
                     i + 1,
-                    Err(Error::InputInvalid { what: "line".into(), reason: format!("not valid UTF-8 ({e})") }),
+                    Err(Error::InputInvalid {
+                        what: "line".into(),
+                        reason: format!("not valid UTF-8 ({e})"),
+                    }),
                 ))),
                 Ok(l) if l.trim().is_empty() => None,
                 Ok(l) => Some(Ok((
                     i + 1,
-                    serde_json::from_str(l).map_err(|e| Error::InputInvalid { what: "JSON line".into(), reason: e.to_string() }),
+                    serde_json::from_str(l).map_err(|e| Error::InputInvalid {
+                        what: "JSON line".into(),
+                        reason: e.to_string(),
+                    }),
                 ))),
             }
         }
@@ -108,14 +116,18 @@ fn json_lines(stdin: &std::io::Stdin) -> impl Iterator<Item = Result<(usize, Res
 }
 
 fn read_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::InputInvalid { what: format!("file {}", path.display()), reason: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| Error::InputInvalid {
+        what: format!("file {}", path.display()),
+        reason: e.to_string(),
+    })
 }
 
 fn read_schema(path: &Path) -> Result<(String, CompiledSchema)> {
     let text = read_file(path)?;
     let compiled = CompiledSchema::parse(&text).map_err(|e| match e {
-        Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: format!("{}: {reason}", path.display()) },
+        Error::SchemaInvalid { reason } => {
+            Error::SchemaInvalid { reason: format!("{}: {reason}", path.display()) }
+        }
         e => e,
     })?;
     Ok((text, compiled))

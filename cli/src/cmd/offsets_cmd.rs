@@ -2,13 +2,24 @@
 
 use super::*;
 
-pub(super) fn changes_out(ctx: &Ctx, what: &str, group: &str, cluster: &str, changes: &[offsets::OffsetChange], dry_run: bool) {
+pub(super) fn changes_out(
+    ctx: &Ctx,
+    what: &str,
+    group: &str,
+    cluster: &str,
+    changes: &[offsets::OffsetChange],
+    dry_run: bool,
+) {
     if ctx.json {
-        out::json(&json!({"action": what, "group": group, "cluster": cluster, "dry_run": dry_run, "changes": changes}));
+        out::json(
+            &json!({"action": what, "group": group, "cluster": cluster, "dry_run": dry_run, "changes": changes}),
+        );
     } else {
         let rows: Vec<Vec<String>> = changes
             .iter()
-            .map(|c| vec![c.topic.clone(), c.partition.to_string(), opt(c.before), c.after.to_string()])
+            .map(|c| {
+                vec![c.topic.clone(), c.partition.to_string(), opt(c.before), c.after.to_string()]
+            })
             .collect();
         table(&["TOPIC", "PARTITION", "BEFORE", "AFTER"], &rows);
         if dry_run {
@@ -26,7 +37,8 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
             let first = topics.as_ref().and_then(|t| t.first()).map(String::as_str);
             let o = ctx.cluster(&cfg, cluster.as_deref(), first)?;
             let doc = o.export(&group, topics.as_deref()).await?;
-            let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Internal { reason: e.to_string() })?;
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::Internal { reason: e.to_string() })?;
             match output {
                 Some(p) => {
                     std::fs::write(&p, text + "\n").map_err(|e| Error::InputInvalid {
@@ -45,9 +57,11 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
             Ok(EXIT_OK)
         }
         OffsetsCmd::Import { file, cluster, group, force } => {
-            let doc: offsets::OffsetsExport = serde_json::from_str(&read_file(&file)?).map_err(|e| {
-                Error::InputInvalid { what: format!("offsets file {}", file.display()), reason: e.to_string() }
-            })?;
+            let doc: offsets::OffsetsExport =
+                serde_json::from_str(&read_file(&file)?).map_err(|e| Error::InputInvalid {
+                    what: format!("offsets file {}", file.display()),
+                    reason: e.to_string(),
+                })?;
             let o = Offsets::from_config(&cfg, cluster.as_deref().unwrap_or(&doc.cluster))?;
             let changes = o.import(&doc, group.as_deref(), force).await?;
             let g = group.as_deref().unwrap_or(&doc.group);
@@ -58,7 +72,10 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
                         &json!({"action": "import", "group": g, "cluster": o.cluster(), "deleted_group": true, "changes": []}),
                     );
                 } else {
-                    println!("the group had no offsets before: deleted group {g} on {}", o.cluster());
+                    println!(
+                        "the group had no offsets before: deleted group {g} on {}",
+                        o.cluster()
+                    );
                 }
                 return Ok(EXIT_OK);
             }
@@ -89,11 +106,14 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
                         reason: "explicit offsets need exactly one topic in --topics".into(),
                     });
                 }
-                ResetTo::Explicit(list.iter().map(|s| parse_partition_offset(s)).collect::<Result<_>>()?)
+                ResetTo::Explicit(
+                    list.iter().map(|s| parse_partition_offset(s)).collect::<Result<_>>()?,
+                )
             } else {
                 return Err(Error::InputInvalid {
                     what: "arguments".into(),
-                    reason: "pass one of --to-earliest, --to-latest, --to-datetime, --to-offset".into(),
+                    reason: "pass one of --to-earliest, --to-latest, --to-datetime, --to-offset"
+                        .into(),
                 });
             };
             let o = ctx.cluster(&cfg, cluster.as_deref(), topics.first().map(String::as_str))?;
@@ -101,17 +121,23 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
             changes_out(ctx, "reset", &group, o.cluster(), &changes, dry_run);
             Ok(EXIT_OK)
         }
-        OffsetsCmd::Migrate { from, to, group, topics, dry_run, strategy, source_alias, force, rollback_file } => {
+        OffsetsCmd::Migrate {
+            from,
+            to,
+            group,
+            topics,
+            dry_run,
+            strategy,
+            source_alias,
+            force,
+            rollback_file,
+        } => {
             // before anything connects: a bad option is reported as every binding reports it
             let strategy: offsets::Strategy = kpipe::options::parse("strategy", &strategy)?;
             let source = Offsets::from_config(&cfg, &from)?;
             let target = Offsets::from_config(&cfg, &to)?;
-            let req = offsets::MigrateRequest {
-                group: group.clone(),
-                topics,
-                strategy,
-                source_alias,
-            };
+            let req =
+                offsets::MigrateRequest { group: group.clone(), topics, strategy, source_alias };
             let bar = if ctx.json {
                 indicatif::ProgressBar::hidden()
             } else {
@@ -144,18 +170,24 @@ pub(super) async fn offsets_cmd(ctx: &Ctx, c: OffsetsCmd) -> Result<i32> {
             }
             offsets::check_migration(&target, &plan, force).await?;
             let path = rollback_file.unwrap_or_else(|| {
-                format!("kpipe-rollback-{group}-{to}-{}.json", chrono::Utc::now().timestamp_millis()).into()
+                format!(
+                    "kpipe-rollback-{group}-{to}-{}.json",
+                    chrono::Utc::now().timestamp_millis()
+                )
+                .into()
             });
             let rollback = plan.rollback();
-            let text =
-                serde_json::to_string_pretty(&rollback).map_err(|e| Error::Internal { reason: e.to_string() })?;
+            let text = serde_json::to_string_pretty(&rollback)
+                .map_err(|e| Error::Internal { reason: e.to_string() })?;
             std::fs::write(&path, text + "\n").map_err(|e| Error::InputInvalid {
                 what: format!("rollback file {}", path.display()),
                 reason: e.to_string(),
             })?;
             let (_, changes) = offsets::apply_migration(&target, &plan, force).await?;
             if ctx.json {
-                out::json(&json!({"dry_run": false, "plan": plan, "rollback_file": path, "committed": changes}));
+                out::json(
+                    &json!({"dry_run": false, "plan": plan, "rollback_file": path, "committed": changes}),
+                );
             } else {
                 println!(
                     "migrated group {group} from {from} to {to}: committed {} offsets; rollback: kpipe offsets import --file {}",
@@ -174,7 +206,10 @@ pub(super) fn print_plan(plan: &offsets::MigrationPlan) {
         plan.group,
         plan.source,
         plan.target,
-        serde_json::to_value(plan.strategy).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        serde_json::to_value(plan.strategy)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
         plan.target_members,
         plan.target
     );
@@ -195,11 +230,27 @@ pub(super) fn print_plan(plan: &offsets::MigrationPlan) {
             ]
         })
         .collect();
-    table(&["TOPIC", "PART", "SOURCE", "TIMESTAMP", "TARGET", "TARGET_BEFORE", "REPLAYED", "STATUS", "NOTE"], &rows);
+    table(
+        &[
+            "TOPIC",
+            "PART",
+            "SOURCE",
+            "TIMESTAMP",
+            "TARGET",
+            "TARGET_BEFORE",
+            "REPLAYED",
+            "STATUS",
+            "NOTE",
+        ],
+        &rows,
+    );
     for p in &plan.problems {
         println!("problem: {}", p.message);
     }
     if plan.target_members > 0 {
-        println!("warning: group {} has {} active member(s) on {}", plan.group, plan.target_members, plan.target);
+        println!(
+            "warning: group {} has {} active member(s) on {}",
+            plan.group, plan.target_members, plan.target
+        );
     }
 }

@@ -27,7 +27,8 @@ pub(super) async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
         }
         (None, None) => unreachable_usage()?,
     };
-    let producer = Arc::new(kpipe::ClusterProducer::new(&cluster, &cc.bootstrap, &cc.rdkafka_properties())?);
+    let producer =
+        Arc::new(kpipe::ClusterProducer::new(&cluster, &cc.bootstrap, &cc.rdkafka_properties())?);
     let stdin = std::io::stdin();
     let (mut ok, mut failed) = (0usize, 0usize);
     // Up to WINDOW sends in flight, each enqueued in input order before the next line is read.
@@ -68,7 +69,9 @@ pub(super) async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
         let (p, topic, key) = (producer.clone(), a.topic.clone(), a.key.clone());
         let mut f = InFlight {
             lineno,
-            fut: Box::pin(async move { p.send(&topic, key.as_deref().map(str::as_bytes), Some(&buf), &[]).await }),
+            fut: Box::pin(async move {
+                p.send(&topic, key.as_deref().map(str::as_bytes), Some(&buf), &[]).await
+            }),
             done: None,
         };
         f.poll_once().await;
@@ -76,16 +79,25 @@ pub(super) async fn produce(ctx: &Ctx, a: crate::ProduceArgs) -> Result<i32> {
         if window.len() >= WINDOW {
             if let Some(f) = window.pop_front() {
                 let lineno = f.lineno;
-                if settle(lineno, f.finish().await) { ok += 1 } else { failed += 1 }
+                if settle(lineno, f.finish().await) {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
             }
         }
     }
     while let Some(f) = window.pop_front() {
         let lineno = f.lineno;
-        if settle(lineno, f.finish().await) { ok += 1 } else { failed += 1 }
+        if settle(lineno, f.finish().await) {
+            ok += 1
+        } else {
+            failed += 1
+        }
     }
     if !ctx.json {
-        let failed_note = if failed > 0 { format!(", {failed} lines failed") } else { String::new() };
+        let failed_note =
+            if failed > 0 { format!(", {failed} lines failed") } else { String::new() };
         eprintln!(
             "produced {ok} records to {} on {cluster} (schema id {}, subject {}){failed_note}",
             a.topic, fixed.id, fixed.subject
@@ -123,5 +135,8 @@ impl InFlight {
 }
 
 pub(super) fn unreachable_usage<T>() -> Result<T> {
-    Err(Error::InputInvalid { what: "arguments".into(), reason: "pass --schema FILE or --subject NAME".into() })
+    Err(Error::InputInvalid {
+        what: "arguments".into(),
+        reason: "pass --schema FILE or --subject NAME".into(),
+    })
 }

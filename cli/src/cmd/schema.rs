@@ -3,10 +3,17 @@
 use super::*;
 
 /// The subject's versions to compare with at `level` (latest, or all for transitive levels).
-pub(super) async fn previous_from_registry(reg: &RegistryClient, subject: &str, level: Level) -> Result<Vec<(i32, String)>> {
+pub(super) async fn previous_from_registry(
+    reg: &RegistryClient,
+    subject: &str,
+    level: Level,
+) -> Result<Vec<(i32, String)>> {
     let versions = reg.versions(subject).await?;
-    let wanted: Vec<i32> =
-        if level.is_transitive() { versions } else { versions.into_iter().max().into_iter().collect() };
+    let wanted: Vec<i32> = if level.is_transitive() {
+        versions
+    } else {
+        versions.into_iter().max().into_iter().collect()
+    };
     let mut out = Vec::new();
     for v in wanted {
         out.push((v, reg.subject_version(subject, v).await?.schema));
@@ -14,7 +21,12 @@ pub(super) async fn previous_from_registry(reg: &RegistryClient, subject: &str, 
     Ok(out)
 }
 
-pub(super) fn print_violations(ctx: &Ctx, level: Level, against: &str, violations: &[Violation]) -> i32 {
+pub(super) fn print_violations(
+    ctx: &Ctx,
+    level: Level,
+    against: &str,
+    violations: &[Violation],
+) -> i32 {
     if ctx.json {
         out::json(&json!({
             "compatible": violations.is_empty(), "level": level.to_string(), "against": against,
@@ -39,7 +51,9 @@ pub(super) fn print_violations(ctx: &Ctx, level: Level, against: &str, violation
 fn allow_list(mut base: compat::PolicyAllow, names: &[String]) -> Result<compat::PolicyAllow> {
     for n in names {
         base.allow(n).map_err(|e| match e {
-            Error::ConfigInvalid { reason, .. } => Error::InputInvalid { what: "--allow".into(), reason },
+            Error::ConfigInvalid { reason, .. } => {
+                Error::InputInvalid { what: "--allow".into(), reason }
+            }
             e => e,
         })?;
     }
@@ -52,23 +66,38 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
             let level: Level = kpipe::options::parse("level", &level)?;
             let allow = allow_list(compat::PolicyAllow::default(), &allow)?;
             let (new_text, _) = read_schema(&new)?;
-            let olds: Vec<String> = old.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
+            let olds: Vec<String> =
+                old.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
             let refs: Vec<&str> = olds.iter().map(String::as_str).collect();
             let v = compat::check_str_allowing(level, allow, &new_text, &refs)?;
-            let against = old.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+            let against =
+                old.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             Ok(print_violations(ctx, level, &against, &v))
         }
         SchemaCmd::Check { schema, subject, against, level, allow } => {
-            let level: Option<Level> = level.map(|l| kpipe::options::parse("level", &l)).transpose()?;
+            let level: Option<Level> =
+                level.map(|l| kpipe::options::parse("level", &l)).transpose()?;
             let (new_text, _) = read_schema(&schema)?;
-            let cfg = if level.is_none() || against.is_empty() { Some(ctx.config()?) } else { None };
-            let level = level.or(cfg.as_ref().map(|c| c.schemas.policy)).unwrap_or(Level::AddWithDefaultOnly);
-            let allow = allow_list(cfg.as_ref().map(|c| c.schemas.policy_allow).unwrap_or_default(), &allow)?;
+            let cfg =
+                if level.is_none() || against.is_empty() { Some(ctx.config()?) } else { None };
+            let level = level
+                .or(cfg.as_ref().map(|c| c.schemas.policy))
+                .unwrap_or(Level::AddWithDefaultOnly);
+            let allow = allow_list(
+                cfg.as_ref().map(|c| c.schemas.policy_allow).unwrap_or_default(),
+                &allow,
+            )?;
             let (label, olds): (String, Vec<String>) = if !against.is_empty() {
-                let olds = against.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
-                (against.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), olds)
+                let olds =
+                    against.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
+                (
+                    against.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                    olds,
+                )
             } else {
-                let cfg = cfg.as_ref().ok_or_else(|| Error::Internal { reason: "config not loaded".into() })?;
+                let cfg = cfg
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal { reason: "config not loaded".into() })?;
                 let subject = subject.clone().unwrap_or_default();
                 let reg = ctx.registry(cfg)?;
                 let prev = match previous_from_registry(&reg, &subject, level).await {
@@ -98,8 +127,14 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 Err(Error::RegistryNotFound { .. }) => Vec::new(),
                 Err(e) => return Err(e),
             };
-            let prev_schemas: Vec<_> = prev.iter().map(|(_, t)| avro::parse_schema(t)).collect::<Result<_>>()?;
-            let v = compat::check_allowing(level, cfg.schemas.policy_allow, compiled.schema(), &prev_schemas);
+            let prev_schemas: Vec<_> =
+                prev.iter().map(|(_, t)| avro::parse_schema(t)).collect::<Result<_>>()?;
+            let v = compat::check_allowing(
+                level,
+                cfg.schemas.policy_allow,
+                compiled.schema(),
+                &prev_schemas,
+            );
             if !v.is_empty() {
                 let code = print_violations(ctx, level, &format!("subject {subject}"), &v);
                 eprintln!("not registered: the schema violates {level}");
@@ -162,7 +197,12 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
             let d = line_diff(&a, &b);
             // the config's benign changes when there is a config (a diff of two files needs none)
             let allow = ctx.config().map(|c| c.schemas.policy_allow).unwrap_or_default();
-            let v = compat::check_str_allowing(Level::AddWithDefaultOnly, allow, &new_text, &[&old_text])?;
+            let v = compat::check_str_allowing(
+                Level::AddWithDefaultOnly,
+                allow,
+                &new_text,
+                &[&old_text],
+            )?;
             if ctx.json {
                 let changes: Vec<Value> = d
                     .iter()
@@ -196,7 +236,8 @@ pub(super) fn line_diff<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] =
+                if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, Vec::new());

@@ -27,7 +27,12 @@ pub(super) async fn topics(ctx: &Ctx, c: TopicsCmd) -> Result<i32> {
                     };
                     let rf = parts.first().map_or(0, |p| p.replicas.len());
                     let messages: i64 = parts.iter().map(|p| p.messages).sum();
-                    let mut row = vec![topic.clone(), parts.len().to_string(), rf.to_string(), messages.to_string()];
+                    let mut row = vec![
+                        topic.clone(),
+                        parts.len().to_string(),
+                        rf.to_string(),
+                        messages.to_string(),
+                    ];
                     if several {
                         row.insert(0, name.clone());
                     }
@@ -59,7 +64,11 @@ pub(super) async fn topics(ctx: &Ctx, c: TopicsCmd) -> Result<i32> {
                     "partitions": parts, "configs": configs,
                 }));
             } else {
-                println!("topic {topic} on {} ({} partitions, {total} messages)", o.cluster(), parts.len());
+                println!(
+                    "topic {topic} on {} ({} partitions, {total} messages)",
+                    o.cluster(),
+                    parts.len()
+                );
                 let join = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
                 let rows: Vec<Vec<String>> = parts
                     .iter()
@@ -75,10 +84,14 @@ pub(super) async fn topics(ctx: &Ctx, c: TopicsCmd) -> Result<i32> {
                         ]
                     })
                     .collect();
-                table(&["PARTITION", "LEADER", "REPLICAS", "ISR", "EARLIEST", "LATEST", "MESSAGES"], &rows);
+                table(
+                    &["PARTITION", "LEADER", "REPLICAS", "ISR", "EARLIEST", "LATEST", "MESSAGES"],
+                    &rows,
+                );
                 if !configs.is_empty() {
                     println!();
-                    let rows: Vec<Vec<String>> = configs.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
+                    let rows: Vec<Vec<String>> =
+                        configs.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
                     table(&["CONFIG", "VALUE"], &rows);
                 }
             }

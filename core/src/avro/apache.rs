@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use apache_avro::types::Value;
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::plan::TemporalKind;
 use super::source::{Branch, DecimalRef, Kind, Temporal, ValueSource};
 use crate::error::Result;
@@ -119,10 +119,7 @@ impl ValueSource for &Value {
         match un(self) {
             Value::Decimal(d) => Vec::<u8>::try_from(d)
                 .ok()
-                .map(|b| DecimalRef::TwosComplement {
-                    bytes: Cow::Owned(b),
-                    scale: None,
-                }),
+                .map(|b| DecimalRef::TwosComplement { bytes: Cow::Owned(b), scale: None }),
             _ => None,
         }
     }

@@ -33,11 +33,7 @@ fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 fn mismatch(expected: String, got: String) -> Error {
-    Error::SerdeEncode {
-        path: String::new(),
-        expected,
-        got,
-    }
+    Error::SerdeEncode { path: String::new(), expected, got }
 }
 
 /// Prepends a path segment to an encode error while it travels up.
@@ -71,10 +67,7 @@ pub(crate) fn describe_value<S: ValueSource>(v: &S) -> String {
             // a Python str with a lone surrogate has no UTF-8 form
             None => "string that is not valid UTF-8 (a lone surrogate?)".into(),
         },
-        Kind::Bytes => format!(
-            "bytes ({} bytes)",
-            v.as_bytes().map(|b| b.len()).unwrap_or(0)
-        ),
+        Kind::Bytes => format!("bytes ({} bytes)", v.as_bytes().map(|b| b.len()).unwrap_or(0)),
         Kind::Seq => format!("array of {}", v.len().unwrap_or(0)),
         Kind::Map => "object".into(),
         k => k.name().into(),
@@ -169,11 +162,7 @@ impl<'n> Enc<'n> {
             Node::Map(val) => self.map(id, *val, v, out, depth),
             Node::Record(r) => self.record(id, r, v, out, depth, false),
             Node::Enum(e) => {
-                let s = if v.kind() == Kind::Str {
-                    v.as_str()
-                } else {
-                    None
-                };
+                let s = if v.kind() == Kind::Str { v.as_str() } else { None };
                 let Some(s) = s else {
                     return Err(self.fail(id, v));
                 };
@@ -182,10 +171,9 @@ impl<'n> Enc<'n> {
                         write_long(out, i as i64);
                         Ok(())
                     }
-                    None => Err(mismatch(
-                        self.expected(id),
-                        format!("unknown symbol {}", quote(&s)),
-                    )),
+                    None => {
+                        Err(mismatch(self.expected(id), format!("unknown symbol {}", quote(&s))))
+                    }
                 }
             }
             Node::Fixed(f) => match self.bytes_of(v) {
@@ -242,10 +230,7 @@ impl<'n> Enc<'n> {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
-            return Err(mismatch(
-                self.expected(id),
-                format!("nesting deeper than {MAX_DEPTH}"),
-            ));
+            return Err(mismatch(self.expected(id), format!("nesting deeper than {MAX_DEPTH}")));
         }
         let n = v.len().unwrap_or(0);
         if n > 0 {
@@ -253,21 +238,14 @@ impl<'n> Enc<'n> {
             let mut i = 0usize;
             v.for_each_item(&mut |x| {
                 if i >= n {
-                    return Err(mismatch(
-                        self.expected(id),
-                        "more items than its length".into(),
-                    ));
+                    return Err(mismatch(self.expected(id), "more items than its length".into()));
                 }
-                self.write(item, &x, out, depth + 1)
-                    .map_err(|e| prefix(e, || format!("[{i}]")))?;
+                self.write(item, &x, out, depth + 1).map_err(|e| prefix(e, || format!("[{i}]")))?;
                 i += 1;
                 Ok(())
             })?;
             if i != n {
-                return Err(mismatch(
-                    self.expected(id),
-                    format!("{i} items but a length of {n}"),
-                ));
+                return Err(mismatch(self.expected(id), format!("{i} items but a length of {n}")));
             }
         }
         out.push(0);
@@ -286,10 +264,7 @@ impl<'n> Enc<'n> {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
-            return Err(mismatch(
-                self.expected(id),
-                format!("nesting deeper than {MAX_DEPTH}"),
-            ));
+            return Err(mismatch(self.expected(id), format!("nesting deeper than {MAX_DEPTH}")));
         }
         let n = v.len().unwrap_or(0);
         if n > 0 {
@@ -297,10 +272,7 @@ impl<'n> Enc<'n> {
             let mut i = 0usize;
             v.for_each_entry(&mut |k, x| {
                 if i >= n {
-                    return Err(mismatch(
-                        self.expected(id),
-                        "more entries than its length".into(),
-                    ));
+                    return Err(mismatch(self.expected(id), "more entries than its length".into()));
                 }
                 write_bytes(out, k.as_bytes());
                 self.write(val, &x, out, depth + 1)
@@ -332,10 +304,7 @@ impl<'n> Enc<'n> {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
-            return Err(mismatch(
-                self.expected(id),
-                format!("nesting deeper than {MAX_DEPTH}"),
-            ));
+            return Err(mismatch(self.expected(id), format!("nesting deeper than {MAX_DEPTH}")));
         }
         // Fast path: the entries are exactly the fields in schema order (what a generator, a
         // decoded record or a dict built field by field gives): one walk, no lookup per field.
@@ -380,9 +349,9 @@ impl<'n> Enc<'n> {
                 Some(x) => self
                     .write(f.node, &x, out, depth + 1)
                     .map_err(|e| prefix(e, || format!(".{}", f.name)))?,
-                None => self
-                    .default(f, out, depth)
-                    .map_err(|e| prefix(e, || format!(".{}", f.name)))?,
+                None => {
+                    self.default(f, out, depth).map_err(|e| prefix(e, || format!(".{}", f.name)))?
+                }
             }
         }
         Ok(())
@@ -395,10 +364,7 @@ impl<'n> Enc<'n> {
         }
         match &f.default_json {
             Some(j) => {
-                let enc = Enc {
-                    nodes: self.nodes,
-                    default_mode: true,
-                };
+                let enc = Enc { nodes: self.nodes, default_mode: true };
                 enc.write(f.node, &DefaultSrc(j), out, depth + 1)
             }
             None => Err(mismatch(
@@ -437,21 +403,13 @@ impl<'n> Enc<'n> {
                     Some(p) => self.emit_decimal(id, d, &p, v, out),
                     None => Err(self.fail(id, v)),
                 },
-                Some(DecimalRef::Parts {
-                    negative,
-                    digits,
-                    exponent,
-                }) => {
+                Some(DecimalRef::Parts { negative, digits, exponent }) => {
                     if digits.iter().any(|&x| x > 9) {
                         return Err(self.fail(id, v));
                     }
                     let ascii: Vec<u8> = digits.iter().map(|x| b'0' + x).collect();
-                    let p = DecimalParts {
-                        negative,
-                        digits: Cow::Owned(ascii),
-                        frac: &[],
-                        exponent,
-                    };
+                    let p =
+                        DecimalParts { negative, digits: Cow::Owned(ascii), frac: &[], exponent };
                     self.emit_decimal(id, d, &p, v, out)
                 }
                 Some(DecimalRef::Unscaled { unscaled, scale }) => {
@@ -683,10 +641,7 @@ impl<'n> Enc<'n> {
             }
         }
         if depth >= MAX_DEPTH {
-            return Err(mismatch(
-                self.expected(id),
-                format!("nesting deeper than {MAX_DEPTH}"),
-            ));
+            return Err(mismatch(self.expected(id), format!("nesting deeper than {MAX_DEPTH}")));
         }
         if let Some((b, inner)) = v.branch() {
             let idx = match &b {
@@ -756,17 +711,15 @@ fn accepts_kind(node: &Node, kind: Kind) -> bool {
         Node::Map(_) | Node::Record(_) => kind == K::Map,
         Node::Decimal(_) => matches!(kind, K::Decimal | K::Str | K::Int | K::Float),
         Node::Uuid { .. } => matches!(kind, K::Uuid | K::Str | K::Bytes),
-        Node::Temporal(TemporalKind::Date) => matches!(
-            kind,
-            K::Date | K::Int | K::Str | K::Timestamp | K::LocalTimestamp
-        ),
+        Node::Temporal(TemporalKind::Date) => {
+            matches!(kind, K::Date | K::Int | K::Str | K::Timestamp | K::LocalTimestamp)
+        }
         Node::Temporal(TemporalKind::TimeMillis | TemporalKind::TimeMicros) => {
             matches!(kind, K::Time | K::Int | K::Str)
         }
-        Node::Temporal(_) => matches!(
-            kind,
-            K::Timestamp | K::LocalTimestamp | K::Date | K::Int | K::Str
-        ),
+        Node::Temporal(_) => {
+            matches!(kind, K::Timestamp | K::LocalTimestamp | K::Date | K::Int | K::Str)
+        }
         Node::Union(_) => false,
     }
 }
@@ -782,10 +735,7 @@ pub(crate) fn natural_branch<S: ValueSource>(
         return None;
     };
     let mut scratch = Vec::new();
-    let enc = Enc {
-        nodes,
-        default_mode: false,
-    };
+    let enc = Enc { nodes, default_mode: false };
     enc.union(union, u, v, &mut scratch, 0).ok()?;
     // The first varint is the branch index.
     let mut n: u64 = 0;
@@ -805,11 +755,7 @@ pub(crate) fn encode_default(
     json: &Json,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    Enc {
-        nodes,
-        default_mode: true,
-    }
-    .write(id, &DefaultSrc(json), out, 0)
+    Enc { nodes, default_mode: true }.write(id, &DefaultSrc(json), out, 0)
 }
 
 /// A schema default: like natural JSON, but bytes and fixed are ISO-8859-1 strings and no
@@ -834,10 +780,7 @@ impl<'a> ValueSource for DefaultSrc<'a> {
     }
     fn as_bytes(&self) -> Option<Cow<'_, [u8]>> {
         let s = self.0.as_str()?;
-        s.chars()
-            .map(|c| u8::try_from(c as u32).ok())
-            .collect::<Option<Vec<u8>>>()
-            .map(Cow::Owned)
+        s.chars().map(|c| u8::try_from(c as u32).ok()).collect::<Option<Vec<u8>>>().map(Cow::Owned)
     }
     fn len(&self) -> Option<usize> {
         ValueSource::len(&self.0)

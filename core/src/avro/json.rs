@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use serde_json::{Map, Number, Value as Json};
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::logical;
 use super::plan::TemporalKind;
 use super::source::{Branch, Kind, ValueSource};
@@ -47,9 +47,7 @@ impl ValueSource for &Json {
         Json::as_str(self).map(Cow::Borrowed)
     }
     fn as_bytes(&self) -> Option<Cow<'_, [u8]>> {
-        Json::as_str(self)
-            .and_then(|s| B64.decode(s).ok())
-            .map(Cow::Owned)
+        Json::as_str(self).and_then(|s| B64.decode(s).ok()).map(Cow::Owned)
     }
     fn len(&self) -> Option<usize> {
         match self {
@@ -79,10 +77,9 @@ impl ValueSource for &Json {
     }
     fn branch(&self) -> Option<(Branch<'_>, Self)> {
         match self {
-            Json::Object(m) if m.len() == 1 => m
-                .iter()
-                .next()
-                .map(|(k, v)| (Branch::Name(Cow::Borrowed(k.as_str())), v)),
+            Json::Object(m) if m.len() == 1 => {
+                m.iter().next().map(|(k, v)| (Branch::Name(Cow::Borrowed(k.as_str())), v))
+            }
             _ => None,
         }
     }
@@ -99,11 +96,7 @@ fn float_json(text: String, v: f64) -> Json {
         Json::String(if v > 0.0 { "Infinity" } else { "-Infinity" }.into())
     } else {
         // The shortest text that reads back to the same bits, as a JSON number.
-        text.parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Json::Number)
-            .unwrap_or(Json::Null)
+        text.parse::<f64>().ok().and_then(Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
     }
 }
 

@@ -101,9 +101,7 @@ impl<'a> JsonTape<'a> {
     pub fn parse(&mut self, text: &'a [u8]) -> serde_json::Result<JsonRoot> {
         let start = self.nodes.len();
         let mut de = serde_json::Deserializer::from_slice(text);
-        let r = ValueSeed { tape: self }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
+        let r = ValueSeed { tape: self }.deserialize(&mut de).and_then(|()| de.end());
         match r {
             Ok(()) => Ok(JsonRoot(start as u32)),
             Err(e) => {
@@ -116,10 +114,7 @@ impl<'a> JsonTape<'a> {
 
     /// The value at `root`.
     pub fn get(&self, root: JsonRoot) -> JsonRef<'_, 'a> {
-        JsonRef {
-            tape: self,
-            at: root.0,
-        }
+        JsonRef { tape: self, at: root.0 }
     }
 
     fn text(&self, t: Text<'a>) -> &str {
@@ -229,11 +224,7 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
     }
     fn visit_i64<E>(self, v: i64) -> std::result::Result<(), E> {
         // serde_json's Number::from(i64): non-negative values are PosInt
-        self.tape.push(if v < 0 {
-            Node::NegInt(v)
-        } else {
-            Node::PosInt(v as u64)
-        });
+        self.tape.push(if v < 0 { Node::NegInt(v) } else { Node::PosInt(v as u64) });
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> std::result::Result<(), E> {
@@ -242,11 +233,7 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
     }
     fn visit_f64<E>(self, v: f64) -> std::result::Result<(), E> {
         // serde_json's Value: a non-finite float is Null
-        self.tape.push(if v.is_finite() {
-            Node::Float(v)
-        } else {
-            Node::Null
-        });
+        self.tape.push(if v.is_finite() { Node::Float(v) } else { Node::Null });
         Ok(())
     }
     fn visit_borrowed_str<E>(self, v: &'a str) -> std::result::Result<(), E> {
@@ -262,12 +249,7 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
         let at = self.tape.nodes.len();
         self.tape.push(Node::Array { len: 0, end: 0 });
         let mut len = 0u32;
-        while seq
-            .next_element_seed(ValueSeed {
-                tape: &mut *self.tape,
-            })?
-            .is_some()
-        {
+        while seq.next_element_seed(ValueSeed { tape: &mut *self.tape })?.is_some() {
             len += 1;
         }
         let end = self.tape.nodes.len() as u32;
@@ -278,17 +260,10 @@ impl<'t, 'a> Visitor<'a> for ValueSeed<'t, 'a> {
         let at = self.tape.nodes.len();
         self.tape.push(Node::Object { len: 0, end: 0 });
         let base = self.tape.keys.len();
-        while map
-            .next_key_seed(KeySeed {
-                tape: &mut *self.tape,
-            })?
-            .is_some()
-        {
+        while map.next_key_seed(KeySeed { tape: &mut *self.tape })?.is_some() {
             let k = self.tape.nodes.len() as u32 - 1;
             self.tape.keys.push(k);
-            map.next_value_seed(ValueSeed {
-                tape: &mut *self.tape,
-            })?;
+            map.next_value_seed(ValueSeed { tape: &mut *self.tape })?;
         }
         let len = self.tape.fold_duplicates(base);
         self.tape.keys.truncate(base);
@@ -313,21 +288,13 @@ impl<'t, 'a> Visitor<'a> for KeySeed<'t, 'a> {
     }
     fn visit_borrowed_str<E>(self, v: &'a str) -> std::result::Result<(), E> {
         let value = self.tape.nodes.len() as u32 + 1;
-        self.tape.push(Node::Key {
-            text: Text::In(v),
-            value,
-            live: true,
-        });
+        self.tape.push(Node::Key { text: Text::In(v), value, live: true });
         Ok(())
     }
     fn visit_str<E>(self, v: &str) -> std::result::Result<(), E> {
         let text = self.tape.own(v);
         let value = self.tape.nodes.len() as u32 + 1;
-        self.tape.push(Node::Key {
-            text,
-            value,
-            live: true,
-        });
+        self.tape.push(Node::Key { text, value, live: true });
         Ok(())
     }
 }
@@ -341,10 +308,7 @@ impl<'t, 'a> JsonRef<'t, 'a> {
     }
 
     fn at(&self, i: u32) -> Self {
-        JsonRef {
-            tape: self.tape,
-            at: i,
-        }
+        JsonRef { tape: self.tape, at: i }
     }
 
     /// Calls `f` with each live (key, value) of an object.
@@ -514,11 +478,7 @@ mod tests {
             assert_eq!(entries[i].0, k, "{path}: key {i}");
             same(entries[i].1, y, &format!("{path}.{k}"));
             assert!(a.field(k).is_some(), "{path}: field {k}");
-            same(
-                a.field(k).unwrap(),
-                ValueSource::field(b, k).unwrap(),
-                &format!("{path}.{k}"),
-            );
+            same(a.field(k).unwrap(), ValueSource::field(b, k).unwrap(), &format!("{path}.{k}"));
             i += 1;
             Ok(())
         })
@@ -534,11 +494,7 @@ mod tests {
         match (got, want) {
             (Ok(root), Ok(v)) => same(tape.get(root), &v, text),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
-            (a, b) => panic!(
-                "{text}: tape {:?} vs serde_json {:?}",
-                a.map(|_| ()),
-                b.map(|_| ())
-            ),
+            (a, b) => panic!("{text}: tape {:?} vs serde_json {:?}", a.map(|_| ()), b.map(|_| ())),
         }
     }
 
@@ -609,29 +565,20 @@ mod tests {
         check_text(&deep);
         let wide: String = format!(
             "{{{}}}",
-            (0..100)
-                .map(|i| format!("\"k{}\":{i}", i % 70))
-                .collect::<Vec<_>>()
-                .join(",")
+            (0..100).map(|i| format!("\"k{}\":{i}", i % 70)).collect::<Vec<_>>().join(",")
         );
         check_text(&wide);
     }
 
     #[test]
     fn conformance_inputs_behave_like_serde_json_value() {
-        for line in conformance("avro/vectors.jsonl")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in conformance("avro/vectors.jsonl").lines().filter(|l| !l.trim().is_empty()) {
             let case: Json = serde_json::from_str(line).unwrap();
             if let Some(input) = case.get("input") {
                 check_text(&input.to_string());
             }
         }
-        for line in conformance("orders.jsonl")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in conformance("orders.jsonl").lines().filter(|l| !l.trim().is_empty()) {
             check_text(line);
         }
     }
@@ -646,10 +593,7 @@ mod tests {
             CompiledSchema::parse(&text).ok()
         };
         let mut n = 0;
-        for line in conformance("avro/vectors.jsonl")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in conformance("avro/vectors.jsonl").lines().filter(|l| !l.trim().is_empty()) {
             let case: Json = serde_json::from_str(line).unwrap();
             let (Some(schema), Some(input)) = (schema_of(&case), case.get("input")) else {
                 continue;

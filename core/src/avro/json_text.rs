@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::decode::{RecordInfo, UnionBranch, ValueBuilder};
+use super::builder::{RecordInfo, UnionBranch, ValueBuilder};
 use super::json::JsonBuilder;
 use super::json::B64;
 use super::logical;
@@ -79,10 +79,7 @@ impl JsonTextBuilder {
 
     /// A builder whose buffer holds `bytes` before it grows.
     pub fn with_capacity(bytes: usize) -> Self {
-        JsonTextBuilder {
-            buf: Vec::with_capacity(bytes),
-            ..Self::default()
-        }
+        JsonTextBuilder { buf: Vec::with_capacity(bytes), ..Self::default() }
     }
 
     /// Forgets everything written.
@@ -115,10 +112,7 @@ impl JsonTextBuilder {
 
     #[inline]
     fn span(&self, start: usize) -> JsonSpan {
-        JsonSpan {
-            start,
-            end: self.buf.len(),
-        }
+        JsonSpan { start, end: self.buf.len() }
     }
 
     #[inline]
@@ -130,9 +124,8 @@ impl JsonTextBuilder {
 
     fn ser<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<JsonSpan> {
         let start = self.buf.len();
-        serde_json::to_writer(&mut self.buf, v).map_err(|e| Error::Internal {
-            reason: format!("JSON output: {e}"),
-        })?;
+        serde_json::to_writer(&mut self.buf, v)
+            .map_err(|e| Error::Internal { reason: format!("JSON output: {e}") })?;
         Ok(self.span(start))
     }
 
@@ -171,11 +164,7 @@ impl JsonTextBuilder {
 
     fn float_text(&mut self, text_is_finite: bool) -> Result<JsonSpan> {
         // as JsonBuilder: the text parsed as f64, then serde_json's f64 output
-        let f = if text_is_finite {
-            self.text.parse::<f64>().ok()
-        } else {
-            None
-        };
+        let f = if text_is_finite { self.text.parse::<f64>().ok() } else { None };
         match f {
             Some(f) if f.is_finite() => self.ser(&f),
             _ => self.raw(b"null"),
@@ -194,9 +183,8 @@ fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
         out.push(b'"');
         return Ok(());
     }
-    serde_json::to_writer(out, s).map_err(|e| Error::Internal {
-        reason: format!("JSON output: {e}"),
-    })
+    serde_json::to_writer(out, s)
+        .map_err(|e| Error::Internal { reason: format!("JSON output: {e}") })
 }
 
 fn non_finite(v: f64) -> &'static str {
@@ -311,12 +299,7 @@ impl ValueBuilder for JsonTextBuilder {
     fn map_start(&mut self, _: usize) -> Result<OpenMap> {
         let start = self.buf.len();
         self.buf.push(b'{');
-        Ok(OpenMap {
-            start,
-            count: 0,
-            keys_base: self.keys.len(),
-            big: None,
-        })
+        Ok(OpenMap { start, count: 0, keys_base: self.keys.len(), big: None })
     }
     fn map_insert(&mut self, map: &mut OpenMap, key: &str, v: JsonSpan) -> Result<()> {
         self.key_prefix(map.count > 0, key)?;
@@ -327,9 +310,7 @@ impl ValueBuilder for JsonTextBuilder {
             !set.insert(self.scratch[skip..skip + klen].to_vec())
         } else {
             let k = &self.scratch[skip..skip + klen];
-            let d = self.keys[map.keys_base..]
-                .iter()
-                .any(|&(s, e)| &self.buf[s..e] == k);
+            let d = self.keys[map.keys_base..].iter().any(|&(s, e)| &self.buf[s..e] == k);
             if !d && self.keys.len() - map.keys_base >= LINEAR_KEYS {
                 let mut set: HashSet<Vec<u8>> = self.keys[map.keys_base..]
                     .iter()
@@ -370,9 +351,8 @@ impl ValueBuilder for JsonTextBuilder {
         }
         self.scratch.clear();
         self.scratch.push(b'{');
-        serde_json::to_writer(&mut self.scratch, branch.name()).map_err(|e| Error::Internal {
-            reason: format!("JSON output: {e}"),
-        })?;
+        serde_json::to_writer(&mut self.scratch, branch.name())
+            .map_err(|e| Error::Internal { reason: format!("JSON output: {e}") })?;
         self.scratch.push(b':');
         self.insert_scratch(v.start);
         self.buf.push(b'}');
@@ -392,9 +372,8 @@ pub fn decode_to_json_text(
     let span = super::decode(writer, reader, body, &mut b)?;
     if b.needs_fallback() {
         let v = super::decode(writer, reader, body, &mut JsonBuilder)?;
-        return serde_json::to_vec(&v).map_err(|e| Error::Internal {
-            reason: format!("JSON output: {e}"),
-        });
+        return serde_json::to_vec(&v)
+            .map_err(|e| Error::Internal { reason: format!("JSON output: {e}") });
     }
     if span.start == 0 && span.end == b.buf.len() {
         return Ok(b.buf);
@@ -425,11 +404,9 @@ mod tests {
         let a = decode_to_json_text(schema, None, body);
         let b = via_value(schema, body);
         match (a, b) {
-            (Ok(a), Ok(b)) => assert_eq!(
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b),
-                "{what}"
-            ),
+            (Ok(a), Ok(b)) => {
+                assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "{what}")
+            }
             (Err(x), Err(y)) => assert_eq!(x.to_string(), y.to_string(), "{what}"),
             (x, y) => panic!("{what}: text {x:?} vs value {y:?}"),
         }
@@ -437,11 +414,7 @@ mod tests {
         let mut tb = JsonTextBuilder::new();
         if let Ok(span) = avro::decode(schema, None, body, &mut tb) {
             if !tb.needs_fallback() {
-                assert_eq!(
-                    tb.text(span),
-                    via_value(schema, body).unwrap().as_slice(),
-                    "{what}"
-                );
+                assert_eq!(tb.text(span), via_value(schema, body).unwrap().as_slice(), "{what}");
             }
         }
     }
@@ -455,19 +428,13 @@ mod tests {
     }
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]
     fn same_text_as_json_builder_over_the_vectors() {
         let mut n = 0;
-        for line in conformance("avro/vectors.jsonl")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in conformance("avro/vectors.jsonl").lines().filter(|l| !l.trim().is_empty()) {
             let case: Json = serde_json::from_str(line).unwrap();
             let Some(schema) = schema_of(&case) else {
                 continue;
@@ -498,10 +465,7 @@ mod tests {
     fn same_text_as_json_builder_over_the_orders() {
         let schema = CompiledSchema::parse(&conformance("schemas/order.avsc")).unwrap();
         let mut n = 0;
-        for line in conformance("orders.jsonl")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+        for line in conformance("orders.jsonl").lines().filter(|l| !l.trim().is_empty()) {
             let v: Json = serde_json::from_str(line).unwrap();
             let body = avro::json_to_avro(&schema, &v).unwrap();
             check(&schema, &body, line);
@@ -551,10 +515,7 @@ mod tests {
         let m = CompiledSchema::parse(r#"{"type":"map","values":"int"}"#).unwrap();
         let body = [6u8, 2, b'a', 2, 2, b'b', 4, 2, b'a', 6, 0];
         check(&m, &body, "duplicate key");
-        assert_eq!(
-            decode_to_json_text(&m, None, &body).unwrap(),
-            br#"{"a":3,"b":2}"#
-        );
+        assert_eq!(decode_to_json_text(&m, None, &body).unwrap(), br#"{"a":3,"b":2}"#);
         // a large map, with and without a repeated key
         for dup in [false, true] {
             let mut body = vec![];

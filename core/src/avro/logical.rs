@@ -438,13 +438,7 @@ pub(crate) fn format_time(nanos: i64, frac: u32, out: &mut String) -> bool {
     }
     let secs = nanos / 1_000_000_000;
     let sub = nanos % 1_000_000_000;
-    let _ = write!(
-        out,
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    let _ = write!(out, "{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     write_frac(sub, frac, out);
     true
 }
@@ -477,13 +471,7 @@ pub(crate) fn format_datetime(nanos: i128, frac: u32, utc: bool, out: &mut Strin
     if !format_date(days, out) {
         return false;
     }
-    let _ = write!(
-        out,
-        "T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    let _ = write!(out, "T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
     write_frac(sub, frac, out);
     if utc {
         out.push('Z');
@@ -598,10 +586,7 @@ mod tests {
         let u = parse_uuid("78E51061-7311-48a3-82ce-6f447ed4d57b").unwrap();
         let mut out = [0u8; 36];
         format_uuid(&u, &mut out);
-        assert_eq!(
-            std::str::from_utf8(&out).unwrap(),
-            "78e51061-7311-48a3-82ce-6f447ed4d57b"
-        );
+        assert_eq!(std::str::from_utf8(&out).unwrap(), "78e51061-7311-48a3-82ce-6f447ed4d57b");
         assert!(parse_uuid("78e51061-7311-48a3-82ce-6f447ed4d57").is_none());
     }
 }

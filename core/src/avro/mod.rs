@@ -17,6 +17,7 @@
 //! The rules (union resolution, decimals, natural JSON, error paths) are in docs/avro.md.
 
 mod apache;
+mod builder;
 mod decode;
 mod encode;
 mod json;
@@ -24,17 +25,20 @@ mod json_tape;
 mod json_text;
 mod logical;
 mod plan;
+mod resolve;
 mod source;
 mod subject;
 
-pub use logical::civil_from_days;
 pub use apache::ApacheBuilder;
-pub use decode::{Projection, RecordInfo, Skip, UnionBranch, ValueBuilder, MAX_ZERO_SIZE_ITEMS};
+pub use builder::{RecordInfo, Skip, UnionBranch, ValueBuilder};
+pub use decode::MAX_ZERO_SIZE_ITEMS;
 pub use encode::MAX_DEPTH;
 pub use json::JsonBuilder;
 pub use json_tape::{JsonRef, JsonRoot, JsonTape};
 pub use json_text::{decode_to_json_text, JsonSpan, JsonTextBuilder};
+pub use logical::civil_from_days;
 pub use plan::{CompiledSchema, TemporalKind};
+pub use resolve::Projection;
 pub use source::{Branch, DecimalRef, Kind, Temporal, ValueSource};
 pub use subject::SubjectStrategy;
 
@@ -79,19 +83,14 @@ pub fn parse_schema(text: &str) -> Result<Schema> {
 
 /// apache-avro's parse alone (what [`CompiledSchema::parse`] starts from).
 pub(crate) fn parse_apache(text: &str) -> Result<Schema> {
-    Schema::parse_str(text).map_err(|e| Error::SchemaInvalid {
-        reason: e.to_string(),
-    })
+    Schema::parse_str(text).map_err(|e| Error::SchemaInvalid { reason: e.to_string() })
 }
 
 /// Appends the Avro binary body of `value` to `out`. On error (`serde.encode`, naming the path
 /// and expected type) `out` is left as it was.
 pub fn encode<S: ValueSource>(schema: &CompiledSchema, value: &S, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
-    let enc = encode::Enc {
-        nodes: schema.nodes(),
-        default_mode: false,
-    };
+    let enc = encode::Enc { nodes: schema.nodes(), default_mode: false };
     enc.write(schema.root(), value, out, 0).map_err(|mut e| {
         out.truncate(start);
         if let Error::SerdeEncode { path, .. } = &mut e {
@@ -163,7 +162,7 @@ pub fn decode<B: ValueBuilder>(
     builder: &mut B,
 ) -> Result<B::Value> {
     match reader {
-        None => decode::run(decode::identity_plan(writer), writer, body, builder),
+        None => decode::run(resolve::identity_plan(writer), writer, body, builder),
         Some(r) => Projection::new(writer, r)?.decode(body, builder),
     }
 }

@@ -168,7 +168,7 @@ pub(crate) struct Inner {
     pub root: NodeId,
     pub schema: apache_avro::Schema,
     pub canonical: String,
-    pub identity: Arc<super::decode::ReadPlan>,
+    pub identity: Arc<super::resolve::ReadPlan>,
 }
 
 /// A schema parsed once and compiled into an encoding/decoding plan. Cheap to clone (an `Arc`),
@@ -178,9 +178,7 @@ pub struct CompiledSchema(pub(crate) Arc<Inner>);
 
 impl std::fmt::Debug for CompiledSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledSchema")
-            .field("canonical", &self.0.canonical)
-            .finish()
+        f.debug_struct("CompiledSchema").field("canonical", &self.0.canonical).finish()
     }
 }
 
@@ -192,11 +190,7 @@ impl CompiledSchema {
     pub fn parse(text: &str) -> Result<Self> {
         let schema = super::parse_apache(text)?;
         let json: Json = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let mut c = Compiler {
-            nodes: Vec::new(),
-            names: HashMap::new(),
-            pending: Vec::new(),
-        };
+        let mut c = Compiler { nodes: Vec::new(), names: HashMap::new(), pending: Vec::new() };
         let root = c.compile(&json, None)?;
         for (name, slot) in std::mem::take(&mut c.pending) {
             match c.names.get(&name) {
@@ -207,15 +201,9 @@ impl CompiledSchema {
         let mut nodes = c.nodes;
         fill_union_names(&mut nodes);
         compute_defaults(&mut nodes)?;
-        let identity = Arc::new(super::decode::ReadPlan::identity(&nodes, root));
+        let identity = Arc::new(super::resolve::ReadPlan::identity(&nodes, root));
         let canonical = schema.canonical_form();
-        Ok(CompiledSchema(Arc::new(Inner {
-            nodes,
-            root,
-            schema,
-            canonical,
-            identity,
-        })))
+        Ok(CompiledSchema(Arc::new(Inner { nodes, root, schema, canonical, identity })))
     }
 
     /// The apache-avro schema (for canonical forms, fingerprints, compatibility checks).
@@ -262,9 +250,7 @@ impl CompiledSchema {
 }
 
 fn invalid(reason: impl Into<String>) -> Error {
-    Error::SchemaInvalid {
-        reason: reason.into(),
-    }
+    Error::SchemaInvalid { reason: reason.into() }
 }
 
 /// Placeholder used while a named reference is unresolved.
@@ -301,9 +287,8 @@ fn fix_ref(nodes: &mut [Node], (slot, _): (Slot, NodeId), id: NodeId) {
     }
 }
 
-const PRIMITIVES: &[&str] = &[
-    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
-];
+const PRIMITIVES: &[&str] =
+    &["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
 
 fn fullname(name: &str, namespace: Option<&str>) -> String {
     if name.contains('.') {
@@ -327,10 +312,7 @@ fn aliases(obj: &serde_json::Map<String, Json>, ns: Option<&str>) -> Vec<Box<str
     obj.get("aliases")
         .and_then(Json::as_array)
         .map(|a| {
-            a.iter()
-                .filter_map(Json::as_str)
-                .map(|s| fullname(s, ns).into_boxed_str())
-                .collect()
+            a.iter().filter_map(Json::as_str).map(|s| fullname(s, ns).into_boxed_str()).collect()
         })
         .unwrap_or_default()
 }
@@ -347,11 +329,8 @@ impl Compiler {
         if let Json::String(name) = json {
             if !PRIMITIVES.contains(&name.as_str()) {
                 let full = fullname(name, ns);
-                let found = self
-                    .names
-                    .get(&full)
-                    .or_else(|| self.names.get(name.as_str()))
-                    .copied();
+                let found =
+                    self.names.get(&full).or_else(|| self.names.get(name.as_str())).copied();
                 return match found {
                     Some(id) => Ok(id),
                     None => {
@@ -409,9 +388,7 @@ impl Compiler {
         obj: &serde_json::Map<String, Json>,
         ns: Option<&str>,
     ) -> Result<NodeId> {
-        let ty = obj
-            .get("type")
-            .ok_or_else(|| invalid("schema object without \"type\""))?;
+        let ty = obj.get("type").ok_or_else(|| invalid("schema object without \"type\""))?;
         let logical = obj.get("logicalType").and_then(Json::as_str);
         let ty_str = match ty {
             Json::String(s) => s.as_str(),
@@ -441,9 +418,7 @@ impl Compiler {
                     .ok_or_else(|| invalid("record without fields"))?;
                 let mut fields = Vec::with_capacity(fields_json.len());
                 for (i, f) in fields_json.iter().enumerate() {
-                    let fo = f
-                        .as_object()
-                        .ok_or_else(|| invalid("field is not an object"))?;
+                    let fo = f.as_object().ok_or_else(|| invalid("field is not an object"))?;
                     let fname = fo
                         .get("name")
                         .and_then(Json::as_str)
@@ -464,11 +439,7 @@ impl Compiler {
                         default_bytes: None,
                     });
                 }
-                let by_name = fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| (f.name.clone(), i))
-                    .collect();
+                let by_name = fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
                 if let Node::Record(r) = &mut self.nodes[id as usize] {
                     r.fields = fields;
                     r.by_name = by_name;
@@ -526,9 +497,9 @@ impl Compiler {
                         }),
                         None => plain_fixed(&full, obj, size),
                     },
-                    Some("uuid") if size == 16 => Node::Uuid {
-                        fixed: Some(full.clone().into_boxed_str()),
-                    },
+                    Some("uuid") if size == 16 => {
+                        Node::Uuid { fixed: Some(full.clone().into_boxed_str()) }
+                    }
                     _ => plain_fixed(&full, obj, size),
                 };
                 let id = self.push(node);
@@ -537,18 +508,14 @@ impl Compiler {
             }
             "array" => {
                 let id = self.push(Node::Array(UNRESOLVED));
-                let items = obj
-                    .get("items")
-                    .ok_or_else(|| invalid("array without items"))?;
+                let items = obj.get("items").ok_or_else(|| invalid("array without items"))?;
                 let item = self.compile_in(items, ns, Slot::Array(id))?;
                 self.nodes[id as usize] = Node::Array(item);
                 Ok(id)
             }
             "map" => {
                 let id = self.push(Node::Map(UNRESOLVED));
-                let values = obj
-                    .get("values")
-                    .ok_or_else(|| invalid("map without values"))?;
+                let values = obj.get("values").ok_or_else(|| invalid("map without values"))?;
                 let v = self.compile_in(values, ns, Slot::Map(id))?;
                 self.nodes[id as usize] = Node::Map(v);
                 Ok(id)
@@ -556,11 +523,9 @@ impl Compiler {
             prim => {
                 let node = match (prim, logical) {
                     ("bytes", Some("decimal")) => match decimal_params(obj, None) {
-                        Some((precision, scale)) => Node::Decimal(DecimalNode {
-                            precision,
-                            scale,
-                            fixed: None,
-                        }),
+                        Some((precision, scale)) => {
+                            Node::Decimal(DecimalNode { precision, scale, fixed: None })
+                        }
                         None => Node::Bytes,
                     },
                     ("string", Some("uuid")) => Node::Uuid { fixed: None },
@@ -643,11 +608,7 @@ pub(crate) fn describe(nodes: &[Node], id: NodeId) -> String {
         Node::Array(i) => format!("array<{}>", describe_short(nodes, *i)),
         Node::Map(v) => format!("map<{}>", describe_short(nodes, *v)),
         Node::Union(u) => {
-            let parts: Vec<String> = u
-                .branches
-                .iter()
-                .map(|b| describe_short(nodes, *b))
-                .collect();
+            let parts: Vec<String> = u.branches.iter().map(|b| describe_short(nodes, *b)).collect();
             format!("union[{}]", parts.join(","))
         }
         Node::Record(r) => format!("record {}", r.fullname),
@@ -704,7 +665,12 @@ fn compute_defaults(nodes: &mut [Node]) -> Result<()> {
     let mut buf = Vec::new();
     for (i, j) in todo {
         let (record, field, node, json) = match &nodes[i] {
-            Node::Record(r) => (r.fullname.clone(), r.fields[j].name.clone(), r.fields[j].node, r.fields[j].default_json.clone()),
+            Node::Record(r) => (
+                r.fullname.clone(),
+                r.fields[j].name.clone(),
+                r.fields[j].node,
+                r.fields[j].default_json.clone(),
+            ),
             _ => continue,
         };
         let Some(json) = json else { continue };
@@ -723,8 +689,12 @@ fn compute_defaults(nodes: &mut [Node]) -> Result<()> {
                 None => Err("is for an empty union, which has no values".to_string()),
             },
             _ => super::encode::encode_default(nodes, node, &json, &mut buf).map_err(|e| match e {
-                Error::SerdeEncode { path, expected, got } if path.is_empty() => format!("is not a valid {expected}: {got}"),
-                Error::SerdeEncode { path, expected, got } => format!("is not valid at {path}: expected {expected}, got {got}"),
+                Error::SerdeEncode { path, expected, got } if path.is_empty() => {
+                    format!("is not a valid {expected}: {got}")
+                }
+                Error::SerdeEncode { path, expected, got } => {
+                    format!("is not valid at {path}: expected {expected}, got {got}")
+                }
                 e => format!("is not a valid {}: {e}", type_name(nodes, node)),
             }),
         };

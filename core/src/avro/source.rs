@@ -64,19 +64,12 @@ pub enum DecimalRef<'a> {
     Text(Cow<'a, str>),
     /// value = (-1)^negative * digits * 10^exponent; `digits` are the numbers 0..=9, most
     /// significant first (Python's `Decimal.as_tuple()`).
-    Parts {
-        negative: bool,
-        digits: Cow<'a, [u8]>,
-        exponent: i64,
-    },
+    Parts { negative: bool, digits: Cow<'a, [u8]>, exponent: i64 },
     /// value = unscaled * 10^-scale.
     Unscaled { unscaled: i128, scale: i64 },
     /// Big-endian two's complement unscaled value; `scale` None means "already at the schema's
     /// scale" (apache-avro's `Decimal`).
-    TwosComplement {
-        bytes: Cow<'a, [u8]>,
-        scale: Option<i64>,
-    },
+    TwosComplement { bytes: Cow<'a, [u8]>, scale: Option<i64> },
 }
 
 /// A native date/time handed over by a binding (see [`ValueSource::as_temporal`]).

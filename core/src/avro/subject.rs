@@ -38,10 +38,7 @@ impl SubjectStrategy {
     pub fn subject(self, topic: &str, is_key: bool, record_name: Option<&str>) -> Result<String> {
         let need_name = || {
             record_name.ok_or_else(|| Error::SchemaInvalid {
-                reason: format!(
-                    "subject strategy {} needs a named (record) schema",
-                    self.as_str()
-                ),
+                reason: format!("subject strategy {} needs a named (record) schema", self.as_str()),
             })
         };
         Ok(match self {
@@ -59,40 +56,21 @@ mod tests {
     #[test]
     fn strategies_name_subjects() {
         let n = Some("com.example.pipeline.Order");
-        assert_eq!(
-            SubjectStrategy::Topic.subject("orders", false, n).unwrap(),
-            "orders-value"
-        );
-        assert_eq!(
-            SubjectStrategy::Topic
-                .subject("orders", true, None)
-                .unwrap(),
-            "orders-key"
-        );
+        assert_eq!(SubjectStrategy::Topic.subject("orders", false, n).unwrap(), "orders-value");
+        assert_eq!(SubjectStrategy::Topic.subject("orders", true, None).unwrap(), "orders-key");
         assert_eq!(
             SubjectStrategy::Record.subject("orders", false, n).unwrap(),
             "com.example.pipeline.Order"
         );
         assert_eq!(
-            SubjectStrategy::TopicRecord
-                .subject("orders", true, n)
-                .unwrap(),
+            SubjectStrategy::TopicRecord.subject("orders", true, n).unwrap(),
             "orders-com.example.pipeline.Order"
         );
         assert_eq!(
-            SubjectStrategy::Record
-                .subject("orders", true, None)
-                .unwrap_err()
-                .code(),
+            SubjectStrategy::Record.subject("orders", true, None).unwrap_err().code(),
             "schema.invalid"
         );
-        assert_eq!(
-            SubjectStrategy::parse("topic-record").unwrap(),
-            SubjectStrategy::TopicRecord
-        );
-        assert_eq!(
-            SubjectStrategy::parse("nope").unwrap_err().code(),
-            "config.invalid"
-        );
+        assert_eq!(SubjectStrategy::parse("topic-record").unwrap(), SubjectStrategy::TopicRecord);
+        assert_eq!(SubjectStrategy::parse("nope").unwrap_err().code(), "config.invalid");
     }
 }

@@ -29,22 +29,10 @@ fn frames_and_unframes() {
 #[test]
 fn rejects_bad_headers_and_trailing_bytes() {
     let schema = CompiledSchema::parse(PING).unwrap();
-    assert_eq!(
-        split_header(&[0, 0, 0]).unwrap_err().code(),
-        "serde.bad_magic"
-    );
-    assert_eq!(
-        split_header(&[1, 0, 0, 0, 1, 6]).unwrap_err().code(),
-        "serde.bad_magic"
-    );
-    assert_eq!(
-        avro_to_json(&schema, &[6, 2, b'x', 9]).unwrap_err().code(),
-        "serde.decode"
-    );
-    assert_eq!(
-        avro_to_json(&schema, &[6]).unwrap_err().code(),
-        "serde.decode"
-    );
+    assert_eq!(split_header(&[0, 0, 0]).unwrap_err().code(), "serde.bad_magic");
+    assert_eq!(split_header(&[1, 0, 0, 0, 1, 6]).unwrap_err().code(), "serde.bad_magic");
+    assert_eq!(avro_to_json(&schema, &[6, 2, b'x', 9]).unwrap_err().code(), "serde.decode");
+    assert_eq!(avro_to_json(&schema, &[6]).unwrap_err().code(), "serde.decode");
 }
 
 #[test]
@@ -60,10 +48,7 @@ fn orders_match_apache_avro_and_round_trip() {
         // (apache-avro maps are HashMaps: compare contents, not entry order.)
         let natural = avro_to_json(&schema, &bytes).unwrap();
         assert_eq!(avro_to_json(&schema, &again).unwrap(), natural);
-        assert_eq!(
-            decode(&schema, None, &bytes, &mut ApacheBuilder).unwrap(),
-            av
-        );
+        assert_eq!(decode(&schema, None, &bytes, &mut ApacheBuilder).unwrap(), av);
         assert_eq!(enc(&schema, &natural).unwrap(), bytes);
     }
 }
@@ -75,10 +60,7 @@ fn encode_errors_name_the_path_and_type() {
     v["items"][1]["qty"] = json!("two");
     let e = enc(&schema, &v).unwrap_err();
     assert_eq!(e.code(), "serde.encode");
-    assert_eq!(
-        e.to_string(),
-        "Order.items[1].qty: expected int, got string \"two\""
-    );
+    assert_eq!(e.to_string(), "Order.items[1].qty: expected int, got string \"two\"");
 
     let mut v: Json = serde_json::from_str(ORDERS.lines().next().unwrap()).unwrap();
     v["amount"] = json!("12.345");
@@ -124,46 +106,18 @@ fn absent_fields_take_schema_defaults() {
 #[test]
 fn out_of_range_and_odd_numbers_are_errors_not_panics() {
     let s = |t: &str| CompiledSchema::parse(t).unwrap();
-    assert_eq!(
-        enc(&s("\"int\""), &json!(2147483648i64))
-            .unwrap_err()
-            .code(),
-        "serde.encode"
-    );
+    assert_eq!(enc(&s("\"int\""), &json!(2147483648i64)).unwrap_err().code(), "serde.encode");
     assert_eq!(
         enc(&s("\"int\""), &json!(-2147483648i64)).unwrap(),
         vec![0xff, 0xff, 0xff, 0xff, 0x0f]
     );
-    assert_eq!(
-        enc(&s("\"long\""), &json!(u64::MAX)).unwrap_err().code(),
-        "serde.encode"
-    );
-    assert_eq!(
-        enc(&s("\"long\""), &json!(1.5)).unwrap_err().code(),
-        "serde.encode"
-    );
-    assert_eq!(
-        enc(&s("\"long\""), &json!("NaN")).unwrap_err().code(),
-        "serde.encode"
-    );
-    assert_eq!(
-        enc(&s("\"double\""), &json!("NaN")).unwrap(),
-        f64::NAN.to_le_bytes().to_vec()
-    );
-    assert_eq!(
-        enc(&s("\"float\""), &json!(1e300)).unwrap_err().code(),
-        "serde.encode"
-    );
-    assert_eq!(
-        enc(&s("\"bytes\""), &json!("not base64!"))
-            .unwrap_err()
-            .code(),
-        "serde.encode"
-    );
-    assert_eq!(
-        enc(&s("\"bytes\""), &json!("aGk=")).unwrap(),
-        vec![4, b'h', b'i']
-    );
+    assert_eq!(enc(&s("\"long\""), &json!(u64::MAX)).unwrap_err().code(), "serde.encode");
+    assert_eq!(enc(&s("\"long\""), &json!(1.5)).unwrap_err().code(), "serde.encode");
+    assert_eq!(enc(&s("\"long\""), &json!("NaN")).unwrap_err().code(), "serde.encode");
+    assert_eq!(enc(&s("\"double\""), &json!("NaN")).unwrap(), f64::NAN.to_le_bytes().to_vec());
+    assert_eq!(enc(&s("\"float\""), &json!(1e300)).unwrap_err().code(), "serde.encode");
+    assert_eq!(enc(&s("\"bytes\""), &json!("not base64!")).unwrap_err().code(), "serde.encode");
+    assert_eq!(enc(&s("\"bytes\""), &json!("aGk=")).unwrap(), vec![4, b'h', b'i']);
 }
 
 #[test]
@@ -174,22 +128,12 @@ fn unions_follow_the_natural_rule() {
     assert_eq!(enc(&s, &json!("a")).unwrap(), vec![4, 2, b'a']);
     assert_eq!(enc(&s, &json!({"x": 1})).unwrap(), vec![6, 2]);
     assert_eq!(enc(&s, &json!({"x": 1, "y": 2})).unwrap(), vec![8, 2, 4]);
-    assert_eq!(
-        enc(&s, &json!({"z": 1})).unwrap(),
-        vec![10, 2, 2, b'z', 2, 0]
-    );
+    assert_eq!(enc(&s, &json!({"z": 1})).unwrap(), vec![10, 2, 2, b'z', 2, 0]);
     // Explicit branch by type name or full name.
     assert_eq!(enc(&s, &json!({"string": "a"})).unwrap(), vec![4, 2, b'a']);
-    assert_eq!(
-        enc(&s, &json!({"map": {"x": 1}})).unwrap(),
-        vec![10, 2, 2, b'x', 2, 0]
-    );
+    assert_eq!(enc(&s, &json!({"map": {"x": 1}})).unwrap(), vec![10, 2, 2, b'x', 2, 0]);
     let out = avro_to_json(&s, &[10, 2, 2, b'x', 2, 0]).unwrap();
-    assert_eq!(
-        out,
-        json!({"map": {"x": 1}}),
-        "ambiguous values come back wrapped"
-    );
+    assert_eq!(out, json!({"map": {"x": 1}}), "ambiguous values come back wrapped");
     assert_eq!(enc(&s, &out).unwrap(), vec![10, 2, 2, b'x', 2, 0]);
     assert_eq!(enc(&s, &json!(1.5)).unwrap_err().code(), "serde.encode");
 
@@ -208,10 +152,7 @@ fn unions_follow_the_natural_rule() {
 fn logical_types_accept_natural_and_underlying_forms() {
     let s = |t: &str| CompiledSchema::parse(t).unwrap();
     let date = s(r#"{"type":"int","logicalType":"date"}"#);
-    assert_eq!(
-        enc(&date, &json!("2026-11-24")).unwrap(),
-        enc(&date, &json!(20781)).unwrap()
-    );
+    assert_eq!(enc(&date, &json!("2026-11-24")).unwrap(), enc(&date, &json!(20781)).unwrap());
     assert_eq!(
         avro_to_json(&date, &enc(&date, &json!(20781)).unwrap()).unwrap(),
         json!("2026-11-24")
@@ -220,22 +161,11 @@ fn logical_types_accept_natural_and_underlying_forms() {
     let b = enc(&ts, &json!("2026-05-28T20:26:40.000Z")).unwrap();
     assert_eq!(b, enc(&ts, &json!(1780000000000i64)).unwrap());
     assert_eq!(b, enc(&ts, &json!("2026-05-28T22:26:40+02:00")).unwrap());
-    assert_eq!(
-        avro_to_json(&ts, &b).unwrap(),
-        json!("2026-05-28T20:26:40.000Z")
-    );
+    assert_eq!(avro_to_json(&ts, &b).unwrap(), json!("2026-05-28T20:26:40.000Z"));
     let lts = s(r#"{"type":"long","logicalType":"local-timestamp-micros"}"#);
-    assert_eq!(
-        enc(&lts, &json!("2026-05-28T20:26:40.000Z"))
-            .unwrap_err()
-            .code(),
-        "serde.encode"
-    );
+    assert_eq!(enc(&lts, &json!("2026-05-28T20:26:40.000Z")).unwrap_err().code(), "serde.encode");
     let b = enc(&lts, &json!("2026-05-28T20:26:40.5")).unwrap();
-    assert_eq!(
-        avro_to_json(&lts, &b).unwrap(),
-        json!("2026-05-28T20:26:40.500000")
-    );
+    assert_eq!(avro_to_json(&lts, &b).unwrap(), json!("2026-05-28T20:26:40.500000"));
     let t = s(r#"{"type":"int","logicalType":"time-millis"}"#);
     assert_eq!(
         avro_to_json(&t, &enc(&t, &json!("10:00:00.123")).unwrap()).unwrap(),
@@ -243,24 +173,15 @@ fn logical_types_accept_natural_and_underlying_forms() {
     );
     let u = s(r#"{"type":"string","logicalType":"uuid"}"#);
     let b = enc(&u, &json!("78E51061-7311-48A3-82CE-6F447ED4D57B")).unwrap();
-    assert_eq!(
-        avro_to_json(&u, &b).unwrap(),
-        json!("78e51061-7311-48a3-82ce-6f447ed4d57b")
-    );
+    assert_eq!(avro_to_json(&u, &b).unwrap(), json!("78e51061-7311-48a3-82ce-6f447ed4d57b"));
     let uf = s(r#"{"type":"fixed","name":"U","size":16,"logicalType":"uuid"}"#);
     let b = enc(&uf, &json!("78e51061-7311-48a3-82ce-6f447ed4d57b")).unwrap();
     assert_eq!(b.len(), 16);
     let fd = s(
         r#"{"type":"fixed","name":"D","size":4,"logicalType":"decimal","precision":8,"scale":2}"#,
     );
-    assert_eq!(
-        enc(&fd, &json!("-0.05")).unwrap(),
-        vec![0xff, 0xff, 0xff, 0xfb]
-    );
-    assert_eq!(
-        avro_to_json(&fd, &[0xff, 0xff, 0xff, 0xfb]).unwrap(),
-        json!("-0.05")
-    );
+    assert_eq!(enc(&fd, &json!("-0.05")).unwrap(), vec![0xff, 0xff, 0xff, 0xfb]);
+    assert_eq!(avro_to_json(&fd, &[0xff, 0xff, 0xff, 0xfb]).unwrap(), json!("-0.05"));
 }
 
 #[test]
@@ -276,10 +197,7 @@ fn apache_values_encode_with_explicit_unions_and_logical_types() {
     assert!(matches!(fields[7].1, V::Union(0, _)));
     let mut out = Vec::new();
     encode(&schema, &&av, &mut out).unwrap();
-    assert_eq!(
-        avro_to_json(&schema, &out).unwrap(),
-        avro_to_json(&schema, &bytes).unwrap()
-    );
+    assert_eq!(avro_to_json(&schema, &out).unwrap(), avro_to_json(&schema, &bytes).unwrap());
 }
 
 #[test]
@@ -302,33 +220,23 @@ fn projection_follows_schema_resolution() {
             {"name":"added","type":{"type":"map","values":"int"},"default":{"k":1}}]}"#,
     )
     .unwrap();
-    let bytes = enc(
-        &writer,
-        &json!({"a": 3, "gone": ["x", "y"], "e": "Z", "s": "hi", "u": 4}),
-    )
-    .unwrap();
+    let bytes =
+        enc(&writer, &json!({"a": 3, "gone": ["x", "y"], "e": "Z", "s": "hi", "u": 4})).unwrap();
     let p = Projection::new(&writer, &reader).unwrap();
     let got = p.decode(&bytes, &mut JsonBuilder).unwrap();
-    assert_eq!(
-        got,
-        json!({"a": 3.0, "e": "OTHER", "s2": "aGk=", "u": 4, "added": {"k": 1}})
-    );
+    assert_eq!(got, json!({"a": 3.0, "e": "OTHER", "s2": "aGk=", "u": 4, "added": {"k": 1}}));
     // Reader-only field without default fails when used.
     let strict = CompiledSchema::parse(
         r#"{"type":"record","name":"R","fields":[{"name":"zz","type":"int"}]}"#,
     )
     .unwrap();
     assert_eq!(
-        decode(&writer, Some(&strict), &bytes, &mut JsonBuilder)
-            .unwrap_err()
-            .code(),
+        decode(&writer, Some(&strict), &bytes, &mut JsonBuilder).unwrap_err().code(),
         "serde.decode"
     );
     // Incompatible roots are refused up front.
     assert_eq!(
-        Projection::new(&writer, &CompiledSchema::parse("\"string\"").unwrap())
-            .unwrap_err()
-            .code(),
+        Projection::new(&writer, &CompiledSchema::parse("\"string\"").unwrap()).unwrap_err().code(),
         "serde.decode"
     );
 }
@@ -350,10 +258,7 @@ fn recursive_records_round_trip_and_depth_is_bounded() {
         body.extend_from_slice(&[2, b'x', 0, 2]);
     }
     body.extend_from_slice(&[2, b'x', 0, 0]);
-    assert_eq!(
-        avro_to_json(&schema, &body).unwrap_err().code(),
-        "serde.decode"
-    );
+    assert_eq!(avro_to_json(&schema, &body).unwrap_err().code(), "serde.decode");
 }
 
 #[test]
@@ -364,31 +269,14 @@ fn malformed_bodies_are_typed_errors() {
         (&order, &[]),
         (&order, &[0x48]), // uuid string truncated
         (&order, &[0x01]), // negative length
-        (
-            &order,
-            &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
-        ), // huge length
-        (
-            &order,
-            &[
-                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-            ],
-        ), // varint overflow
+        (&order, &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // huge length
+        (&order, &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), // varint overflow
         (&CompiledSchema::parse(r#"["null","int"]"#).unwrap(), &[4]), // bad union index
         (&CompiledSchema::parse(r#"["null","int"]"#).unwrap(), &[1]), // negative union index
-        (
-            &CompiledSchema::parse(r#"{"type":"enum","name":"E","symbols":["A"]}"#).unwrap(),
-            &[2],
-        ),
-        (
-            &CompiledSchema::parse("\"string\"").unwrap(),
-            &[4, 0xc3, 0x28],
-        ), // invalid UTF-8
+        (&CompiledSchema::parse(r#"{"type":"enum","name":"E","symbols":["A"]}"#).unwrap(), &[2]),
+        (&CompiledSchema::parse("\"string\"").unwrap(), &[4, 0xc3, 0x28]), // invalid UTF-8
         (&CompiledSchema::parse("\"boolean\"").unwrap(), &[2]),
-        (
-            &CompiledSchema::parse("\"int\"").unwrap(),
-            &[0x80, 0x80, 0x80, 0x80, 0x10],
-        ), // > i32
+        (&CompiledSchema::parse("\"int\"").unwrap(), &[0x80, 0x80, 0x80, 0x80, 0x10]), // > i32
         (
             &CompiledSchema::parse(r#"{"type":"array","items":"null"}"#).unwrap(),
             &[0xfe, 0xff, 0xff, 0xff, 0x0f],
@@ -407,12 +295,7 @@ fn malformed_bodies_are_typed_errors() {
 
 #[test]
 fn subject_strategy_is_exported() {
-    assert_eq!(
-        SubjectStrategy::default()
-            .subject("t", false, None)
-            .unwrap(),
-        "t-value"
-    );
+    assert_eq!(SubjectStrategy::default().subject("t", false, None).unwrap(), "t-value");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,10 +336,9 @@ fn gen(nodes: &[Node], id: u32, r: &mut Rng, depth: u32) -> Json {
     match &nodes[id as usize] {
         Node::Null => Json::Null,
         Node::Boolean => json!(r.below(2) == 1),
-        Node::Int => json!(r.pick_or(
-            &[0i64, 1, -1, i32::MIN as i64, i32::MAX as i64],
-            |x| x as i32 as i64
-        )),
+        Node::Int => {
+            json!(r.pick_or(&[0i64, 1, -1, i32::MIN as i64, i32::MAX as i64], |x| x as i32 as i64))
+        }
         Node::Long => json!(r.pick_or(&[0i64, i64::MIN, i64::MAX, 999], |x| x as i64)),
         Node::Float => {
             let f = f32::from_bits(r.next() as u32);
@@ -485,11 +367,7 @@ fn gen(nodes: &[Node], id: u32, r: &mut Rng, depth: u32) -> Json {
         }
         Node::Map(v) => {
             let n = if depth > 3 { 0 } else { r.below(3) };
-            Json::Object(
-                (0..n)
-                    .map(|k| (format!("k{k}"), gen(nodes, *v, r, depth + 1)))
-                    .collect(),
-            )
+            Json::Object((0..n).map(|k| (format!("k{k}"), gen(nodes, *v, r, depth + 1))).collect())
         }
         Node::Union(u) => {
             let i = if depth > 3 {
@@ -515,16 +393,10 @@ fn gen(nodes: &[Node], id: u32, r: &mut Rng, depth: u32) -> Json {
             Json::Object(m)
         }
         Node::Enum(e) => json!(e.symbols[r.below(e.symbols.len() as u64) as usize].to_string()),
-        Node::Fixed(f) => json!(b64(&(0..f.size)
-            .map(|_| r.next() as u8)
-            .collect::<Vec<_>>())),
+        Node::Fixed(f) => json!(b64(&(0..f.size).map(|_| r.next() as u8).collect::<Vec<_>>())),
         Node::Decimal(d) => {
             let digits = r.below(d.precision.min(18) as u64 + 1) as u32;
-            let unscaled = if digits == 0 {
-                0
-            } else {
-                (r.next() % 10u64.pow(digits)) as i128
-            };
+            let unscaled = if digits == 0 { 0 } else { (r.next() % 10u64.pow(digits)) as i128 };
             let unscaled = if r.below(2) == 0 { -unscaled } else { unscaled };
             let mut out = Vec::new();
             let p = super::logical::i128_parts(unscaled, d.scale as i64);
@@ -631,9 +503,8 @@ fn max_depth_fits_in_a_small_stack() {
                 }
                 body.extend_from_slice(&[2, b'x', 0, 0]);
                 let e = json_to_avro(&s2, &deep).map(|_| ()).map_err(|e| e.code());
-                let d = decode(&s2, None, &body, &mut ApacheBuilder)
-                    .map(|_| ())
-                    .map_err(|e| e.code());
+                let d =
+                    decode(&s2, None, &body, &mut ApacheBuilder).map(|_| ()).map_err(|e| e.code());
                 // serde_json drops nested values recursively; keep that off this small stack.
                 std::mem::forget(deep);
                 (e, d)
@@ -644,11 +515,7 @@ fn max_depth_fits_in_a_small_stack() {
         if ok {
             assert_eq!(r, (Ok(()), Ok(())), "{levels} levels");
         } else {
-            assert_eq!(
-                r,
-                (Err("serde.encode"), Err("serde.decode")),
-                "{levels} levels"
-            );
+            assert_eq!(r, (Err("serde.encode"), Err("serde.decode")), "{levels} levels");
         }
     }
 }
@@ -681,7 +548,10 @@ fn top_level_bytes_are_framed_raw() {
     encode_framed(9, &schema, &&json!("AAEC/w=="), &mut buf).unwrap();
     assert_eq!(buf, [0, 0, 0, 0, 9, 0, 1, 2, 0xff], "raw bytes after the header, no length prefix");
     let (_, body) = split_header(&buf).unwrap();
-    assert_eq!(decode_framed_body(&schema, None, body, &mut JsonBuilder).unwrap(), json!("AAEC/w=="));
+    assert_eq!(
+        decode_framed_body(&schema, None, body, &mut JsonBuilder).unwrap(),
+        json!("AAEC/w==")
+    );
     // an empty value is just the header
     buf.clear();
     encode_framed(9, &schema, &&json!(""), &mut buf).unwrap();
@@ -695,38 +565,58 @@ fn top_level_bytes_are_framed_raw() {
     assert_eq!(&buf[5..], &long[..]);
     // projection to a reader works on the raw form (bytes -> string promotion)
     let reader = CompiledSchema::parse(r#""string""#).unwrap();
-    assert_eq!(decode_framed_body(&schema, Some(&reader), b"hi", &mut JsonBuilder).unwrap(), json!("hi"));
+    assert_eq!(
+        decode_framed_body(&schema, Some(&reader), b"hi", &mut JsonBuilder).unwrap(),
+        json!("hi")
+    );
     // the Avro body API is unchanged; a bytes field inside a record keeps its prefix
     assert_eq!(json_to_avro(&schema, &json!("aGk=")).unwrap(), [4, b'h', b'i']);
-    let rec = CompiledSchema::parse(r#"{"type":"record","name":"R","fields":[{"name":"b","type":"bytes"}]}"#).unwrap();
+    let rec = CompiledSchema::parse(
+        r#"{"type":"record","name":"R","fields":[{"name":"b","type":"bytes"}]}"#,
+    )
+    .unwrap();
     buf.clear();
     encode_framed(9, &rec, &&json!({"b": "aGk="}), &mut buf).unwrap();
     assert_eq!(&buf[5..], &[4, b'h', b'i']);
     // a bytes decimal is an Avro value, not raw bytes
-    let dec = CompiledSchema::parse(r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":1}"#).unwrap();
+    let dec = CompiledSchema::parse(
+        r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":1}"#,
+    )
+    .unwrap();
     assert!(!dec.is_raw_bytes());
 }
 
 #[test]
 fn invalid_defaults_are_schema_invalid_with_the_field_path() {
-    let rec = |field: &str| format!(r#"{{"type":"record","name":"R","namespace":"t","fields":[{field}]}}"#);
+    let rec = |field: &str| {
+        format!(r#"{{"type":"record","name":"R","namespace":"t","fields":[{field}]}}"#)
+    };
     for (field, path, why) in [
         (r#"{"name":"n","type":"int","default":2147483648}"#, "t.R.n", "32-bit"),
         (r#"{"name":"n","type":"int","default":-2147483649}"#, "t.R.n", "32-bit"),
         (r#"{"name":"u","type":["null","int"],"default":5}"#, "t.R.u", "first branch null"),
         (r#"{"name":"u","type":["string","null"],"default":null}"#, "t.R.u", "first branch string"),
         (r#"{"name":"u","type":["int","long"],"default":4294967296}"#, "t.R.u", "first branch int"),
-        (r#"{"name":"f","type":{"type":"fixed","name":"F","size":2},"default":"abc"}"#, "t.R.f", "default"),
+        (
+            r#"{"name":"f","type":{"type":"fixed","name":"F","size":2},"default":"abc"}"#,
+            "t.R.f",
+            "default",
+        ),
         // apache-avro's own check, which already named the field
         (r#"{"name":"s","type":"string","default":1}"#, r#"field "s" in "t.R""#, "default"),
-        (r#"{"name":"i","type":{"type":"record","name":"I","fields":[{"name":"x","type":"int","default":3000000000}]}}"#, "t.I.x", "32-bit"),
+        (
+            r#"{"name":"i","type":{"type":"record","name":"I","fields":[{"name":"x","type":"int","default":3000000000}]}}"#,
+            "t.I.x",
+            "32-bit",
+        ),
     ] {
         let e = CompiledSchema::parse(&rec(field)).expect_err(field);
         assert_eq!(e.code(), "schema.invalid", "{field}");
         let msg = e.to_string();
         assert!(msg.contains(path) && msg.contains(why), "{field}: {msg}");
         // compatibility checks and the policy parse the same way
-        let e = crate::compat::check_str(crate::compat::Level::Backward, &rec(field), &[]).expect_err(field);
+        let e = crate::compat::check_str(crate::compat::Level::Backward, &rec(field), &[])
+            .expect_err(field);
         assert_eq!(e.code(), "schema.invalid");
         assert!(parse_schema(&rec(field)).is_err());
     }
@@ -741,7 +631,10 @@ fn invalid_defaults_are_schema_invalid_with_the_field_path() {
     }
     // the first branch's default is what a reader gets for the missing field
     let w = CompiledSchema::parse(&rec(r#"{"name":"a","type":"int"}"#)).unwrap();
-    let r = CompiledSchema::parse(&rec(r#"{"name":"a","type":"int"},{"name":"u","type":["int","null"],"default":5}"#)).unwrap();
+    let r = CompiledSchema::parse(&rec(
+        r#"{"name":"a","type":"int"},{"name":"u","type":["int","null"],"default":5}"#,
+    ))
+    .unwrap();
     let body = json_to_avro(&w, &json!({"a": 1})).unwrap();
     assert_eq!(decode(&w, Some(&r), &body, &mut JsonBuilder).unwrap(), json!({"a": 1, "u": 5}));
 }

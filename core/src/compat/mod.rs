@@ -102,7 +102,10 @@ impl fmt::Display for Level {
 }
 
 impl serde::Serialize for Level {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
     }
 }
@@ -235,7 +238,8 @@ pub struct PolicyAllow {
 
 impl PolicyAllow {
     /// The names `schemas.policy_allow` takes, in documentation order.
-    pub const NAMES: [&'static str; 4] = ["aliases", "order", "custom-properties", "default-on-existing"];
+    pub const NAMES: [&'static str; 4] =
+        ["aliases", "order", "custom-properties", "default-on-existing"];
 
     /// Allows the named change (one of [`PolicyAllow::NAMES`]; `_` and `-` alike).
     pub fn allow(&mut self, name: &str) -> Result<()> {
@@ -247,7 +251,10 @@ impl PolicyAllow {
             _ => {
                 return Err(Error::ConfigInvalid {
                     path: "schemas.policy_allow".into(),
-                    reason: format!("unknown policy_allow entry {name:?} (expected one of {})", Self::NAMES.join(", ")),
+                    reason: format!(
+                        "unknown policy_allow entry {name:?} (expected one of {})",
+                        Self::NAMES.join(", ")
+                    ),
                 })
             }
         }
@@ -266,7 +273,9 @@ impl PolicyAllow {
 }
 
 impl<'de> serde::Deserialize<'de> for PolicyAllow {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let names = Vec::<String>::deserialize(deserializer)?;
         let mut allow = PolicyAllow::default();
         for n in &names {
@@ -288,7 +297,12 @@ pub fn check(level: Level, new: &Schema, previous: &[Schema]) -> Vec<Violation> 
 }
 
 /// [`check`], with the house policy letting the `allow`ed benign changes through.
-pub fn check_allowing(level: Level, allow: PolicyAllow, new: &Schema, previous: &[Schema]) -> Vec<Violation> {
+pub fn check_allowing(
+    level: Level,
+    allow: PolicyAllow,
+    new: &Schema,
+    previous: &[Schema],
+) -> Vec<Violation> {
     let mut v = check_all(level, new, previous);
     if level == Level::AddWithDefaultOnly {
         v.retain(|v| !allow.allows(v.kind));
@@ -355,7 +369,8 @@ fn transitive(previous: &[Schema], one: impl Fn(&Schema) -> Vec<Violation>) -> V
         if n > 1 && list.len() < n {
             let nums: Vec<String> = list.iter().map(usize::to_string).collect();
             let noun = if list.len() == 1 { "version" } else { "versions" };
-            v.message = format!("{} (against previous {noun} {} of {n})", v.message, nums.join(", "));
+            v.message =
+                format!("{} (against previous {noun} {} of {n})", v.message, nums.join(", "));
         }
     }
     order
@@ -368,7 +383,12 @@ pub fn check_str(level: Level, new: &str, previous: &[&str]) -> Result<Vec<Viola
 }
 
 /// [`check_allowing`] over schema texts.
-pub fn check_str_allowing(level: Level, allow: PolicyAllow, new: &str, previous: &[&str]) -> Result<Vec<Violation>> {
+pub fn check_str_allowing(
+    level: Level,
+    allow: PolicyAllow,
+    new: &str,
+    previous: &[&str],
+) -> Result<Vec<Violation>> {
     let (new, previous) = parse_all(new, previous)?;
     Ok(check_allowing(level, allow, &new, &previous))
 }
@@ -376,7 +396,9 @@ pub fn check_str_allowing(level: Level, allow: PolicyAllow, new: &str, previous:
 fn parse_all(new: &str, previous: &[&str]) -> Result<(Schema, Vec<Schema>)> {
     let parse = |text: &str, which: String| {
         crate::avro::parse_schema(text).map_err(|e| match e {
-            Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: format!("{which}: {reason}") },
+            Error::SchemaInvalid { reason } => {
+                Error::SchemaInvalid { reason: format!("{which}: {reason}") }
+            }
             e => e,
         })
     };
@@ -397,7 +419,12 @@ pub fn enforce(level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
 }
 
 /// [`enforce`] with the subject the schema is meant for, for the error message.
-pub fn enforce_for_subject(subject: &str, level: Level, new: &Schema, previous: &[Schema]) -> Result<()> {
+pub fn enforce_for_subject(
+    subject: &str,
+    level: Level,
+    new: &Schema,
+    previous: &[Schema],
+) -> Result<()> {
     enforce_for_subject_allowing(subject, level, PolicyAllow::default(), new, previous)
 }
 
@@ -415,10 +442,13 @@ pub fn enforce_for_subject_allowing(
     }
     let lines: Vec<String> = violations.iter().map(Violation::to_string).collect();
     Err(match level {
-        Level::AddWithDefaultOnly => Error::SchemaPolicyViolation { policy: level.to_string(), violations: lines },
-        _ => {
-            Error::SchemaIncompatible { subject: subject.to_string(), reason: format!("{level}: {}", lines.join("; ")) }
+        Level::AddWithDefaultOnly => {
+            Error::SchemaPolicyViolation { policy: level.to_string(), violations: lines }
         }
+        _ => Error::SchemaIncompatible {
+            subject: subject.to_string(),
+            reason: format!("{level}: {}", lines.join("; ")),
+        },
     })
 }
 
@@ -484,7 +514,13 @@ impl Guard {
             if assumed >= self.stack.len() && !self.exhausted {
                 let relative = local
                     .iter()
-                    .map(|v| (v.path.strip_prefix(path).unwrap_or(&v.path).to_string(), v.kind, v.message.clone()))
+                    .map(|v| {
+                        (
+                            v.path.strip_prefix(path).unwrap_or(&v.path).to_string(),
+                            v.kind,
+                            v.message.clone(),
+                        )
+                    })
                     .collect();
                 self.memo.insert(key, relative);
             }

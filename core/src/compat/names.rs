@@ -124,7 +124,8 @@ impl<'a> Side<'a> {
             Schema::Array(a) => format!("array<{}>", self.describe_depth(&a.items, depth + 1)),
             Schema::Map(m) => format!("map<{}>", self.describe_depth(&m.types, depth + 1)),
             Schema::Union(u) => {
-                let parts: Vec<String> = u.variants().iter().map(|v| self.describe_depth(v, depth + 1)).collect();
+                let parts: Vec<String> =
+                    u.variants().iter().map(|v| self.describe_depth(v, depth + 1)).collect();
                 format!("[{}]", parts.join(", "))
             }
             Schema::Record(r) => format!("record {}", r.name.name),

@@ -49,7 +49,9 @@ impl<'a> Policy<'a> {
         }
         let (od, nd) = (self.old.deref(o), self.new.deref(n));
         match (od, nd) {
-            (Schema::Union(ou), Schema::Union(nu)) => self.union(ou.variants(), nu.variants(), path, out),
+            (Schema::Union(ou), Schema::Union(nu)) => {
+                self.union(ou.variants(), nu.variants(), path, out)
+            }
             (Schema::Record(or), Schema::Record(nr)) => self.record(or, nr, path, out),
             (Schema::Enum(oe), Schema::Enum(ne)) => {
                 self.name(&oe.name, &ne.name, path, out);
@@ -59,8 +61,10 @@ impl<'a> Policy<'a> {
                 for s in ne.symbols.iter().filter(|s| !oe.symbols.contains(s)) {
                     push(out, path, K::EnumSymbolAdded, format!("enum symbol {s} added"));
                 }
-                let common_old: Vec<&String> = oe.symbols.iter().filter(|s| ne.symbols.contains(s)).collect();
-                let common_new: Vec<&String> = ne.symbols.iter().filter(|s| oe.symbols.contains(s)).collect();
+                let common_old: Vec<&String> =
+                    oe.symbols.iter().filter(|s| ne.symbols.contains(s)).collect();
+                let common_new: Vec<&String> =
+                    ne.symbols.iter().filter(|s| oe.symbols.contains(s)).collect();
                 if common_old != common_new {
                     push(
                         out,
@@ -73,26 +77,51 @@ impl<'a> Policy<'a> {
                         ),
                     );
                 }
-                self.extras(oe.aliases.as_ref(), ne.aliases.as_ref(), &oe.attributes, &ne.attributes, path, out);
+                self.extras(
+                    oe.aliases.as_ref(),
+                    ne.aliases.as_ref(),
+                    &oe.attributes,
+                    &ne.attributes,
+                    path,
+                    out,
+                );
                 if oe.default != ne.default {
                     let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".into());
                     push(
                         out,
                         path,
                         K::DefaultChanged,
-                        format!("enum default changed from {} to {}", show(&oe.default), show(&ne.default)),
+                        format!(
+                            "enum default changed from {} to {}",
+                            show(&oe.default),
+                            show(&ne.default)
+                        ),
                     );
                 }
             }
             (Schema::Fixed(of), Schema::Fixed(nf)) => {
                 self.name(&of.name, &nf.name, path, out);
-                self.extras(of.aliases.as_ref(), nf.aliases.as_ref(), &of.attributes, &nf.attributes, path, out);
+                self.extras(
+                    of.aliases.as_ref(),
+                    nf.aliases.as_ref(),
+                    &of.attributes,
+                    &nf.attributes,
+                    path,
+                    out,
+                );
                 if of.size != nf.size {
-                    push(out, path, K::FixedSizeChanged, format!("fixed size changed from {} to {}", of.size, nf.size));
+                    push(
+                        out,
+                        path,
+                        K::FixedSizeChanged,
+                        format!("fixed size changed from {} to {}", of.size, nf.size),
+                    );
                 }
                 let (ol, nl) = (of.attributes.get("logicalType"), nf.attributes.get("logicalType"));
                 if ol != nl {
-                    let show = |l: Option<&serde_json::Value>| l.map_or("none".to_string(), |v| v.to_string());
+                    let show = |l: Option<&serde_json::Value>| {
+                        l.map_or("none".to_string(), |v| v.to_string())
+                    };
                     push(
                         out,
                         path,
@@ -134,7 +163,11 @@ impl<'a> Policy<'a> {
                         (Some(a), None) => format!("logical type {a} removed"),
                         (None, Some(b)) => format!("logical type {b} added"),
                         (None, None) => {
-                            format!("type changed from {} to {}", self.old.describe(od), self.new.describe(nd))
+                            format!(
+                                "type changed from {} to {}",
+                                self.old.describe(od),
+                                self.new.describe(nd)
+                            )
                         }
                     };
                     push(out, path, K::LogicalTypeChanged, message);
@@ -160,7 +193,12 @@ impl<'a> Policy<'a> {
         };
         let (o, n) = (names(oa), names(na));
         if o != n {
-            push(out, path, K::AliasesChanged, format!("aliases changed from [{}] to [{}]", o.join(", "), n.join(", ")));
+            push(
+                out,
+                path,
+                K::AliasesChanged,
+                format!("aliases changed from [{}] to [{}]", o.join(", "), n.join(", ")),
+            );
         }
         properties(op, np, path, out);
     }
@@ -175,7 +213,12 @@ impl<'a> Policy<'a> {
                 out,
                 path,
                 K::NamespaceChanged,
-                format!("namespace of {} changed from {} to {}", o.name, show(&o.namespace), show(&n.namespace)),
+                format!(
+                    "namespace of {} changed from {} to {}",
+                    o.name,
+                    show(&o.namespace),
+                    show(&n.namespace)
+                ),
             );
         }
     }
@@ -186,24 +229,39 @@ impl<'a> Policy<'a> {
         let upath = format!("{path}<union>");
         for (i, id) in oid.iter().enumerate() {
             if !nid.contains(id) {
-                push(out, &upath, K::UnionBranchRemoved, format!("union branch {} removed", self.old.describe(&ob[i])));
+                push(
+                    out,
+                    &upath,
+                    K::UnionBranchRemoved,
+                    format!("union branch {} removed", self.old.describe(&ob[i])),
+                );
             }
         }
         for (i, id) in nid.iter().enumerate() {
             if !oid.contains(id) {
-                push(out, &upath, K::UnionBranchAdded, format!("union branch {} added", self.new.describe(&nb[i])));
+                push(
+                    out,
+                    &upath,
+                    K::UnionBranchAdded,
+                    format!("union branch {} added", self.new.describe(&nb[i])),
+                );
             }
         }
         let common_old: Vec<&String> = oid.iter().filter(|s| nid.contains(s)).collect();
         let common_new: Vec<&String> = nid.iter().filter(|s| oid.contains(s)).collect();
         if common_old != common_new {
-            let show =
-                |side: &Side<'a>, b: &'a [Schema]| b.iter().map(|s| side.label(s)).collect::<Vec<_>>().join(", ");
+            let show = |side: &Side<'a>, b: &'a [Schema]| {
+                b.iter().map(|s| side.label(s)).collect::<Vec<_>>().join(", ")
+            };
             push(
                 out,
                 &upath,
                 K::UnionBranchesReordered,
-                format!("union branches reordered from [{}] to [{}]", show(&self.old, ob), show(&self.new, nb)),
+                format!(
+                    "union branches reordered from [{}] to [{}]",
+                    show(&self.old, ob),
+                    show(&self.new, nb)
+                ),
             );
         }
         for (i, id) in oid.iter().enumerate() {
@@ -214,42 +272,70 @@ impl<'a> Policy<'a> {
         }
     }
 
-    fn record(&mut self, o: &'a RecordSchema, n: &'a RecordSchema, path: &str, out: &mut Vec<Violation>) {
+    fn record(
+        &mut self,
+        o: &'a RecordSchema,
+        n: &'a RecordSchema,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
         let key = (o as *const RecordSchema as usize, n as *const RecordSchema as usize);
         if !self.guard.enter(key, path, out) {
             return;
         }
         let mut local = Vec::new();
         self.name(&o.name, &n.name, path, &mut local);
-        self.extras(o.aliases.as_ref(), n.aliases.as_ref(), &o.attributes, &n.attributes, path, &mut local);
+        self.extras(
+            o.aliases.as_ref(),
+            n.aliases.as_ref(),
+            &o.attributes,
+            &n.attributes,
+            path,
+            &mut local,
+        );
         let mut matched = vec![false; n.fields.len()];
         // (position in the new record, name) of the last old field found, to spot moves
         let mut last: Option<(usize, &str)> = None;
         for of in &o.fields {
             let by_name = n.fields.iter().position(|f| f.name == of.name);
             let renamed = by_name.is_none().then(|| {
-                n.fields
-                    .iter()
-                    .enumerate()
-                    .position(|(j, f)| !matched[j] && f.aliases.as_ref().is_some_and(|a| a.contains(&of.name)))
+                n.fields.iter().enumerate().position(|(j, f)| {
+                    !matched[j] && f.aliases.as_ref().is_some_and(|a| a.contains(&of.name))
+                })
             });
             let Some(j) = by_name.or(renamed.flatten()) else {
-                push(&mut local, &format!("{path}.{}", of.name), K::FieldRemoved, "field removed".into());
+                push(
+                    &mut local,
+                    &format!("{path}.{}", of.name),
+                    K::FieldRemoved,
+                    "field removed".into(),
+                );
                 continue;
             };
             let Some(nf) = n.fields.get(j) else { continue };
             matched[j] = true;
             let fpath = format!("{path}.{}", nf.name);
             if by_name.is_none() {
-                push(&mut local, &fpath, K::FieldRenamed, format!("field renamed from {} to {}", of.name, nf.name));
+                push(
+                    &mut local,
+                    &fpath,
+                    K::FieldRenamed,
+                    format!("field renamed from {} to {}", of.name, nf.name),
+                );
             } else if of.aliases != nf.aliases {
                 // (a rename's new alias is part of the rename, reported above)
-                let show = |a: &Option<Vec<String>>| format!("[{}]", a.as_deref().unwrap_or_default().join(", "));
+                let show = |a: &Option<Vec<String>>| {
+                    format!("[{}]", a.as_deref().unwrap_or_default().join(", "))
+                };
                 push(
                     &mut local,
                     &fpath,
                     K::AliasesChanged,
-                    format!("field aliases changed from {} to {}", show(&of.aliases), show(&nf.aliases)),
+                    format!(
+                        "field aliases changed from {} to {}",
+                        show(&of.aliases),
+                        show(&nf.aliases)
+                    ),
                 );
             }
             if of.order != nf.order {
@@ -257,7 +343,8 @@ impl<'a> Policy<'a> {
                     &mut local,
                     &fpath,
                     K::FieldOrderChanged,
-                    format!("field order changed from {:?} to {:?}", of.order, nf.order).to_lowercase(),
+                    format!("field order changed from {:?} to {:?}", of.order, nf.order)
+                        .to_lowercase(),
                 );
             }
             properties(&of.custom_attributes, &nf.custom_attributes, &fpath, &mut local);
@@ -272,13 +359,21 @@ impl<'a> Policy<'a> {
             }
             self.same(&of.schema, &nf.schema, &fpath, &mut local);
             match (&of.default, &nf.default) {
-                (Some(a), Some(b)) if a != b => {
-                    push(&mut local, &fpath, K::DefaultChanged, format!("default changed from {a} to {b}"))
+                (Some(a), Some(b)) if a != b => push(
+                    &mut local,
+                    &fpath,
+                    K::DefaultChanged,
+                    format!("default changed from {a} to {b}"),
+                ),
+                (Some(a), None) => {
+                    push(&mut local, &fpath, K::DefaultChanged, format!("default {a} removed"))
                 }
-                (Some(a), None) => push(&mut local, &fpath, K::DefaultChanged, format!("default {a} removed")),
-                (None, Some(b)) => {
-                    push(&mut local, &fpath, K::DefaultAdded, format!("default {b} added to an existing field"))
-                }
+                (None, Some(b)) => push(
+                    &mut local,
+                    &fpath,
+                    K::DefaultAdded,
+                    format!("default {b} added to an existing field"),
+                ),
                 _ => {}
             }
         }
@@ -322,7 +417,14 @@ fn same_base(a: &Base<'_>, b: &Base<'_>) -> bool {
         (Base::Fixed(_, x), Base::Fixed(_, y)) => x == y,
         _ => {
             a.same_kind(b)
-                && !matches!(a, Base::Record(_) | Base::Enum(_) | Base::Union(_) | Base::Array(_) | Base::Map(_))
+                && !matches!(
+                    a,
+                    Base::Record(_)
+                        | Base::Enum(_)
+                        | Base::Union(_)
+                        | Base::Array(_)
+                        | Base::Map(_)
+                )
         }
     }
 }
@@ -344,7 +446,8 @@ type Attributes = std::collections::BTreeMap<String, serde_json::Value>;
 /// Custom properties (apache-avro keeps `logicalType` of a fixed among them: judged as a
 /// logical type change instead).
 fn properties(o: &Attributes, n: &Attributes, path: &str, out: &mut Vec<Violation>) {
-    let keys: std::collections::BTreeSet<&String> = o.keys().chain(n.keys()).filter(|k| *k != "logicalType").collect();
+    let keys: std::collections::BTreeSet<&String> =
+        o.keys().chain(n.keys()).filter(|k| *k != "logicalType").collect();
     for k in keys {
         let message = match (o.get(k), n.get(k)) {
             (Some(a), Some(b)) if a == b => continue,

@@ -11,8 +11,12 @@ use super::{Guard, Violation, ViolationKind as K};
 /// All violations met when `reader` reads data written with `writer`. `reader_is_new` says
 /// which of the two is the new schema, so every message reads "from old to new".
 pub(super) fn check(reader: &Schema, writer: &Schema, reader_is_new: bool) -> Vec<Violation> {
-    let mut c =
-        Checker { reader: Side::new(reader), writer: Side::new(writer), reader_is_new, guard: Guard::default() };
+    let mut c = Checker {
+        reader: Side::new(reader),
+        writer: Side::new(writer),
+        reader_is_new,
+        guard: Guard::default(),
+    };
     let new_side = if reader_is_new { &c.reader } else { &c.writer };
     let root = root_path(new_side, if reader_is_new { reader } else { writer });
     let mut out = Vec::new();
@@ -29,7 +33,13 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn push(&self, out: &mut Vec<Violation>, path: &str, kind: super::ViolationKind, message: String) {
+    fn push(
+        &self,
+        out: &mut Vec<Violation>,
+        path: &str,
+        kind: super::ViolationKind,
+        message: String,
+    ) {
         out.push(Violation { path: path.to_string(), kind, message });
     }
 
@@ -87,14 +97,20 @@ impl<'a> Checker<'a> {
                         continue;
                     }
                     let wkind = self.writer.base(wbr);
-                    let twin = rbranches.iter().find(|rbr| same_type(&self.reader.base(rbr), &wkind));
+                    let twin =
+                        rbranches.iter().find(|rbr| same_type(&self.reader.base(rbr), &wkind));
                     if let Some(rbr) = twin {
                         self.check(rbr, wbr, &bpath, out);
                     } else {
                         let label = self.writer.describe(wbr);
                         let upath = format!("{path}<union>");
                         if self.reader_is_new {
-                            self.push(out, &upath, K::UnionBranchRemoved, format!("union branch {label} removed"));
+                            self.push(
+                                out,
+                                &upath,
+                                K::UnionBranchRemoved,
+                                format!("union branch {label} removed"),
+                            );
                         } else {
                             self.push(
                                 out,
@@ -122,7 +138,8 @@ impl<'a> Checker<'a> {
                 }
                 if !unreadable.is_empty() {
                     let (old, new) = self.old_new(r, w);
-                    let what = if self.reader_is_new { "the new schema" } else { "the previous schema" };
+                    let what =
+                        if self.reader_is_new { "the new schema" } else { "the previous schema" };
                     self.push(
                         out,
                         path,
@@ -191,8 +208,14 @@ impl<'a> Checker<'a> {
                     self.name(&rf.name, rf.aliases.as_deref(), &wf.name, path, out);
                 }
                 if rsize != wsize {
-                    let (old, new) = if self.reader_is_new { (wsize, rsize) } else { (rsize, wsize) };
-                    self.push(out, path, K::FixedSizeChanged, format!("fixed size changed from {old} to {new}"));
+                    let (old, new) =
+                        if self.reader_is_new { (wsize, rsize) } else { (rsize, wsize) };
+                    self.push(
+                        out,
+                        path,
+                        K::FixedSizeChanged,
+                        format!("fixed size changed from {old} to {new}"),
+                    );
                 } else {
                     self.decimal(r, w, path, out);
                 }
@@ -206,7 +229,9 @@ impl<'a> Checker<'a> {
     /// value wrong by a power of ten, a smaller reader precision may not hold the writer's
     /// values: both are reported (Confluent ignores logical types here; see docs/compat.md).
     fn decimal(&mut self, r: &'a Schema, w: &'a Schema, path: &str, out: &mut Vec<Violation>) {
-        let (Schema::Decimal(rd), Schema::Decimal(wd)) = (self.reader.deref(r), self.writer.deref(w)) else {
+        let (Schema::Decimal(rd), Schema::Decimal(wd)) =
+            (self.reader.deref(r), self.writer.deref(w))
+        else {
             return;
         };
         let (old, new) = if self.reader_is_new { (wd, rd) } else { (rd, wd) };
@@ -235,7 +260,14 @@ impl<'a> Checker<'a> {
 
     /// Named types match by unqualified name, or when one of the reader's aliases names the
     /// writer's type.
-    fn name(&self, rname: &Name, raliases: Option<&[Alias]>, wname: &Name, path: &str, out: &mut Vec<Violation>) {
+    fn name(
+        &self,
+        rname: &Name,
+        raliases: Option<&[Alias]>,
+        wname: &Name,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
         if names_match(rname, raliases, wname) {
             return;
         }
@@ -243,7 +275,13 @@ impl<'a> Checker<'a> {
         self.push(out, path, K::NameChanged, format!("name changed from {old} to {new}"));
     }
 
-    fn record(&mut self, r: &'a RecordSchema, w: &'a RecordSchema, path: &str, out: &mut Vec<Violation>) {
+    fn record(
+        &mut self,
+        r: &'a RecordSchema,
+        w: &'a RecordSchema,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
         let key = (r as *const RecordSchema as usize, w as *const RecordSchema as usize);
         if !self.guard.enter(key, path, out) {
             return;
@@ -251,10 +289,12 @@ impl<'a> Checker<'a> {
         let mut local = Vec::new();
         self.name(&r.name, r.aliases.as_deref(), &w.name, path, &mut local);
         for rf in &r.fields {
-            let wf =
-                w.fields.iter().find(|f| f.name == rf.name).or_else(|| {
-                    rf.aliases.iter().flatten().find_map(|alias| w.fields.iter().find(|f| &f.name == alias))
-                });
+            let wf = w.fields.iter().find(|f| f.name == rf.name).or_else(|| {
+                rf.aliases
+                    .iter()
+                    .flatten()
+                    .find_map(|alias| w.fields.iter().find(|f| &f.name == alias))
+            });
             match wf {
                 Some(wf) => {
                     let shown = if self.reader_is_new { &rf.name } else { &wf.name };
@@ -284,7 +324,13 @@ impl<'a> Checker<'a> {
         self.guard.leave(path, local, out);
     }
 
-    fn enumeration(&mut self, r: &'a EnumSchema, w: &'a EnumSchema, path: &str, out: &mut Vec<Violation>) {
+    fn enumeration(
+        &mut self,
+        r: &'a EnumSchema,
+        w: &'a EnumSchema,
+        path: &str,
+        out: &mut Vec<Violation>,
+    ) {
         self.name(&r.name, r.aliases.as_deref(), &w.name, path, out);
         let has_default = r.default.as_ref().is_some_and(|d| r.symbols.contains(d));
         if has_default {

@@ -76,7 +76,11 @@ fn violation_kinds_are_stable_snake_case_strings() {
         assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s}");
         assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{s}\""));
     }
-    let v = Violation { path: "R.a".into(), kind: ViolationKind::FieldRemoved, message: "field removed".into() };
+    let v = Violation {
+        path: "R.a".into(),
+        kind: ViolationKind::FieldRemoved,
+        message: "field removed".into(),
+    };
     assert_eq!(v.to_string(), "R.a: field removed");
     assert_eq!(
         serde_json::to_value(&v).unwrap(),
@@ -88,7 +92,10 @@ fn violation_kinds_are_stable_snake_case_strings() {
 fn docs_compat_md_lists_every_kind() {
     let doc = include_str!("../../../docs/compat.md");
     for kind in ViolationKind::ALL {
-        assert!(doc.contains(&format!("`{}`", kind.as_str())), "docs/compat.md does not document {kind}");
+        assert!(
+            doc.contains(&format!("`{}`", kind.as_str())),
+            "docs/compat.md does not document {kind}"
+        );
     }
 }
 
@@ -107,9 +114,14 @@ fn no_previous_schema_and_level_none_accept_anything() {
 #[test]
 fn backward_fields_added_need_defaults_removed_are_fine() {
     let old = rec(INT_A);
-    ok(Level::Backward, &old, &rec(&format!(r#"{INT_A},{{"name":"b","type":"string","default":""}}"#)));
+    ok(
+        Level::Backward,
+        &old,
+        &rec(&format!(r#"{INT_A},{{"name":"b","type":"string","default":""}}"#)),
+    );
     ok(Level::Backward, &old, &rec(""));
-    let v = run(Level::Backward, &rec(&format!(r#"{INT_A},{{"name":"b","type":"string"}}"#)), &[&old]);
+    let v =
+        run(Level::Backward, &rec(&format!(r#"{INT_A},{{"name":"b","type":"string"}}"#)), &[&old]);
     assert_eq!(pk(&v), one("R.b", "field_added_without_default"));
     assert_eq!(v[0].message, "field added without a default");
 }
@@ -123,7 +135,9 @@ fn forward_fields_removed_need_an_old_default() {
     ok(
         Level::Forward,
         &old,
-        &rec(&format!(r#"{INT_A},{{"name":"b","type":"int","default":0}},{{"name":"c","type":"int"}}"#)),
+        &rec(&format!(
+            r#"{INT_A},{{"name":"b","type":"int","default":0}},{{"name":"c","type":"int"}}"#
+        )),
     );
 }
 
@@ -153,7 +167,11 @@ fn promotions_follow_the_specification() {
             }
             // FORWARD is BACKWARD with the roles swapped.
             let f = run(Level::Forward, &new, &[&old]);
-            assert_eq!(f.is_empty(), from == to || allowed.contains(&(to, from)), "forward {from} -> {to}");
+            assert_eq!(
+                f.is_empty(),
+                from == to || allowed.contains(&(to, from)),
+                "forward {from} -> {to}"
+            );
         }
     }
 }
@@ -177,7 +195,9 @@ fn logical_types_are_judged_on_their_underlying_type() {
 #[test]
 fn decimal_scale_changes_and_narrowed_precision_are_reported() {
     let d = |p: u32, s: u32| {
-        rec(&format!(r#"{{"name":"a","type":{{"type":"bytes","logicalType":"decimal","precision":{p},"scale":{s}}}}}"#))
+        rec(&format!(
+            r#"{{"name":"a","type":{{"type":"bytes","logicalType":"decimal","precision":{p},"scale":{s}}}}}"#
+        ))
     };
     ok(Level::Backward, &d(12, 2), &d(14, 2)); // wider precision reads every old value
     let v = run(Level::Backward, &d(12, 3), &[&d(12, 2)]);
@@ -195,7 +215,9 @@ fn decimal_scale_changes_and_narrowed_precision_are_reported() {
 #[test]
 fn enum_symbols_and_enum_defaults() {
     let e = |symbols: &str, default: &str| {
-        rec(&format!(r#"{{"name":"s","type":{{"type":"enum","name":"S","symbols":[{symbols}]{default}}}}}"#))
+        rec(&format!(
+            r#"{{"name":"s","type":{{"type":"enum","name":"S","symbols":[{symbols}]{default}}}}}"#
+        ))
     };
     let abc = e(r#""A","B","C""#, "");
     let ab = e(r#""A","B""#, "");
@@ -230,7 +252,9 @@ fn field_aliases_let_the_reader_rename() {
 #[test]
 fn named_types_match_by_unqualified_name_or_reader_alias() {
     let named = |name: &str, ns: &str, aliases: &str| {
-        format!(r#"{{"type":"record","name":"{name}","namespace":"{ns}"{aliases},"fields":[{INT_A}]}}"#)
+        format!(
+            r#"{{"type":"record","name":"{name}","namespace":"{ns}"{aliases},"fields":[{INT_A}]}}"#
+        )
     };
     ok(Level::Full, &named("R", "a.b", ""), &named("R", "c.d", "")); // namespace ignored, as the spec says
     let v = run(Level::Backward, &named("S", "t", ""), &[&named("R", "t", "")]);
@@ -243,8 +267,14 @@ fn named_types_match_by_unqualified_name_or_reader_alias() {
         rec(&format!(r#"{{"name":"h","type":{{"type":"fixed","name":"{name}","size":{size}}}}}"#))
     };
     ok(Level::Full, &fx("H", 16), &fx("H", 16));
-    assert_eq!(pk(&run(Level::Backward, &fx("H", 32), &[&fx("H", 16)])), one("R.h", "fixed_size_changed"));
-    assert_eq!(pk(&run(Level::Backward, &fx("G", 16), &[&fx("H", 16)])), one("R.h", "name_changed"));
+    assert_eq!(
+        pk(&run(Level::Backward, &fx("H", 32), &[&fx("H", 16)])),
+        one("R.h", "fixed_size_changed")
+    );
+    assert_eq!(
+        pk(&run(Level::Backward, &fx("G", 16), &[&fx("H", 16)])),
+        one("R.h", "name_changed")
+    );
 }
 
 #[test]
@@ -267,9 +297,17 @@ fn unions_writer_branches_must_all_be_readable() {
     assert_eq!(pk(&v), one("R.v", "type_changed"));
     assert!(v[0].message.contains("cannot read branch null"), "{}", v[0].message);
     // a writer union whose every branch promotes to the reader's type
-    ok(Level::Backward, &rec(r#"{"name":"v","type":["int","long"]}"#), &rec(r#"{"name":"v","type":"double"}"#));
+    ok(
+        Level::Backward,
+        &rec(r#"{"name":"v","type":["int","long"]}"#),
+        &rec(r#"{"name":"v","type":"double"}"#),
+    );
     // reader union with no branch for the writer's type
-    let v = run(Level::Backward, &u(r#"["null","string"]"#), &[&rec(r#"{"name":"v","type":"boolean"}"#)]);
+    let v = run(
+        Level::Backward,
+        &u(r#"["null","string"]"#),
+        &[&rec(r#"{"name":"v","type":"boolean"}"#)],
+    );
     assert_eq!(pk(&v), one("R.v", "type_changed"));
     assert_eq!(v[0].message, "type changed from boolean to [null, string]");
 }
@@ -331,18 +369,26 @@ fn recursive_schemas_terminate_and_report_once() {
     for level in Level::ALL {
         assert!(run(level, LIST_V1, &[LIST_V1]).is_empty(), "{level}");
         assert!(
-            run(level, &with(r#"{"name":"label","type":"string","default":""},"#), &[LIST_V1]).is_empty(),
+            run(level, &with(r#"{"name":"label","type":"string","default":""},"#), &[LIST_V1])
+                .is_empty(),
             "{level}"
         );
     }
     let v = run(Level::Backward, &with(r#"{"name":"label","type":"string"},"#), &[LIST_V1]);
     assert_eq!(pk(&v), one("Node.label", "field_added_without_default"));
-    let v = run(Level::AddWithDefaultOnly, &with(r#"{"name":"label","type":"string"},"#), &[LIST_V1]);
+    let v =
+        run(Level::AddWithDefaultOnly, &with(r#"{"name":"label","type":"string"},"#), &[LIST_V1]);
     assert_eq!(pk(&v), one("Node.label", "field_added_without_default"));
     let long_value = LIST_V1.replace(r#""type":"int""#, r#""type":"long""#);
     ok(Level::Backward, LIST_V1, &long_value);
-    assert_eq!(pk(&run(Level::Forward, &long_value, &[LIST_V1])), one("Node.value", "type_changed"));
-    assert_eq!(pk(&run(Level::AddWithDefaultOnly, &long_value, &[LIST_V1])), one("Node.value", "type_changed"));
+    assert_eq!(
+        pk(&run(Level::Forward, &long_value, &[LIST_V1])),
+        one("Node.value", "type_changed")
+    );
+    assert_eq!(
+        pk(&run(Level::AddWithDefaultOnly, &long_value, &[LIST_V1])),
+        one("Node.value", "type_changed")
+    );
 }
 
 #[test]
@@ -408,7 +454,10 @@ fn many_violations_are_reported_together() {
     );
     let full = run(Level::Full, &new, &[&old]);
     // FULL adds what old readers cannot read: b removed without default; a and p reported once
-    assert!(full.iter().any(|x| x.path == "R.b" && x.kind == ViolationKind::FieldRemoved), "{full:?}");
+    assert!(
+        full.iter().any(|x| x.path == "R.b" && x.kind == ViolationKind::FieldRemoved),
+        "{full:?}"
+    );
     assert_eq!(full.iter().filter(|x| x.path == "R.a").count(), 1, "{full:?}");
     let house = run(Level::AddWithDefaultOnly, &new, &[&old]);
     assert_eq!(
@@ -430,7 +479,8 @@ fn many_violations_are_reported_together() {
 fn transitive_levels_check_every_previous_version() {
     let v1 = rec(INT_A);
     let v2 = rec(r#"{"name":"z","type":"int","default":0}"#); // a removed: fine for BACKWARD
-    let v3 = rec(r#"{"name":"z","type":"int","default":0},{"name":"a","type":"string","default":""}"#);
+    let v3 =
+        rec(r#"{"name":"z","type":"int","default":0},{"name":"a","type":"string","default":""}"#);
     assert!(run(Level::Backward, &v3, &[&v1, &v2]).is_empty());
     let v = run(Level::BackwardTransitive, &v3, &[&v1, &v2]);
     assert_eq!(pk(&v), one("R.a", "type_changed"));
@@ -441,7 +491,8 @@ fn transitive_levels_check_every_previous_version() {
     // FORWARD: v1's reader needs a, which v3 writes as a string
     let f1 = rec(r#"{"name":"a","type":"int","default":0}"#);
     let f2 = rec(r#"{"name":"a","type":"int","default":0},{"name":"b","type":"int","default":0}"#);
-    let f3 = rec(r#"{"name":"b","type":"int","default":0},{"name":"a","type":"string","default":""}"#);
+    let f3 =
+        rec(r#"{"name":"b","type":"int","default":0},{"name":"a","type":"string","default":""}"#);
     assert!(!run(Level::Forward, &f3, &[&f2]).is_empty()); // int reader cannot read string
     let f3ok = rec(r#"{"name":"b","type":"int","default":0}"#);
     assert!(run(Level::Forward, &f3ok, &[&f1, &f2]).is_empty());
@@ -468,7 +519,9 @@ fn transitive_levels_check_every_previous_version() {
 fn house_policy_is_checked_against_the_latest_version_only() {
     let v1 = rec(INT_A);
     let v2 = rec(r#"{"name":"a","type":"int"},{"name":"b","type":"int"}"#); // added before the policy
-    let v3 = rec(r#"{"name":"a","type":"int"},{"name":"b","type":"int"},{"name":"c","type":"int","default":0}"#);
+    let v3 = rec(
+        r#"{"name":"a","type":"int"},{"name":"b","type":"int"},{"name":"c","type":"int","default":0}"#,
+    );
     assert!(run(Level::AddWithDefaultOnly, &v3, &[&v1, &v2]).is_empty());
 }
 
@@ -493,33 +546,62 @@ fn house_policy_accepts_only_added_fields_with_defaults_at_any_depth() {
     let base = deep(r#"{"name":"x","type":"int"}"#);
     assert!(house(&base, &base).is_empty());
     // added with a default: fine, anywhere in the record
-    assert!(house(&base, &deep(r#"{"name":"x","type":"int"},{"name":"y","type":"string","default":"n/a"}"#)).is_empty());
-    assert!(house(&base, &deep(r#"{"name":"y","type":["null","long"],"default":null},{"name":"x","type":"int"}"#))
-        .is_empty());
+    assert!(house(
+        &base,
+        &deep(r#"{"name":"x","type":"int"},{"name":"y","type":"string","default":"n/a"}"#)
+    )
+    .is_empty());
+    assert!(house(
+        &base,
+        &deep(r#"{"name":"y","type":["null","long"],"default":null},{"name":"x","type":"int"}"#)
+    )
+    .is_empty());
     // docs may change
     assert!(house(&base, &deep(r#"{"name":"x","type":"int","doc":"the x"}"#)).is_empty());
     let p = |leaf: &str| format!("{DEEP_PATH}{leaf}");
     // strict: a default added to an existing field is a violation (unless allowed)
-    assert_eq!(house(&base, &deep(r#"{"name":"x","type":"int","default":1}"#)), one(&p(".x"), "default_added"));
+    assert_eq!(
+        house(&base, &deep(r#"{"name":"x","type":"int","default":1}"#)),
+        one(&p(".x"), "default_added")
+    );
     assert_eq!(
         house(&base, &deep(r#"{"name":"x","type":"int"},{"name":"y","type":"int"}"#)),
         one(&p(".y"), "field_added_without_default")
     );
-    assert_eq!(house(&base, &deep(r#"{"name":"y","type":"int","default":0}"#)), one(&p(".x"), "field_removed"));
-    assert_eq!(house(&base, &deep(r#"{"name":"y","type":"int","aliases":["x"]}"#)), one(&p(".y"), "field_renamed"));
+    assert_eq!(
+        house(&base, &deep(r#"{"name":"y","type":"int","default":0}"#)),
+        one(&p(".x"), "field_removed")
+    );
+    assert_eq!(
+        house(&base, &deep(r#"{"name":"y","type":"int","aliases":["x"]}"#)),
+        one(&p(".y"), "field_renamed")
+    );
     let v = run(Level::AddWithDefaultOnly, &deep(r#"{"name":"x","type":"long"}"#), &[&base]);
     assert_eq!(pk(&v), one(&p(".x"), "type_changed"));
-    assert!(v[0].message.starts_with("type changed from int to long (a promotion"), "{}", v[0].message);
+    assert!(
+        v[0].message.starts_with("type changed from int to long (a promotion"),
+        "{}",
+        v[0].message
+    );
 }
 
 #[test]
 fn promotions_pass_backward_but_not_the_house_policy() {
-    for (from, to) in [("int", "long"), ("int", "double"), ("float", "double"), ("string", "bytes"), ("long", "float")]
-    {
+    for (from, to) in [
+        ("int", "long"),
+        ("int", "double"),
+        ("float", "double"),
+        ("string", "bytes"),
+        ("long", "float"),
+    ] {
         let old = deep(&format!(r#"{{"name":"x","type":"{from}"}}"#));
         let new = deep(&format!(r#"{{"name":"x","type":"{to}"}}"#));
         ok(Level::Backward, &old, &new);
-        assert_eq!(house(&old, &new), one(&format!("{DEEP_PATH}.x"), "type_changed"), "{from} -> {to}");
+        assert_eq!(
+            house(&old, &new),
+            one(&format!("{DEEP_PATH}.x"), "type_changed"),
+            "{from} -> {to}"
+        );
     }
 }
 
@@ -540,7 +622,12 @@ fn house_policy_refuses_every_other_change_at_depth() {
             ".x",
             "default_changed",
         ),
-        (r#"{"name":"x","type":"int","default":1}"#, r#"{"name":"x","type":"int"}"#, ".x", "default_changed"),
+        (
+            r#"{"name":"x","type":"int","default":1}"#,
+            r#"{"name":"x","type":"int"}"#,
+            ".x",
+            "default_changed",
+        ),
         (
             r#"{"name":"x","type":{"type":"enum","name":"E","symbols":["A","B"]}}"#,
             r#"{"name":"x","type":{"type":"enum","name":"E","symbols":["A","B","C"]}}"#,
@@ -637,7 +724,12 @@ fn house_policy_refuses_every_other_change_at_depth() {
             ".x<union>",
             "union_branch_removed",
         ),
-        (r#"{"name":"x","type":"int"}"#, r#"{"name":"x","type":["null","int"],"default":null}"#, ".x", "type_changed"),
+        (
+            r#"{"name":"x","type":"int"}"#,
+            r#"{"name":"x","type":["null","int"],"default":null}"#,
+            ".x",
+            "type_changed",
+        ),
         (
             r#"{"name":"x","type":{"type":"array","items":"int"}}"#,
             r#"{"name":"x","type":{"type":"array","items":"long"}}"#,
@@ -665,11 +757,15 @@ fn house_policy_refuses_every_other_change_at_depth() {
     ];
     for (old, new, leaf, kind) in cases {
         let got = house(&deep(old), &deep(new));
-        assert!(got.contains(&(p(leaf), kind)), "{kind} at {leaf}\n old: {old}\n new: {new}\n got: {got:?}");
+        assert!(
+            got.contains(&(p(leaf), kind)),
+            "{kind} at {leaf}\n old: {old}\n new: {new}\n got: {got:?}"
+        );
     }
     // the record's own name and namespace
-    let named =
-        |name: &str, ns: &str| format!(r#"{{"type":"record","name":"{name}","namespace":"{ns}","fields":[{INT_A}]}}"#);
+    let named = |name: &str, ns: &str| {
+        format!(r#"{{"type":"record","name":"{name}","namespace":"{ns}","fields":[{INT_A}]}}"#)
+    };
     assert_eq!(house(&named("R", "a"), &named("R", "b")), one("R", "namespace_changed"));
     assert_eq!(house(&named("R", "a"), &named("S", "a")), one("S", "name_changed"));
 }
@@ -685,7 +781,10 @@ fn house_policy_pairs_union_branches_by_name() {
         house(&u(&format!("{a},{b}")), &u(&format!("{a2},{b}"))),
         one("R.v<A>.y", "field_added_without_default")
     );
-    assert_eq!(house(&u(&format!("{a},{b}")), &u(&format!("{b},{a}"))), one("R.v<union>", "union_branches_reordered"));
+    assert_eq!(
+        house(&u(&format!("{a},{b}")), &u(&format!("{b},{a}"))),
+        one("R.v<union>", "union_branches_reordered")
+    );
 }
 
 // ---------------------------------------------------------------- errors and robustness
@@ -719,7 +818,8 @@ fn invalid_schemas_are_schema_invalid() {
     let err = check_str(Level::Backward, "{not json", &[]).unwrap_err();
     assert_eq!(err.code(), "schema.invalid");
     assert!(err.to_string().contains("new schema"), "{err}");
-    let err = check_str(Level::Backward, r#""int""#, &[r#""int""#, r#"{"type":"nope"}"#]).unwrap_err();
+    let err =
+        check_str(Level::Backward, r#""int""#, &[r#""int""#, r#"{"type":"nope"}"#]).unwrap_err();
     assert_eq!(err.code(), "schema.invalid");
     assert!(err.to_string().contains("previous schema 2 of 2"), "{err}");
 }
@@ -744,8 +844,10 @@ fn every_pair_of_odd_schemas_is_checked_at_every_level_without_panicking() {
         r#"{"type":"record","name":"T","aliases":["Node"],"fields":[{"name":"next","type":["null","T"]}]}"#,
         r#"[{"type":"record","name":"A","fields":[{"name":"a","type":["null","A"]}]},{"type":"record","name":"B","fields":[{"name":"a","type":"A"}]}]"#,
     ];
-    let parsed: Vec<Schema> =
-        schemas.iter().map(|s| Schema::parse_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))).collect();
+    let parsed: Vec<Schema> = schemas
+        .iter()
+        .map(|s| Schema::parse_str(s).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect();
     for new in &parsed {
         for old in &parsed {
             for level in Level::ALL {
@@ -758,7 +860,6 @@ fn every_pair_of_odd_schemas_is_checked_at_every_level_without_panicking() {
         }
     }
 }
-
 
 fn house_allowing(allow: &[&str], old: &str, new: &str) -> Vec<(String, &'static str)> {
     let mut a = PolicyAllow::default();
@@ -773,10 +874,25 @@ fn house_policy_is_strict_about_benign_changes_unless_allowed() {
     let base = deep(r#"{"name":"x","type":"int"}"#);
     let p = |leaf: &str| format!("{DEEP_PATH}{leaf}");
     let cases: [(&str, String, &str, &str); 6] = [
-        ("default-on-existing", deep(r#"{"name":"x","type":"int","default":1}"#), ".x", "default_added"),
-        ("order", deep(r#"{"name":"x","type":"int","order":"descending"}"#), ".x", "field_order_changed"),
+        (
+            "default-on-existing",
+            deep(r#"{"name":"x","type":"int","default":1}"#),
+            ".x",
+            "default_added",
+        ),
+        (
+            "order",
+            deep(r#"{"name":"x","type":"int","order":"descending"}"#),
+            ".x",
+            "field_order_changed",
+        ),
         ("aliases", deep(r#"{"name":"x","type":"int","aliases":["ex"]}"#), ".x", "aliases_changed"),
-        ("custom-properties", deep(r#"{"name":"x","type":"int","owner":"team-a"}"#), ".x", "property_changed"),
+        (
+            "custom-properties",
+            deep(r#"{"name":"x","type":"int","owner":"team-a"}"#),
+            ".x",
+            "property_changed",
+        ),
         // on the record itself
         (
             "aliases",
@@ -793,7 +909,10 @@ fn house_policy_is_strict_about_benign_changes_unless_allowed() {
     ];
     for (allow, new, leaf, kind) in &cases {
         assert_eq!(house(&base, new), one(&p(leaf), kind), "strict by default\n new: {new}");
-        assert!(house_allowing(&[allow], &base, new).is_empty(), "{allow} lets it through\n new: {new}");
+        assert!(
+            house_allowing(&[allow], &base, new).is_empty(),
+            "{allow} lets it through\n new: {new}"
+        );
         // allowing something else does not
         let other = if *allow == "order" { "aliases" } else { "order" };
         assert_eq!(house_allowing(&[other], &base, new), one(&p(leaf), kind));
@@ -801,7 +920,10 @@ fn house_policy_is_strict_about_benign_changes_unless_allowed() {
     let e = r#"{"name":"e","type":{"type":"enum","name":"E","symbols":["A"]}}"#;
     let e2 = r#"{"name":"e","type":{"type":"enum","name":"E","aliases":["F"],"symbols":["A"],"color":"red"}}"#;
     let got = house(&rec(e), &rec(e2));
-    assert_eq!(got, vec![("R.e".to_string(), "aliases_changed"), ("R.e".to_string(), "property_changed")]);
+    assert_eq!(
+        got,
+        vec![("R.e".to_string(), "aliases_changed"), ("R.e".to_string(), "property_changed")]
+    );
     assert!(house_allowing(&["aliases", "custom-properties"], &rec(e), &rec(e2)).is_empty());
     // doc is always free; an added field with a default always passes; a rename stays a rename
     assert!(house(&base, &deep(r#"{"name":"x","type":"int","doc":"d"},{"name":"y","type":"int","default":0,"aliases":["z"]}"#)).is_empty());
@@ -810,7 +932,15 @@ fn house_policy_is_strict_about_benign_changes_unless_allowed() {
         one(&p(".y"), "field_renamed")
     );
     // other levels ignore the list; unknown names are refused
-    assert!(run(Level::Backward, &deep(r#"{"name":"x","type":"int","order":"descending"}"#), &[&base]).is_empty());
+    assert!(run(
+        Level::Backward,
+        &deep(r#"{"name":"x","type":"int","order":"descending"}"#),
+        &[&base]
+    )
+    .is_empty());
     let e = PolicyAllow::default().allow("everything").unwrap_err();
-    assert!(e.to_string().contains("aliases, order, custom-properties, default-on-existing"), "{e}");
+    assert!(
+        e.to_string().contains("aliases, order, custom-properties, default-on-existing"),
+        "{e}"
+    );
 }

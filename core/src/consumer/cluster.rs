@@ -25,9 +25,16 @@ impl ClusterConsumer {
     /// Reads `topic` from the start of each of its partitions, outside group management.
     pub fn assign_from_beginning(&self, topic: &str, timeout: Duration) -> Result<()> {
         let md = self.inner.fetch_metadata(Some(topic), timeout)?;
-        let partitions = md.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions().len()).unwrap_or(0);
+        let partitions = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map(|t| t.partitions().len())
+            .unwrap_or(0);
         if partitions == 0 {
-            return Err(Error::KafkaRetriable { reason: format!("topic {topic} has no partitions yet") });
+            return Err(Error::KafkaRetriable {
+                reason: format!("topic {topic} has no partitions yet"),
+            });
         }
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions as i32 {
@@ -48,7 +55,12 @@ impl ClusterConsumer {
     }
 
     /// The group's committed offsets of `topic`'s partitions `0..partitions` (-1: none).
-    pub fn committed_offsets(&self, topic: &str, partitions: i32, timeout: Duration) -> Result<Vec<i64>> {
+    pub fn committed_offsets(
+        &self,
+        topic: &str,
+        partitions: i32,
+        timeout: Duration,
+    ) -> Result<Vec<i64>> {
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition(topic, p);
@@ -56,7 +68,10 @@ impl ClusterConsumer {
         let r = self.inner.committed_offsets(tpl, timeout)?;
         Ok((0..partitions)
             .map(|p| {
-                r.find_partition(topic, p).and_then(|e| e.offset().to_raw()).filter(|o| *o >= 0).unwrap_or(-1)
+                r.find_partition(topic, p)
+                    .and_then(|e| e.offset().to_raw())
+                    .filter(|o| *o >= 0)
+                    .unwrap_or(-1)
             })
             .collect())
     }

@@ -34,12 +34,19 @@ impl Ctx {
         if !self.track {
             return;
         }
-        let set: HashSet<(String, i32)> = revoked.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+        let set: HashSet<(String, i32)> =
+            revoked.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
         let tpl = lock(&self.tracker).to_commit(Some(&set));
         if tpl.count() > 0 {
             match base.commit(&tpl, RdCommit::Sync) {
-                Ok(()) => tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "commit on revoke"),
-                Err(e) => tracing::warn!(cluster = self.stats.cluster(), error = %e, "commit on revoke failed"),
+                Ok(()) => tracing::info!(
+                    cluster = self.stats.cluster(),
+                    partitions = tpl.count(),
+                    "commit on revoke"
+                ),
+                Err(e) => {
+                    tracing::warn!(cluster = self.stats.cluster(), error = %e, "commit on revoke failed")
+                }
             }
         }
         let mut t = lock(&self.tracker);
@@ -75,7 +82,9 @@ impl Ctx {
                         by_time.insert((e.topic().to_string(), e.partition()), e.offset());
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "offsets for timestamp failed; starting at the end"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "offsets for timestamp failed; starting at the end")
+                }
             }
         }
         for (t, p) in fresh {
@@ -96,12 +105,21 @@ impl Ctx {
 }
 
 impl ConsumerContext for Ctx {
-    fn rebalance(&self, base: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+    fn rebalance(
+        &self,
+        base: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
         let cooperative = matches!(base.rebalance_protocol(), RebalanceProtocol::Cooperative);
         let result = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.position_new(base, tpl);
-                tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "partitions assigned");
+                tracing::info!(
+                    cluster = self.stats.cluster(),
+                    partitions = tpl.count(),
+                    "partitions assigned"
+                );
                 if cooperative {
                     base.incremental_assign(tpl)
                 } else {
@@ -110,7 +128,11 @@ impl ConsumerContext for Ctx {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 self.pre_rebalance(base, &Rebalance::Revoke(tpl));
-                tracing::info!(cluster = self.stats.cluster(), partitions = tpl.count(), "partitions revoked");
+                tracing::info!(
+                    cluster = self.stats.cluster(),
+                    partitions = tpl.count(),
+                    "partitions revoked"
+                );
                 if cooperative {
                     base.incremental_unassign(tpl)
                 } else {
@@ -136,7 +158,11 @@ impl ConsumerContext for Ctx {
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
         match result {
             Ok(()) => {
-                tracing::debug!(cluster = self.stats.cluster(), partitions = offsets.count(), "committed");
+                tracing::debug!(
+                    cluster = self.stats.cluster(),
+                    partitions = offsets.count(),
+                    "committed"
+                );
                 lock(&self.tracker).committed(offsets);
             }
             Err(e) => tracing::warn!(cluster = self.stats.cluster(), error = %e, "commit failed"),

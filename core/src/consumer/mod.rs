@@ -21,22 +21,24 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
-    BaseConsumer, CommitMode as RdCommit, Consumer as _, ConsumerContext, Rebalance, RebalanceProtocol, StreamConsumer,
+    BaseConsumer, CommitMode as RdCommit, Consumer as _, ConsumerContext, Rebalance,
+    RebalanceProtocol, StreamConsumer,
 };
 use rdkafka::error::KafkaResult;
 use rdkafka::message::{Headers, Message as _};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, Statistics, TopicPartitionList};
 
-use crate::avro::{JsonBuilder, ValueBuilder};
+use crate::avro::ValueBuilder;
 use crate::client::Client;
 use crate::config::CommitMode;
 use crate::error::{Error, Result};
-use crate::producer::TopicSerde;
+use crate::serdes::TopicSerde;
 use crate::stats::{KafkaStats, StatsContext};
 
 mod cluster;
 mod context;
+pub mod handling;
 mod options;
 mod tracker;
 
@@ -73,7 +75,13 @@ impl Record {
             value: m.payload().map(<[u8]>::to_vec),
             headers: m
                 .headers()
-                .map(|hs| hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect())
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| {
+                            (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -140,7 +148,11 @@ impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let g = self.state.read().unwrap_or_else(|p| p.into_inner());
         match g.as_ref() {
-            Some(i) => f.debug_struct("Consumer").field("cluster", &i.cluster).field("group", &i.group).finish(),
+            Some(i) => f
+                .debug_struct("Consumer")
+                .field("cluster", &i.cluster)
+                .field("group", &i.group)
+                .finish(),
             None => f.write_str("Consumer(closed)"),
         }
     }
@@ -159,17 +171,26 @@ impl Consumer {
             (Subscription::Pattern(_), Some(c)) => c.clone(),
             (Subscription::Topics(topics), explicit) => {
                 if topics.is_empty() {
-                    return Err(Error::ConfigInvalid { path: "consumer.topics".into(), reason: "no topics to subscribe to".into() });
+                    return Err(Error::ConfigInvalid {
+                        path: "consumer.topics".into(),
+                        reason: "no topics to subscribe to".into(),
+                    });
                 }
                 let mut by_cluster: BTreeMap<String, Vec<&str>> = BTreeMap::new();
                 for t in topics {
                     by_cluster.entry(client.cluster_for(t)?.to_string()).or_default().push(t);
                 }
                 if by_cluster.len() > 1 {
-                    let parts: Vec<String> = by_cluster.iter().map(|(c, ts)| format!("{} -> {c}", ts.join(", "))).collect();
+                    let parts: Vec<String> = by_cluster
+                        .iter()
+                        .map(|(c, ts)| format!("{} -> {c}", ts.join(", ")))
+                        .collect();
                     return Err(Error::ConfigInvalid {
                         path: "consumer.topics".into(),
-                        reason: format!("one consumer reads one cluster, but the topics route to several: {}", parts.join("; ")),
+                        reason: format!(
+                            "one consumer reads one cluster, but the topics route to several: {}",
+                            parts.join("; ")
+                        ),
                     });
                 }
                 let routed = by_cluster.into_keys().next().unwrap_or_default();
@@ -206,9 +227,9 @@ impl Consumer {
             track: mode != CommitMode::Auto,
             started: Arc::default(),
         };
-        let consumer: StreamConsumer<Ctx> = cfg
-            .create_with_context(ctx.clone())
-            .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?;
+        let consumer: StreamConsumer<Ctx> = cfg.create_with_context(ctx.clone()).map_err(|e| {
+            crate::error::config_error(&format!("clusters.{cluster}.properties"), &e)
+        })?;
         match &opts.subscription {
             Subscription::Topics(t) => {
                 let names: Vec<&str> = t.iter().map(String::as_str).collect();
@@ -263,7 +284,8 @@ impl Consumer {
         // A record librdkafka already fetched is taken without arming a timer (the common
         // case under load); only an empty queue waits with the timeout.
         let mut next = std::pin::pin!(inner.consumer.recv());
-        let ready = next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        let ready =
+            next.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
         let polled = match ready {
             std::task::Poll::Ready(r) => Ok(r),
             std::task::Poll::Pending => tokio::time::timeout(timeout, next).await,
@@ -313,24 +335,36 @@ impl Consumer {
 
     /// Decodes the key of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close): a record already received stays readable).
-    pub async fn decode_key<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+    pub async fn decode_key<B: ValueBuilder>(
+        &self,
+        msg: &Message,
+        builder: &mut B,
+    ) -> Result<Option<B::Value>> {
         // a record of the parent used in a forked child: its registry client is the parent's
         self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
-            Some(k) => crate::producer::deserialize(self.decoder.client.codec(), &serde, k, builder).await.map(Some),
+            Some(k) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, k, builder)
+                .await
+                .map(Some),
         }
     }
 
     /// Decodes the value of `msg` with the topic's deserializer into `builder`'s values (also
     /// after [`close`](Self::close)).
-    pub async fn decode_value<B: ValueBuilder>(&self, msg: &Message, builder: &mut B) -> Result<Option<B::Value>> {
+    pub async fn decode_value<B: ValueBuilder>(
+        &self,
+        msg: &Message,
+        builder: &mut B,
+    ) -> Result<Option<B::Value>> {
         self.decoder.client.check_process()?;
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
-            Some(v) => crate::producer::deserialize(self.decoder.client.codec(), &serde, v, builder).await.map(Some),
+            Some(v) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, v, builder)
+                .await
+                .map(Some),
         }
     }
 
@@ -349,76 +383,6 @@ impl Consumer {
                 }
             };
             self.decoder.client.warm_readers(m, &serde).await;
-        }
-    }
-
-    /// Asks a running [`run`](Self::run) loop to return after the current record.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-
-    /// Runs `handler` on every record, decoded to natural JSON, until [`stop`](Self::stop) or
-    /// [`close`](Self::close). See [`run_with`](Self::run_with).
-    pub async fn run<F, Fut>(&self, handler: F) -> Result<()>
-    where
-        F: FnMut(Received<serde_json::Value>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        self.run_with(JsonBuilder, handler).await
-    }
-
-    /// The run loop: decode, call `handler` up to `consumer.max_attempts` times with
-    /// exponential backoff from `consumer.backoff_ms`; a record that still fails, or cannot be
-    /// decoded, goes to the DLQ (`consumer.dlq`) with its original bytes and headers plus the
-    /// `kpipe.*` headers; it counts as handled only once the DLQ write is acknowledged. A DLQ
-    /// failure (or no DLQ configured) stops the loop with that error, the record uncommitted.
-    /// A retriable decode error (registry down) is retried likewise and then returned.
-    pub async fn run_with<B, F, Fut>(&self, mut builder: B, mut handler: F) -> Result<()>
-    where
-        B: ValueBuilder,
-        B::Value: Clone,
-        F: FnMut(Received<B::Value>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        // The steps live in handling.rs (next_handling / complete / fail), shared with the C ABI.
-        self.stop.store(false, Ordering::SeqCst);
-        while !self.stop.load(Ordering::SeqCst) {
-            let mut h = match self.next_handling(&mut builder, Duration::from_millis(200)).await {
-                Ok(Some(h)) => h,
-                Ok(None) => continue,
-                Err(Error::Closed { .. }) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            loop {
-                let msg = &h.message;
-                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt = h.failed_attempts() + 1);
-                match tracing::Instrument::instrument(handler(h.received()), span).await {
-                    Ok(()) => {
-                        self.complete(&h)?;
-                        break;
-                    }
-                    Err(e) => match self.fail(&mut h, &e).await? {
-                        crate::handling::Outcome::Retry { after, .. } => tokio::time::sleep(after).await,
-                        crate::handling::Outcome::DeadLettered => break,
-                    },
-                }
-            }
-        }
-        self.finish_run()
-    }
-
-    pub(crate) async fn dead_letter(&self, msg: &Message, err: &Error, attempts: u32) -> Result<()> {
-        let inner = self.inner()?;
-        let template = &inner.client.config().consumer.dlq;
-        match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
-            Ok(d) => {
-                tracing::warn!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, dlq = %d.topic, code = err.code(), attempts, "record sent to the DLQ");
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(topic = %msg.topic, offset = msg.offset, code = e.code(), error = %e, "DLQ write failed; not committing");
-                Err(e)
-            }
         }
     }
 
@@ -448,7 +412,13 @@ impl Consumer {
     /// Moves an assigned partition back to `offset` to receive its records again: unlike
     /// [`seek`](Self::seek), records before `offset` still in flight stay tracked (an
     /// unacknowledged one still holds the commit back).
-    pub(crate) fn rewind(&self, topic: &str, partition: i32, offset: i64, timeout: Duration) -> Result<()> {
+    pub(crate) fn rewind(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        timeout: Duration,
+    ) -> Result<()> {
         let inner = self.inner()?;
         inner.consumer.seek(topic, partition, Offset::Offset(offset), timeout)?;
         lock(&inner.ctx.tracker).forget_from(topic, partition, offset);
@@ -462,7 +432,13 @@ impl Consumer {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .map(|e| {
+                (
+                    e.topic().to_string(),
+                    e.partition(),
+                    e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1),
+                )
+            })
             .collect())
     }
 
@@ -480,7 +456,13 @@ impl Consumer {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1)))
+            .map(|e| {
+                (
+                    e.topic().to_string(),
+                    e.partition(),
+                    e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(-1),
+                )
+            })
             .collect())
     }
 
@@ -576,7 +558,12 @@ impl Inner {
         let now = self.created.elapsed().as_millis() as u64;
         let due = self.next_commit_ms.load(Ordering::Relaxed);
         // one caller claims each due commit
-        if now < due || self.next_commit_ms.compare_exchange(due, now + interval, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        if now < due
+            || self
+                .next_commit_ms
+                .compare_exchange(due, now + interval, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
             return;
         }
         if let Err(e) = self.commit_now(RdCommit::Async) {
@@ -603,7 +590,9 @@ impl Inner {
         if tpl.count() == 0 {
             return Ok(());
         }
-        let _span = tracing::debug_span!("commit", cluster = %self.cluster, partitions = tpl.count()).entered();
+        let _span =
+            tracing::debug_span!("commit", cluster = %self.cluster, partitions = tpl.count())
+                .entered();
         self.consumer.commit(&tpl, mode)?;
         if matches!(mode, RdCommit::Sync) {
             lock(&self.ctx.tracker).committed(&tpl);

@@ -38,18 +38,22 @@ impl Tracker {
         let name = name.clone();
         let pending = &mut t.entry(partition).or_default().pending;
         match pending.back() {
-            Some(&(last, _)) if last >= offset => match pending.binary_search_by_key(&offset, |e| e.0) {
-                // seen again (pending again, as a re-insert did before)
-                Ok(i) => pending[i].1 = false,
-                Err(i) => pending.insert(i, (offset, false)),
-            },
+            Some(&(last, _)) if last >= offset => {
+                match pending.binary_search_by_key(&offset, |e| e.0) {
+                    // seen again (pending again, as a re-insert did before)
+                    Ok(i) => pending[i].1 = false,
+                    Err(i) => pending.insert(i, (offset, false)),
+                }
+            }
             _ => pending.push_back((offset, false)),
         }
         name
     }
 
     pub(super) fn done(&mut self, topic: &str, partition: i32, offset: i64) {
-        let Some(part) = self.parts.get_mut(topic).and_then(|t| t.1.get_mut(&partition)) else { return };
+        let Some(part) = self.parts.get_mut(topic).and_then(|t| t.1.get_mut(&partition)) else {
+            return;
+        };
         if let Ok(i) = part.pending.binary_search_by_key(&offset, |e| e.0) {
             part.pending[i].1 = true;
         }
@@ -103,7 +107,6 @@ impl Tracker {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

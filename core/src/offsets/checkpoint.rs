@@ -5,7 +5,11 @@ use super::*;
 impl Offsets {
     /// The latest MirrorMaker 2 checkpoint per (topic, partition) for `group`, read from
     /// `<source_alias>.checkpoints.internal` on this (the target) cluster.
-    pub async fn checkpoints(&self, source_alias: &str, group: &str) -> Result<BTreeMap<(String, i32), Checkpoint>> {
+    pub async fn checkpoints(
+        &self,
+        source_alias: &str,
+        group: &str,
+    ) -> Result<BTreeMap<(String, i32), Checkpoint>> {
         let topic = format!("{source_alias}.checkpoints.internal");
         let mut reader = match self.reader(&topic, StartAt::Earliest).await {
             Ok(r) => r,
@@ -113,7 +117,8 @@ impl Cursor<'_> {
             return Ok(String::new());
         }
         let b = self.take(n as usize)?;
-        String::from_utf8(b.to_vec()).map_err(|_| Error::decode("MirrorMaker 2 string is not UTF-8"))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| Error::decode("MirrorMaker 2 string is not UTF-8"))
     }
 }
 

@@ -8,8 +8,11 @@ impl Offsets {
         let this = self.clone();
         blocking(move || {
             let list = this.inner.meta.fetch_group_list(None, TIMEOUT)?;
-            let mut out: Vec<(String, String)> =
-                list.groups().iter().map(|g| (g.name().to_string(), g.state().to_string())).collect();
+            let mut out: Vec<(String, String)> = list
+                .groups()
+                .iter()
+                .map(|g| (g.name().to_string(), g.state().to_string()))
+                .collect();
             out.sort();
             Ok(out)
         })
@@ -23,7 +26,12 @@ impl Offsets {
         blocking(move || {
             let list = this.inner.meta.fetch_group_list(Some(&group), TIMEOUT)?;
             let Some(g) = list.groups().iter().find(|g| g.name() == group) else {
-                return Ok(GroupState { group, state: "Dead".into(), protocol_type: String::new(), members: vec![] });
+                return Ok(GroupState {
+                    group,
+                    state: "Dead".into(),
+                    protocol_type: String::new(),
+                    members: vec![],
+                });
             };
             let members = g
                 .members()
@@ -51,16 +59,25 @@ impl Offsets {
         if st.members.is_empty() {
             Ok(())
         } else {
-            Err(Error::OffsetsGroupActive { group: group.to_string(), cluster: self.inner.cluster.clone() })
+            Err(Error::OffsetsGroupActive {
+                group: group.to_string(),
+                cluster: self.inner.cluster.clone(),
+            })
         }
     }
 
     /// The group's committed offsets. `topics`: the topics to look at; `None` = every topic of
     /// the cluster (only partitions with a commit are returned then).
-    pub async fn committed(&self, group: &str, topics: Option<&[String]>) -> Result<Vec<PartitionOffset>> {
+    pub async fn committed(
+        &self,
+        group: &str,
+        topics: Option<&[String]>,
+    ) -> Result<Vec<PartitionOffset>> {
         let names: Vec<String> = match topics {
             Some(t) => t.to_vec(),
-            None => self.topic_names().await?.into_iter().filter(|t| !t.starts_with("__")).collect(),
+            None => {
+                self.topic_names().await?.into_iter().filter(|t| !t.starts_with("__")).collect()
+            }
         };
         let explicit = topics.is_some();
         let this = self.clone();
@@ -76,7 +93,10 @@ impl Offsets {
                         }
                     }
                     None if explicit => {
-                        return Err(Error::TopicNotFound { topic: name.clone(), cluster: this.inner.cluster.clone() })
+                        return Err(Error::TopicNotFound {
+                            topic: name.clone(),
+                            cluster: this.inner.cluster.clone(),
+                        })
                     }
                     None => {}
                 }
@@ -93,7 +113,11 @@ impl Offsets {
                     _ => None,
                 };
                 if offset.is_some() || explicit {
-                    out.push(PartitionOffset { topic: e.topic().to_string(), partition: e.partition(), offset });
+                    out.push(PartitionOffset {
+                        topic: e.topic().to_string(),
+                        partition: e.partition(),
+                        offset,
+                    });
                 }
             }
             out.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
@@ -123,7 +147,12 @@ impl Offsets {
 
     /// The group's committed offsets as an export document.
     pub async fn export(&self, group: &str, topics: Option<&[String]>) -> Result<OffsetsExport> {
-        let offsets = self.committed(group, topics).await?.into_iter().filter(|o| o.offset.is_some()).collect();
+        let offsets = self
+            .committed(group, topics)
+            .await?
+            .into_iter()
+            .filter(|o| o.offset.is_some())
+            .collect();
         Ok(OffsetsExport {
             cluster: self.inner.cluster.clone(),
             group: group.to_string(),
@@ -134,7 +163,12 @@ impl Offsets {
 
     /// Commits `offsets` for `group` (refusing while it has members unless `force`). Returns
     /// the changes with the previous committed offsets.
-    pub async fn commit(&self, group: &str, offsets: &[(String, i32, i64)], force: bool) -> Result<Vec<OffsetChange>> {
+    pub async fn commit(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+        force: bool,
+    ) -> Result<Vec<OffsetChange>> {
         if !force {
             self.ensure_inactive(group).await?;
         }
@@ -168,7 +202,10 @@ impl Offsets {
                         rdkafka::types::RDKafkaErrorCode::UnknownMemberId
                         | rdkafka::types::RDKafkaErrorCode::IllegalGeneration
                         | rdkafka::types::RDKafkaErrorCode::RebalanceInProgress,
-                    ) => Error::OffsetsGroupActive { group: group.clone(), cluster: this.inner.cluster.clone() },
+                    ) => Error::OffsetsGroupActive {
+                        group: group.clone(),
+                        cluster: this.inner.cluster.clone(),
+                    },
                     _ => e.into(),
                 })?;
             }
@@ -180,10 +217,18 @@ impl Offsets {
     /// Commits an export document's offsets here (as `group`, default the document's).
     /// Entries without an offset (a rollback of partitions that had no commit) are skipped
     /// unless every entry lacks one, in which case the group is deleted (it had no offsets).
-    pub async fn import(&self, doc: &OffsetsExport, group: Option<&str>, force: bool) -> Result<Vec<OffsetChange>> {
+    pub async fn import(
+        &self,
+        doc: &OffsetsExport,
+        group: Option<&str>,
+        force: bool,
+    ) -> Result<Vec<OffsetChange>> {
         let group = group.unwrap_or(&doc.group);
-        let list: Vec<(String, i32, i64)> =
-            doc.offsets.iter().filter_map(|o| o.offset.map(|off| (o.topic.clone(), o.partition, off))).collect();
+        let list: Vec<(String, i32, i64)> = doc
+            .offsets
+            .iter()
+            .filter_map(|o| o.offset.map(|off| (o.topic.clone(), o.partition, off)))
+            .collect();
         if list.is_empty() && !doc.offsets.is_empty() {
             if !force {
                 self.ensure_inactive(group).await?;
@@ -197,12 +242,17 @@ impl Offsets {
     /// Deletes the group (all its committed offsets); an unknown group is fine.
     pub async fn delete_group(&self, group: &str) -> Result<()> {
         let admin = self.admin()?;
-        let res = admin.delete_groups(&[group], &AdminOptions::new().request_timeout(Some(TIMEOUT))).await?;
+        let res = admin
+            .delete_groups(&[group], &AdminOptions::new().request_timeout(Some(TIMEOUT)))
+            .await?;
         for r in res {
             match r {
                 Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::GroupIdNotFound)) => {}
                 Err((_, rdkafka::types::RDKafkaErrorCode::NonEmptyGroup)) => {
-                    return Err(Error::OffsetsGroupActive { group: group.into(), cluster: self.inner.cluster.clone() })
+                    return Err(Error::OffsetsGroupActive {
+                        group: group.into(),
+                        cluster: self.inner.cluster.clone(),
+                    })
                 }
                 Err((_, c)) => return Err(rdkafka::error::KafkaError::AdminOp(c).into()),
             }
@@ -211,13 +261,21 @@ impl Offsets {
     }
 
     /// The offsets a reset of `topics` to `to` would commit.
-    pub async fn reset_plan(&self, topics: &[String], to: &ResetTo) -> Result<Vec<(String, i32, i64)>> {
+    pub async fn reset_plan(
+        &self,
+        topics: &[String],
+        to: &ResetTo,
+    ) -> Result<Vec<(String, i32, i64)>> {
         let mut out = Vec::new();
         for topic in topics {
             let parts = self.partitions(topic).await?;
             match to {
-                ResetTo::Earliest => out.extend(parts.iter().map(|p| (topic.clone(), p.partition, p.earliest))),
-                ResetTo::Latest => out.extend(parts.iter().map(|p| (topic.clone(), p.partition, p.latest))),
+                ResetTo::Earliest => {
+                    out.extend(parts.iter().map(|p| (topic.clone(), p.partition, p.earliest)))
+                }
+                ResetTo::Latest => {
+                    out.extend(parts.iter().map(|p| (topic.clone(), p.partition, p.latest)))
+                }
                 ResetTo::Time(ms) => {
                     for (p, o) in self.offsets_for_time(topic, *ms).await? {
                         out.push((topic.clone(), p, o));
@@ -227,7 +285,10 @@ impl Offsets {
                     for (p, o) in list {
                         let Some(info) = parts.iter().find(|x| x.partition == *p) else {
                             return Err(Error::OffsetsOutOfRange {
-                                reason: format!("{topic} has no partition {p} (it has {})", parts.len()),
+                                reason: format!(
+                                    "{topic} has no partition {p} (it has {})",
+                                    parts.len()
+                                ),
                             });
                         };
                         if *o < info.earliest || *o > info.latest {

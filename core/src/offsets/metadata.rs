@@ -61,7 +61,11 @@ impl Offsets {
         let this = self.clone();
         blocking(move || {
             let md = this.inner.meta.fetch_metadata(None, TIMEOUT)?;
-            Ok(md.brokers().iter().map(|b| (b.id(), format!("{}:{}", b.host(), b.port()))).collect())
+            Ok(md
+                .brokers()
+                .iter()
+                .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
+                .collect())
         })
         .await
     }
@@ -70,13 +74,16 @@ impl Offsets {
     pub async fn topic_configs(&self, topic: &str, all: bool) -> Result<BTreeMap<String, String>> {
         let admin = self.admin()?;
         let spec = rdkafka::admin::ResourceSpecifier::Topic(topic);
-        let res = admin.describe_configs([&spec], &AdminOptions::new().request_timeout(Some(TIMEOUT))).await?;
+        let res = admin
+            .describe_configs([&spec], &AdminOptions::new().request_timeout(Some(TIMEOUT)))
+            .await?;
         let mut out = BTreeMap::new();
         for r in res {
             let r = r.map_err(|code| match code {
-                rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition => {
-                    Error::TopicNotFound { topic: topic.to_string(), cluster: self.inner.cluster.clone() }
-                }
+                rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition => Error::TopicNotFound {
+                    topic: topic.to_string(),
+                    cluster: self.inner.cluster.clone(),
+                },
                 c => rdkafka::error::KafkaError::AdminOp(c).into(),
             })?;
             for e in r.entries {
@@ -96,7 +103,12 @@ impl Offsets {
         self.offsets_for_time_in(topic, &parts, time_ms).await
     }
 
-    pub(super) async fn offsets_for_time_in(&self, topic: &str, partitions: &[i32], time_ms: i64) -> Result<Vec<(i32, i64)>> {
+    pub(super) async fn offsets_for_time_in(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        time_ms: i64,
+    ) -> Result<Vec<(i32, i64)>> {
         let this = self.clone();
         let topic = topic.to_string();
         let partitions = partitions.to_vec();
@@ -124,7 +136,12 @@ impl Offsets {
     /// The timestamp of the record at `offset` (`None` when the partition holds no record at or
     /// after it within the read timeout, e.g. `offset` is the end). Reads the first record at
     /// or after `offset` and returns its offset too.
-    pub async fn record_at(&self, topic: &str, partition: i32, offset: i64) -> Result<Option<(i64, i64)>> {
+    pub async fn record_at(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<Option<(i64, i64)>> {
         let this = self.clone();
         let topic = topic.to_string();
         blocking(move || {
@@ -133,8 +150,13 @@ impl Offsets {
             if offset >= hi {
                 return Ok(None);
             }
-            let c: BaseConsumer =
-                make_config(&this.inner.cluster, &this.inner.bootstrap, &this.inner.properties, None).create()?;
+            let c: BaseConsumer = make_config(
+                &this.inner.cluster,
+                &this.inner.bootstrap,
+                &this.inner.properties,
+                None,
+            )
+            .create()?;
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(&topic, partition, Offset::Offset(offset))?;
             c.assign(&tpl)?;
@@ -149,7 +171,9 @@ impl Offsets {
                     _ => {}
                 }
             }
-            Err(Error::KafkaTimeout { reason: format!("reading {topic}[{partition}] at offset {offset}") })
+            Err(Error::KafkaTimeout {
+                reason: format!("reading {topic}[{partition}] at offset {offset}"),
+            })
         })
         .await
     }

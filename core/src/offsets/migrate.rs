@@ -72,7 +72,10 @@ pub struct MigrationPlan {
 impl MigrationPlan {
     /// The offsets the plan commits.
     pub fn commits(&self) -> Vec<(String, i32, i64)> {
-        self.partitions.iter().filter_map(|e| e.target_offset.map(|o| (e.topic.clone(), e.partition, o))).collect()
+        self.partitions
+            .iter()
+            .filter_map(|e| e.target_offset.map(|o| (e.topic.clone(), e.partition, o)))
+            .collect()
     }
 
     /// The rollback document: the target's offsets before the migration, for every partition
@@ -86,7 +89,11 @@ impl MigrationPlan {
                 .partitions
                 .iter()
                 .filter(|e| e.target_offset.is_some())
-                .map(|e| PartitionOffset { topic: e.topic.clone(), partition: e.partition, offset: e.target_previous })
+                .map(|e| PartitionOffset {
+                    topic: e.topic.clone(),
+                    partition: e.partition,
+                    offset: e.target_previous,
+                })
                 .collect(),
         }
     }
@@ -179,7 +186,8 @@ pub async fn plan_migration(
             };
             if po.partition >= tgt_n {
                 e.status = "partition_missing".into();
-                e.note = format!("partition {} does not exist on {}", po.partition, target.cluster());
+                e.note =
+                    format!("partition {} does not exist on {}", po.partition, target.cluster());
             } else if let Some((alias, cps)) = &checkpoints {
                 plan_by_checkpoint(source, target, alias, cps, &mut e).await?;
             } else {
@@ -201,10 +209,15 @@ pub async fn plan_migration(
     })
 }
 
-pub(super) async fn plan_by_timestamp(source: &Offsets, target: &Offsets, e: &mut PlanEntry) -> Result<()> {
+pub(super) async fn plan_by_timestamp(
+    source: &Offsets,
+    target: &Offsets,
+    e: &mut PlanEntry,
+) -> Result<()> {
     let Some(c) = e.source_offset else {
         e.status = "no_commit".into();
-        e.note = format!("the group has no committed offset on {}; nothing to move", source.cluster());
+        e.note =
+            format!("the group has no committed offset on {}; nothing to move", source.cluster());
         return Ok(());
     };
     let (s_lo, s_hi) = source.watermarks(&e.topic, e.partition).await?;
@@ -219,7 +232,10 @@ pub(super) async fn plan_by_timestamp(source: &Offsets, target: &Offsets, e: &mu
             );
         } else {
             e.status = "source_empty".into();
-            e.note = format!("the partition is empty on {}; committing the target's earliest offset", source.cluster());
+            e.note = format!(
+                "the partition is empty on {}; committing the target's earliest offset",
+                source.cluster()
+            );
         }
         return Ok(());
     }
@@ -234,13 +250,16 @@ pub(super) async fn plan_by_timestamp(source: &Offsets, target: &Offsets, e: &mu
     }
     let Some((at, ts)) = source.record_at(&e.topic, e.partition, probe).await? else {
         e.status = "source_empty".into();
-        e.note = "no readable record at the boundary; committing the target's earliest offset".into();
+        e.note =
+            "no readable record at the boundary; committing the target's earliest offset".into();
         e.target_offset = Some(t_lo);
         return Ok(());
     };
     if caught_up {
         e.status = "caught_up".into();
-        e.note = "the group read everything; the last record's timestamp is the boundary (it replays)".into();
+        e.note =
+            "the group read everything; the last record's timestamp is the boundary (it replays)"
+                .into();
     }
     e.timestamp = Some(ts);
     let (_, tgt) = target
@@ -251,14 +270,16 @@ pub(super) async fn plan_by_timestamp(source: &Offsets, target: &Offsets, e: &mu
         .unwrap_or((e.partition, t_hi));
     e.target_offset = Some(tgt);
     // Replayed: the source records from the first one at that timestamp up to the commit.
-    let first_src = source.offsets_for_time_in(&e.topic, &[e.partition], ts).await?.first().map(|x| x.1);
+    let first_src =
+        source.offsets_for_time_in(&e.topic, &[e.partition], ts).await?.first().map(|x| x.1);
     let consumed_end = if caught_up { s_hi } else { at };
     if let Some(f) = first_src {
         e.replayed = Some((consumed_end - f).max(0));
     }
     if tgt == t_hi && e.status == "ok" {
         e.status = "target_behind".into();
-        e.note = format!("{} holds no record this new yet; committing its end offset", target.cluster());
+        e.note =
+            format!("{} holds no record this new yet; committing its end offset", target.cluster());
     } else if tgt == t_lo && t_lo > 0 {
         if let Some((_, t_ts)) = target.record_at(&e.topic, e.partition, t_lo).await? {
             if t_ts > ts {
@@ -310,11 +331,15 @@ pub(super) async fn plan_by_checkpoint(
         }
         (None, Some(_)) => {
             plan_by_timestamp(source, target, e).await?;
-            e.note = format!("no checkpoint for this partition; translated by timestamp. {}", e.note);
+            e.note =
+                format!("no checkpoint for this partition; translated by timestamp. {}", e.note);
         }
         (_, None) => {
             e.status = "no_commit".into();
-            e.note = format!("the group has no committed offset on {}; nothing to move", source.cluster());
+            e.note = format!(
+                "the group has no committed offset on {}; nothing to move",
+                source.cluster()
+            );
         }
     }
     let _ = target;

@@ -45,9 +45,11 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Parses an RFC 3339 datetime (`2026-01-01T10:00:00Z`, any offset) to epoch milliseconds.
 pub fn parse_time(text: &str) -> Result<i64> {
-    chrono::DateTime::parse_from_rfc3339(text.trim()).map(|t| t.timestamp_millis()).map_err(|e| Error::InputInvalid {
-        what: format!("datetime {text:?}"),
-        reason: format!("{e}; expected RFC 3339 like 2026-01-01T10:00:00Z"),
+    chrono::DateTime::parse_from_rfc3339(text.trim()).map(|t| t.timestamp_millis()).map_err(|e| {
+        Error::InputInvalid {
+            what: format!("datetime {text:?}"),
+            reason: format!("{e}; expected RFC 3339 like 2026-01-01T10:00:00Z"),
+        }
     })
 }
 
@@ -183,21 +185,26 @@ struct Inner {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal { reason: format!("offsets task: {e}") })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal { reason: format!("offsets task: {e}") })?
 }
 
 impl Offsets {
     /// `properties` pass through to librdkafka (security settings and the like).
     pub fn new(cluster: &str, bootstrap: &str, properties: &[(String, String)]) -> Result<Self> {
         // Producer-only properties make a consumer warn; keep the ones a consumer understands.
-        let properties: Vec<(String, String)> =
-            properties.iter().filter(|(k, _)| !PRODUCER_ONLY.contains(&k.as_str())).cloned().collect();
+        let properties: Vec<(String, String)> = properties
+            .iter()
+            .filter(|(k, _)| !PRODUCER_ONLY.contains(&k.as_str()))
+            .cloned()
+            .collect();
         let inner = Inner {
             cluster: cluster.to_string(),
             bootstrap: bootstrap.to_string(),
-            meta: make_config(cluster, bootstrap, &properties, None)
-                .create()
-                .map_err(|e| crate::error::config_error(&format!("clusters.{cluster}.properties"), &e))?,
+            meta: make_config(cluster, bootstrap, &properties, None).create().map_err(|e| {
+                crate::error::config_error(&format!("clusters.{cluster}.properties"), &e)
+            })?,
             properties,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -224,9 +231,14 @@ impl Offsets {
     }
 
     fn group_consumer(&self, group: &str) -> Result<BaseConsumer> {
-        make_config(&self.inner.cluster, &self.inner.bootstrap, &self.inner.properties, Some(group)).create().map_err(
-            |e| crate::error::config_error(&format!("clusters.{}.properties", self.inner.cluster), &e),
-        )
+        make_config(&self.inner.cluster, &self.inner.bootstrap, &self.inner.properties, Some(group))
+            .create()
+            .map_err(|e| {
+                crate::error::config_error(
+                    &format!("clusters.{}.properties", self.inner.cluster),
+                    &e,
+                )
+            })
     }
 
     fn admin(&self) -> Result<AdminClient<DefaultClientContext>> {
@@ -237,7 +249,9 @@ impl Offsets {
                 cfg.set(k, v);
             }
         }
-        cfg.create().map_err(|e| crate::error::config_error(&format!("clusters.{}.properties", self.inner.cluster), &e))
+        cfg.create().map_err(|e| {
+            crate::error::config_error(&format!("clusters.{}.properties", self.inner.cluster), &e)
+        })
     }
 }
 
@@ -259,9 +273,15 @@ const PRODUCER_ONLY: &[&str] = &[
     "message.send.max.retries",
 ];
 
-const CONSUMER_ONLY: &[&str] = &["group.id", "enable.auto.commit", "auto.offset.reset", "isolation.level"];
+const CONSUMER_ONLY: &[&str] =
+    &["group.id", "enable.auto.commit", "auto.offset.reset", "isolation.level"];
 
-fn make_config(cluster: &str, bootstrap: &str, properties: &[(String, String)], group: Option<&str>) -> ClientConfig {
+fn make_config(
+    cluster: &str,
+    bootstrap: &str,
+    properties: &[(String, String)],
+    group: Option<&str>,
+) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", bootstrap)
         .set("client.id", format!("kpipe-offsets-{cluster}"))

@@ -8,7 +8,9 @@ impl Offsets {
         let parts = self.partitions(topic).await?;
         let mut starts: Vec<(i32, i64, i64)> = Vec::new(); // partition, start, end
         match start {
-            StartAt::Earliest => starts.extend(parts.iter().map(|p| (p.partition, p.earliest, p.latest))),
+            StartAt::Earliest => {
+                starts.extend(parts.iter().map(|p| (p.partition, p.earliest, p.latest)))
+            }
             StartAt::Time(ms) => {
                 let offs = self.offsets_for_time(topic, ms).await?;
                 for (p, o) in offs {
@@ -19,7 +21,10 @@ impl Offsets {
             StartAt::Offset { partition, offset } => {
                 let Some(info) = parts.iter().find(|x| x.partition == partition) else {
                     return Err(Error::OffsetsOutOfRange {
-                        reason: format!("{topic} has no partition {partition} (it has {})", parts.len()),
+                        reason: format!(
+                            "{topic} has no partition {partition} (it has {})",
+                            parts.len()
+                        ),
                     });
                 };
                 if offset < info.earliest || offset > info.latest {
@@ -34,7 +39,8 @@ impl Offsets {
             }
         }
         let consumer: StreamConsumer =
-            make_config(&self.inner.cluster, &self.inner.bootstrap, &self.inner.properties, None).create()?;
+            make_config(&self.inner.cluster, &self.inner.bootstrap, &self.inner.properties, None)
+                .create()?;
         let mut tpl = TopicPartitionList::new();
         let mut remaining = HashMap::new();
         for (p, s, e) in starts {
@@ -86,7 +92,9 @@ impl TopicReader {
             }
             let headers = m
                 .headers()
-                .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
+                .map(|h| {
+                    h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect()
+                })
                 .unwrap_or_default();
             return Ok(Some(RawRecord {
                 topic: m.topic().to_string(),

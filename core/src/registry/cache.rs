@@ -75,7 +75,12 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
     }
 
     /// The cached value of `key`, or the result of `fetch` run once for all concurrent callers.
-    pub(crate) async fn get_or_fetch<Q, F, Fut>(&self, key: &Q, make_key: impl Fn() -> K, fetch: F) -> Result<(V, Origin)>
+    pub(crate) async fn get_or_fetch<Q, F, Fut>(
+        &self,
+        key: &Q,
+        make_key: impl Fn() -> K,
+        fetch: F,
+    ) -> Result<(V, Origin)>
     where
         Q: Hash + Equivalent<K> + ?Sized,
         F: FnOnce() -> Fut,
@@ -106,7 +111,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
                 if let Some(result) = rx.borrow_and_update().clone() {
                     return match result {
                         Ok(v) => Ok((v, Origin::Joined)),
-                        Err(e) => Err(clone_error(&e)),
+                        Err(e) => Err(Error::clone(&e)),
                     };
                 }
                 if rx.changed().await.is_err() {
@@ -114,7 +119,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
                     if let Some(result) = rx.borrow().clone() {
                         return match result {
                             Ok(v) => Ok((v, Origin::Joined)),
-                            Err(e) => Err(clone_error(&e)),
+                            Err(e) => Err(Error::clone(&e)),
                         };
                     }
                     break;
@@ -176,7 +181,7 @@ impl<K: Hash + Eq, V: Clone> SingleFlight<K, V> {
             Err(e) => {
                 let shared = Arc::new(e);
                 tx.send_replace(Some(Err(shared.clone())));
-                Err(clone_error(&shared))
+                Err(Error::clone(&shared))
             }
         }
     }
@@ -217,25 +222,6 @@ impl Equivalent<(String, i32)> for SubjectVersionKey<'_> {
     }
 }
 
-/// `Error` is not `Clone`; rebuild the variants the registry client produces for waiters
-/// that share one failed fetch.
-pub(crate) fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::ConfigInvalid { path, reason } => Error::ConfigInvalid { path: path.clone(), reason: reason.clone() },
-        Error::RegistryUnavailable { reason } => Error::RegistryUnavailable { reason: reason.clone() },
-        Error::RegistryNotFound { what } => Error::RegistryNotFound { what: what.clone() },
-        Error::RegistryAuth { status } => Error::RegistryAuth { status: *status },
-        Error::RegistryRejected { status, message } => Error::RegistryRejected { status: *status, message: message.clone() },
-        Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: reason.clone() },
-        Error::SchemaIncompatible { subject, reason } => {
-            Error::SchemaIncompatible { subject: subject.clone(), reason: reason.clone() }
-        }
-        Error::SerdeUnknownSchemaId { id } => Error::SerdeUnknownSchemaId { id: *id },
-        Error::Closed { what } => Error::Closed { what: what.clone() },
-        other => Error::Internal { reason: other.to_string() },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,11 +237,15 @@ mod tests {
             let (cache, calls) = (cache.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_fetch(&Pair("s", "x"), || ("s".into(), "x".into()), || async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        Err::<u32, _>(Error::RegistryUnavailable { reason: "down".into() })
-                    })
+                    .get_or_fetch(
+                        &Pair("s", "x"),
+                        || ("s".into(), "x".into()),
+                        || async {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            Err::<u32, _>(Error::RegistryUnavailable { reason: "down".into() })
+                        },
+                    )
                     .await
             }));
         }
@@ -277,18 +267,24 @@ mod tests {
         let cache: Arc<SingleFlight<u32, u32>> = Arc::new(SingleFlight::new());
         let c2 = cache.clone();
         let leader = tokio::spawn(async move {
-            c2.get_or_fetch(&1, || 1, || async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Ok(1)
-            })
+            c2.get_or_fetch(
+                &1,
+                || 1,
+                || async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok(1)
+                },
+            )
             .await
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let c3 = cache.clone();
-        let waiter = tokio::spawn(async move { c3.get_or_fetch(&1, || 1, || async { Ok(2) }).await });
+        let waiter =
+            tokio::spawn(async move { c3.get_or_fetch(&1, || 1, || async { Ok(2) }).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
         leader.abort();
-        let (v, _) = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap().unwrap();
+        let (v, _) =
+            tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap().unwrap();
         assert_eq!(v, 2);
     }
 }

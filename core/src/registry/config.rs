@@ -231,7 +231,12 @@ pub fn redact_url(url: &str) -> String {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     match authority.rfind('@') {
-        Some(at) => format!("{}://***@{}{}", &url[..scheme_end], &authority[at + 1..], &rest[authority_end..]),
+        Some(at) => format!(
+            "{}://***@{}{}",
+            &url[..scheme_end],
+            &authority[at + 1..],
+            &rest[authority_end..]
+        ),
         None => url.to_string(),
     }
 }
@@ -254,21 +259,33 @@ mod tests {
         assert_eq!(c.url.as_slice(), ["http://a:1", "http://b:2"]);
         assert_eq!(c.retry, RetryConfig { deadline_ms: 5, ..RetryConfig::default() });
         assert_eq!(c.basic_auth.unwrap().password.expose(), "p");
-        let c: RegistryConfig =
-            serde_json::from_str(r#"{"url":"http://a","basic_auth":{"username":"u","password":123456}}"#).unwrap();
+        let c: RegistryConfig = serde_json::from_str(
+            r#"{"url":"http://a","basic_auth":{"username":"u","password":123456}}"#,
+        )
+        .unwrap();
         assert_eq!(c.basic_auth.unwrap().password.expose(), "123456");
-        assert!(serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","bearer_token":["x"]}"#).is_err());
+        assert!(serde_json::from_str::<RegistryConfig>(
+            r#"{"url":"http://a","bearer_token":["x"]}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let e = serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","urls":"x"}"#).unwrap_err();
+        let e =
+            serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","urls":"x"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `urls`"), "{e}");
-        let e = serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","retry":{"deadline":1}}"#).unwrap_err();
+        let e =
+            serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","retry":{"deadline":1}}"#)
+                .unwrap_err();
         assert!(e.to_string().contains("unknown field `deadline`"), "{e}");
-        let e = serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","tls":{"ca":"x"}}"#).unwrap_err();
+        let e = serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","tls":{"ca":"x"}}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `ca`"), "{e}");
-        let e = serde_json::from_str::<RegistryConfig>(r#"{"url":"http://a","basic_auth":{"user":"x"}}"#).unwrap_err();
+        let e = serde_json::from_str::<RegistryConfig>(
+            r#"{"url":"http://a","basic_auth":{"user":"x"}}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown field `user`"), "{e}");
     }
 

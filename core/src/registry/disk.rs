@@ -61,7 +61,10 @@ impl DiskCache {
     }
 
     pub(crate) fn put_schema(&self, id: u32, schema: &str) {
-        self.write(&self.ids.join(format!("{id}.json")), &IdEntry { id, schema: schema.to_string() });
+        self.write(
+            &self.ids.join(format!("{id}.json")),
+            &IdEntry { id, schema: schema.to_string() },
+        );
     }
 
     pub(crate) fn subject(&self, subject: &str, key: &str) -> Option<SubjectEntry> {
@@ -77,8 +80,10 @@ impl DiskCache {
                 return;
             }
         }
-        let version = version.or_else(|| existing.filter(|old| old.id == id).and_then(|old| old.version));
-        let entry = SubjectEntry { subject: subject.to_string(), key: key.to_string(), id, version };
+        let version =
+            version.or_else(|| existing.filter(|old| old.id == id).and_then(|old| old.version));
+        let entry =
+            SubjectEntry { subject: subject.to_string(), key: key.to_string(), id, version };
         self.write(&self.subject_path(subject, key), &entry);
     }
 
@@ -138,7 +143,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
         std::env::temp_dir().join(format!("kpipe-disk-{tag}-{}-{nanos}", std::process::id()))
     }
 
@@ -175,7 +181,8 @@ mod tests {
         assert_eq!(cache.schema(9), None);
         fs::write(dir.join("v1/ids/8.json"), br#"{"id":7,"schema":"x"}"#).unwrap();
         assert_eq!(cache.schema(8), None);
-        fs::write(cache.subject_path("s", "k"), br#"{"subject":"s","key":"other","id":1}"#).unwrap();
+        fs::write(cache.subject_path("s", "k"), br#"{"subject":"s","key":"other","id":1}"#)
+            .unwrap();
         assert_eq!(cache.subject("s", "k"), None);
         fs::remove_dir_all(&dir).unwrap();
     }

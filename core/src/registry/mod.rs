@@ -10,12 +10,12 @@
 //!
 //! docs/registry.md describes the behaviour for users.
 
-mod cache;
+pub(crate) mod cache;
 pub mod config;
 mod disk;
-mod transport;
 #[cfg(test)]
 mod tests;
+mod transport;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -282,24 +282,32 @@ impl RegistryClient {
         }
         let fetched = inner
             .ids
-            .get_or_fetch(&id, || id, || async {
-                // Ids never change meaning, so a disk entry is served without asking the registry.
-                if let Some(text) = inner.disk.as_ref().and_then(|d| d.schema(id)) {
-                    inner.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Arc::from(text));
-                }
-                let what = format!("schema id {id}");
-                let body = self.call(Method::GET, format!("/schemas/ids/{id}"), None, &what, None).await;
-                let body: SchemaOnly = match body {
-                    Ok(b) => parse(&b, &what)?,
-                    Err(CallError::Status { status: 404, .. }) => return Err(Error::SerdeUnknownSchemaId { id }),
-                    Err(e) => return Err(e.into_error(&what, "")),
-                };
-                if let Some(d) = &inner.disk {
-                    d.put_schema(id, &body.schema);
-                }
-                Ok(Arc::from(body.schema))
-            })
+            .get_or_fetch(
+                &id,
+                || id,
+                || async {
+                    // Ids never change meaning, so a disk entry is served without asking the registry.
+                    if let Some(text) = inner.disk.as_ref().and_then(|d| d.schema(id)) {
+                        inner.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Arc::from(text));
+                    }
+                    let what = format!("schema id {id}");
+                    let body = self
+                        .call(Method::GET, format!("/schemas/ids/{id}"), None, &what, None)
+                        .await;
+                    let body: SchemaOnly = match body {
+                        Ok(b) => parse(&b, &what)?,
+                        Err(CallError::Status { status: 404, .. }) => {
+                            return Err(Error::SerdeUnknownSchemaId { id })
+                        }
+                        Err(e) => return Err(e.into_error(&what, "")),
+                    };
+                    if let Some(d) = &inner.disk {
+                        d.put_schema(id, &body.schema);
+                    }
+                    Ok(Arc::from(body.schema))
+                },
+            )
             .await;
         // Only a 404 is remembered: an outage or timeout is asked again on the next call.
         let (text, origin) = fetched.inspect_err(|e| {
@@ -329,34 +337,39 @@ impl RegistryClient {
         let key = request.cache_key();
         let (id, origin) = inner
             .registered
-            .get_or_fetch(&Pair(subject, &key), || (subject.to_string(), key.to_string()), || async {
-                let known = inner.disk.as_ref().and_then(|d| d.subject(subject, &key));
-                let what = format!("registering a schema under subject {subject}");
-                let path = format!("/subjects/{}/versions", encode(subject));
-                // With a disk answer at hand, one attempt: if it fails transiently, serve the disk.
-                let attempts = known.as_ref().map(|_| 1);
-                match self.call(Method::POST, path, Some(json(request)), &what, attempts).await {
-                    Ok(b) => {
-                        let id = parse::<IdBody>(&b, &what)?.id;
-                        if let Some(d) = &inner.disk {
-                            d.put_subject(subject, &key, id, None);
+            .get_or_fetch(
+                &Pair(subject, &key),
+                || (subject.to_string(), key.to_string()),
+                || async {
+                    let known = inner.disk.as_ref().and_then(|d| d.subject(subject, &key));
+                    let what = format!("registering a schema under subject {subject}");
+                    let path = format!("/subjects/{}/versions", encode(subject));
+                    // With a disk answer at hand, one attempt: if it fails transiently, serve the disk.
+                    let attempts = known.as_ref().map(|_| 1);
+                    match self.call(Method::POST, path, Some(json(request)), &what, attempts).await
+                    {
+                        Ok(b) => {
+                            let id = parse::<IdBody>(&b, &what)?.id;
+                            if let Some(d) = &inner.disk {
+                                d.put_subject(subject, &key, id, None);
+                            }
+                            // Our own registration may be a new latest version, and the id exists
+                            // now: neither a cached `latest` nor a remembered 404 may hide that.
+                            lock(&inner.latest).remove(subject);
+                            lock(&inner.not_found).remove(&id);
+                            Ok(id)
                         }
-                        // Our own registration may be a new latest version, and the id exists
-                        // now: neither a cached `latest` nor a remembered 404 may hide that.
-                        lock(&inner.latest).remove(subject);
-                        lock(&inner.not_found).remove(&id);
-                        Ok(id)
+                        Err(CallError::Unavailable(reason)) => match known {
+                            Some(entry) => {
+                                self.served_from_disk(&what, &reason);
+                                Ok(entry.id)
+                            }
+                            None => Err(Error::RegistryUnavailable { reason }),
+                        },
+                        Err(e) => Err(e.into_error(&format!("subject {subject}"), subject)),
                     }
-                    Err(CallError::Unavailable(reason)) => match known {
-                        Some(entry) => {
-                            self.served_from_disk(&what, &reason);
-                            Ok(entry.id)
-                        }
-                        None => Err(Error::RegistryUnavailable { reason }),
-                    },
-                    Err(e) => Err(e.into_error(&format!("subject {subject}"), subject)),
-                }
-            })
+                },
+            )
             .await?;
         self.count(origin);
         Ok(id)
@@ -373,41 +386,56 @@ impl RegistryClient {
     }
 
     /// [`RegistryClient::lookup`] with `schemaType` / `references` passed through.
-    pub async fn lookup_schema(&self, subject: &str, request: &SchemaRequest) -> Result<SubjectVersion> {
+    pub async fn lookup_schema(
+        &self,
+        subject: &str,
+        request: &SchemaRequest,
+    ) -> Result<SubjectVersion> {
         let inner = &self.inner;
         let key = request.cache_key();
         let (sv, origin) = inner
             .lookups
-            .get_or_fetch(&Pair(subject, &key), || (subject.to_string(), key.to_string()), || async {
-                let known = inner.disk.as_ref().and_then(|d| d.subject(subject, &key)).filter(|e| e.version.is_some());
-                let what = format!("looking up a schema under subject {subject}");
-                let path = format!("/subjects/{}", encode(subject));
-                let attempts = known.as_ref().map(|_| 1);
-                match self.call(Method::POST, path, Some(json(request)), &what, attempts).await {
-                    Ok(b) => {
-                        let sv: SubjectVersion = parse(&b, &what)?;
-                        if let Some(d) = &inner.disk {
-                            d.put_subject(subject, &key, sv.id, Some(sv.version));
+            .get_or_fetch(
+                &Pair(subject, &key),
+                || (subject.to_string(), key.to_string()),
+                || async {
+                    let known = inner
+                        .disk
+                        .as_ref()
+                        .and_then(|d| d.subject(subject, &key))
+                        .filter(|e| e.version.is_some());
+                    let what = format!("looking up a schema under subject {subject}");
+                    let path = format!("/subjects/{}", encode(subject));
+                    let attempts = known.as_ref().map(|_| 1);
+                    match self.call(Method::POST, path, Some(json(request)), &what, attempts).await
+                    {
+                        Ok(b) => {
+                            let sv: SubjectVersion = parse(&b, &what)?;
+                            if let Some(d) = &inner.disk {
+                                d.put_subject(subject, &key, sv.id, Some(sv.version));
+                            }
+                            Ok(Arc::new(sv))
                         }
-                        Ok(Arc::new(sv))
+                        Err(CallError::Unavailable(reason)) => match known {
+                            Some(entry) => {
+                                self.served_from_disk(&what, &reason);
+                                Ok(Arc::new(SubjectVersion {
+                                    subject: subject.to_string(),
+                                    version: entry.version.unwrap_or_default(),
+                                    id: entry.id,
+                                    schema: request.schema.clone(),
+                                    schema_type: request.schema_type.clone(),
+                                    references: request.references.clone(),
+                                }))
+                            }
+                            None => Err(Error::RegistryUnavailable { reason }),
+                        },
+                        Err(e) => {
+                            Err(e.into_error(&format!("schema under subject {subject}"), subject))
+                        }
                     }
-                    Err(CallError::Unavailable(reason)) => match known {
-                        Some(entry) => {
-                            self.served_from_disk(&what, &reason);
-                            Ok(Arc::new(SubjectVersion {
-                                subject: subject.to_string(),
-                                version: entry.version.unwrap_or_default(),
-                                id: entry.id,
-                                schema: request.schema.clone(),
-                                schema_type: request.schema_type.clone(),
-                                references: request.references.clone(),
-                            }))
-                        }
-                        None => Err(Error::RegistryUnavailable { reason }),
-                    },
-                    Err(e) => Err(e.into_error(&format!("schema under subject {subject}"), subject)),
-                }
-            })
+                },
+            )
             .await?;
         self.count(origin);
         Ok((*sv).clone())
@@ -438,7 +466,10 @@ impl RegistryClient {
     pub async fn latest(&self, subject: &str) -> Result<SubjectVersion> {
         let ttl = self.inner.latest_ttl;
         if !ttl.is_zero() {
-            let hit = lock(&self.inner.latest).get(subject).filter(|(at, _)| at.elapsed() < ttl).map(|(_, sv)| sv.clone());
+            let hit = lock(&self.inner.latest)
+                .get(subject)
+                .filter(|(at, _)| at.elapsed() < ttl)
+                .map(|(_, sv)| sv.clone());
             if let Some(sv) = hit {
                 self.count(Origin::Cached);
                 return Ok((*sv).clone());
@@ -447,7 +478,8 @@ impl RegistryClient {
         let sv = self.fetch_version(subject, "latest").await?;
         if !ttl.is_zero() {
             self.count(Origin::Fetched);
-            lock(&self.inner.latest).insert(subject.to_string(), (Instant::now(), Arc::new(sv.clone())));
+            lock(&self.inner.latest)
+                .insert(subject.to_string(), (Instant::now(), Arc::new(sv.clone())));
         }
         Ok(sv)
     }
@@ -455,7 +487,10 @@ impl RegistryClient {
     async fn fetch_version(&self, subject: &str, version: &str) -> Result<SubjectVersion> {
         let what = format!("subject {subject} version {version}");
         let path = format!("/subjects/{}/versions/{version}", encode(subject));
-        let body = self.call(Method::GET, path, None, &what, None).await.map_err(|e| e.into_error(&what, subject))?;
+        let body = self
+            .call(Method::GET, path, None, &what, None)
+            .await
+            .map_err(|e| e.into_error(&what, subject))?;
         let sv: SubjectVersion = parse(&body, &what)?;
         // What we learnt on the way: id -> schema, and the fixed version.
         self.inner.ids.insert(sv.id, Arc::from(sv.schema.as_str()));
@@ -491,7 +526,10 @@ impl RegistryClient {
         if permanent {
             path.push_str("?permanent=true");
         }
-        let body = self.call(Method::DELETE, path, None, &what, None).await.map_err(|e| e.into_error(&what, subject))?;
+        let body = self
+            .call(Method::DELETE, path, None, &what, None)
+            .await
+            .map_err(|e| e.into_error(&what, subject))?;
         let inner = &self.inner;
         inner.registered.remove_where(|(s, _)| s == subject);
         inner.lookups.remove_where(|(s, _)| s == subject);
@@ -525,7 +563,10 @@ impl RegistryClient {
     /// a subject it does not know).
     pub async fn subject_compatibility(&self, subject: &str) -> Result<Option<Level>> {
         let what = format!("compatibility config of subject {subject}");
-        match self.call(Method::GET, format!("/config/{}", encode(subject)), None, &what, None).await {
+        match self
+            .call(Method::GET, format!("/config/{}", encode(subject)), None, &what, None)
+            .await
+        {
             Ok(b) => Ok(Some(parse::<ConfigBody>(&b, &what)?.compatibility)),
             Err(CallError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e.into_error(&what, subject)),
@@ -549,7 +590,8 @@ impl RegistryClient {
 
     /// The registry-wide compatibility level.
     pub async fn global_compatibility(&self) -> Result<Level> {
-        let body: ConfigBody = self.get_json("/config".into(), "global compatibility config", "").await?;
+        let body: ConfigBody =
+            self.get_json("/config".into(), "global compatibility config", "").await?;
         Ok(body.compatibility)
     }
 
@@ -560,7 +602,13 @@ impl RegistryClient {
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    async fn put_config(&self, path: String, level: Level, what: &str, subject: &str) -> Result<Level> {
+    async fn put_config(
+        &self,
+        path: String,
+        level: Level,
+        what: &str,
+        subject: &str,
+    ) -> Result<Level> {
         if level.registry_name().is_none() {
             return Err(Error::ConfigInvalid {
                 path: "compatibility".into(),
@@ -568,12 +616,23 @@ impl RegistryClient {
             });
         }
         let body = json(&ConfigRequest { compatibility: level });
-        let body = self.call(Method::PUT, path, Some(body), what, None).await.map_err(|e| e.into_error(what, subject))?;
+        let body = self
+            .call(Method::PUT, path, Some(body), what, None)
+            .await
+            .map_err(|e| e.into_error(what, subject))?;
         Ok(parse::<ConfigBody>(&body, what)?.compatibility)
     }
 
-    async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: String, what: &str, subject: &str) -> Result<T> {
-        let body = self.call(Method::GET, path, None, what, None).await.map_err(|e| e.into_error(what, subject))?;
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: String,
+        what: &str,
+        subject: &str,
+    ) -> Result<T> {
+        let body = self
+            .call(Method::GET, path, None, what, None)
+            .await
+            .map_err(|e| e.into_error(what, subject))?;
         parse(&body, what)
     }
 
@@ -612,6 +671,7 @@ fn json<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| Error::RegistryUnavailable { reason: format!("{what}: unexpected answer from the registry: {e}") })
+    serde_json::from_slice(body).map_err(|e| Error::RegistryUnavailable {
+        reason: format!("{what}: unexpected answer from the registry: {e}"),
+    })
 }

@@ -103,7 +103,9 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Seen> {
     let mut first = lines.next()?.split(' ');
     let (method, path) = (first.next()?.to_string(), first.next()?.to_string());
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
     let len: usize = headers
         .iter()
@@ -133,7 +135,14 @@ const SCHEMA_BODY: &str = r#"{"schema":"\"long\""}"#;
 
 #[tokio::test]
 async fn retries_5xx_then_succeeds() {
-    let fake = Fake::start(|n, _| if n < 2 { answer(500, r#"{"error_code":50001,"message":"boom"}"#) } else { answer(200, SCHEMA_BODY) }).await;
+    let fake = Fake::start(|n, _| {
+        if n < 2 {
+            answer(500, r#"{"error_code":50001,"message":"boom"}"#)
+        } else {
+            answer(200, SCHEMA_BODY)
+        }
+    })
+    .await;
     let client = RegistryClient::from_config(&config(&fake.url, 5_000)).unwrap();
     assert_eq!(&*client.schema(1).await.unwrap(), "\"long\"");
     assert_eq!(fake.count(), 3);
@@ -175,7 +184,8 @@ async fn connection_refused_is_unavailable_and_names_the_cause() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let client = RegistryClient::from_config(&config(&format!("http://127.0.0.1:{port}"), 300)).unwrap();
+    let client =
+        RegistryClient::from_config(&config(&format!("http://127.0.0.1:{port}"), 300)).unwrap();
     let start = Instant::now();
     let err = client.subjects().await.unwrap_err();
     assert_eq!(err.code(), "registry.unavailable");
@@ -187,7 +197,8 @@ async fn connection_refused_is_unavailable_and_names_the_cause() {
 
 #[tokio::test]
 async fn basic_auth_header_and_401_are_not_retried() {
-    let fake = Fake::start(|_, _| answer(401, r#"{"error_code":40101,"message":"Unauthorized"}"#)).await;
+    let fake =
+        Fake::start(|_, _| answer(401, r#"{"error_code":40101,"message":"Unauthorized"}"#)).await;
     let mut cfg = config(&fake.url, 5_000);
     cfg.basic_auth = Some(BasicAuth { username: "user".into(), password: "pass".into() });
     let client = RegistryClient::from_config(&cfg).unwrap();
@@ -219,7 +230,8 @@ async fn url_userinfo_becomes_basic_auth_and_is_never_printed() {
     assert!(!format!("{client:?}").contains("pass"));
 
     // Errors about such a URL name the host but not the credentials.
-    let client = RegistryClient::from_config(&config("http://admin:s3cr3t@127.0.0.1:1/apis", 100)).unwrap();
+    let client =
+        RegistryClient::from_config(&config("http://admin:s3cr3t@127.0.0.1:1/apis", 100)).unwrap();
     let err = client.schema(5).await.unwrap_err();
     assert_eq!(err.code(), "registry.unavailable");
     let text = format!("{err} {err:?}");
@@ -248,7 +260,10 @@ async fn four_xx_map_to_typed_errors_without_retry() {
     assert_eq!(client.register("b", "\"int\"").await.unwrap_err().code(), "schema.invalid");
     let e = client.register("c", "\"int\"").await.unwrap_err();
     assert_eq!(e.code(), "registry.rejected");
-    assert!(e.to_string().contains("(400)") && e.to_string().contains("Not able to deserialize"), "{e}");
+    assert!(
+        e.to_string().contains("(400)") && e.to_string().contains("Not able to deserialize"),
+        "{e}"
+    );
     assert_eq!(client.delete_subject("d", true).await.unwrap_err().code(), "registry.rejected");
     assert_eq!(client.subject_compatibility("e").await.unwrap(), None);
     assert_eq!(client.schema(7).await.unwrap_err().code(), "serde.unknown_schema_id");
@@ -298,10 +313,12 @@ async fn concurrent_callers_share_a_failure_which_is_not_cached() {
     let mut cfg = config(&fake.url, 5_000);
     cfg.not_found_ttl_ms = 0;
     let client = RegistryClient::from_config(&cfg).unwrap();
-    let tasks: Vec<_> = (0..20).map(|_| {
-        let c = client.clone();
-        tokio::spawn(async move { c.schema(9).await })
-    }).collect();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.schema(9).await })
+        })
+        .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap_err().code(), "serde.unknown_schema_id");
     }

@@ -77,12 +77,20 @@ impl CallError {
     pub(crate) fn into_error(self, what: &str, subject: &str) -> Error {
         match self {
             CallError::Unavailable(reason) => Error::RegistryUnavailable { reason },
-            CallError::Status { status, code, message } => map_status(status, code, message, what, subject),
+            CallError::Status { status, code, message } => {
+                map_status(status, code, message, what, subject)
+            }
         }
     }
 }
 
-pub(crate) fn map_status(status: u16, code: Option<i64>, message: String, what: &str, subject: &str) -> Error {
+pub(crate) fn map_status(
+    status: u16,
+    code: Option<i64>,
+    message: String,
+    what: &str,
+    subject: &str,
+) -> Error {
     match status {
         401 | 403 => Error::RegistryAuth { status },
         404 => Error::RegistryNotFound {
@@ -90,9 +98,13 @@ pub(crate) fn map_status(status: u16, code: Option<i64>, message: String, what: 
         },
         // Confluent and Apicurio use 409 with error_code 409 for "incompatible"; 409 with another
         // code (e.g. Apicurio's 40405 "must be soft deleted first") is not about compatibility.
-        409 if matches!(code, None | Some(409)) => Error::SchemaIncompatible { subject: subject.to_string(), reason: message },
+        409 if matches!(code, None | Some(409)) => {
+            Error::SchemaIncompatible { subject: subject.to_string(), reason: message }
+        }
         // 42201 is "invalid schema"; 42202.. are invalid version, level, mode, references, ...
-        422 if matches!(code, None | Some(422) | Some(42201)) => Error::SchemaInvalid { reason: message },
+        422 if matches!(code, None | Some(422) | Some(42201)) => {
+            Error::SchemaInvalid { reason: message }
+        }
         _ => Error::RegistryRejected {
             status,
             message: match code {
@@ -163,13 +175,19 @@ impl Transport {
         }
         let default_auth = match (&cfg.basic_auth, &cfg.bearer_token) {
             (Some(b), _) => Some(basic_header(&b.username, b.password.expose())),
-            (None, Some(t)) => Some(sensitive(&format!("Bearer {}", t.expose()), "registry.bearer_token")),
+            (None, Some(t)) => {
+                Some(sensitive(&format!("Bearer {}", t.expose()), "registry.bearer_token"))
+            }
             (None, None) => None,
         };
         let default_auth = default_auth.transpose()?;
         let mut endpoints = Vec::with_capacity(urls.len());
         for (i, raw) in urls.iter().enumerate() {
-            let key = if urls.len() == 1 { "registry.url".to_string() } else { format!("registry.url[{i}]") };
+            let key = if urls.len() == 1 {
+                "registry.url".to_string()
+            } else {
+                format!("registry.url[{i}]")
+            };
             endpoints.push(endpoint(raw, &key, default_auth.clone())?);
         }
 
@@ -178,22 +196,33 @@ impl Transport {
             .connect_timeout(Duration::from_millis(cfg.timeout_ms))
             .use_rustls_tls();
         if let Some(path) = &cfg.tls.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| invalid("registry.tls.ca_file", format!("cannot read {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| invalid("registry.tls.ca_file", format!("{}: not PEM certificates: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                invalid("registry.tls.ca_file", format!("cannot read {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                invalid(
+                    "registry.tls.ca_file",
+                    format!("{}: not PEM certificates: {e}", path.display()),
+                )
+            })?;
             if certs.is_empty() {
-                return Err(invalid("registry.tls.ca_file", format!("{}: no certificate found", path.display())));
+                return Err(invalid(
+                    "registry.tls.ca_file",
+                    format!("{}: no certificate found", path.display()),
+                ));
             }
             for c in certs {
                 builder = builder.add_root_certificate(c);
             }
         }
         if cfg.tls.insecure_skip_verify {
-            tracing::warn!("registry.tls.insecure_skip_verify is set: server certificates are not checked");
+            tracing::warn!(
+                "registry.tls.insecure_skip_verify is set: server certificates are not checked"
+            );
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let http = builder.build().map_err(|e| Error::Internal { reason: format!("HTTP client: {e}") })?;
+        let http =
+            builder.build().map_err(|e| Error::Internal { reason: format!("HTTP client: {e}") })?;
         Ok(Transport {
             http,
             endpoints,
@@ -213,7 +242,11 @@ impl Transport {
     }
 
     /// Sends `req`, retrying transient failures; the body of a 2xx answer.
-    pub(crate) async fn call(&self, req: &Req<'_>, counters: &Counters) -> Result<Vec<u8>, CallError> {
+    pub(crate) async fn call(
+        &self,
+        req: &Req<'_>,
+        counters: &Counters,
+    ) -> Result<Vec<u8>, CallError> {
         let start = Instant::now();
         let deadline = start + self.retry.deadline;
         let mut attempts: u32 = 0;
@@ -253,7 +286,11 @@ impl Transport {
                                 return Err(CallError::Status { status, code, message });
                             }
                         }
-                        Err(e) => format!("reading the answer (HTTP {status}) from {}: {}", ep.base, describe(&e)),
+                        Err(e) => format!(
+                            "reading the answer (HTTP {status}) from {}: {}",
+                            ep.base,
+                            describe(&e)
+                        ),
                     }
                 }
                 Err(e) => format!("{} {}", describe(&e), ep.base),
@@ -261,7 +298,9 @@ impl Transport {
 
             counters.failures.fetch_add(1, Ordering::Relaxed);
             let now = Instant::now();
-            if req.max_attempts.is_some_and(|m| attempts >= m) || now + Duration::from_millis(1) >= deadline {
+            if req.max_attempts.is_some_and(|m| attempts >= m)
+                || now + Duration::from_millis(1) >= deadline
+            {
                 break cause;
             }
             let backoff = self.retry.backoff(attempts).min(deadline - now);
@@ -310,7 +349,10 @@ fn sensitive(value: &str, key: &str) -> Result<HeaderValue> {
 }
 
 fn basic_header(user: &str, password: &str) -> Result<HeaderValue> {
-    sensitive(&format!("Basic {}", base64(format!("{user}:{password}").as_bytes())), "registry.basic_auth")
+    sensitive(
+        &format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+        "registry.basic_auth",
+    )
 }
 
 /// Parses one configured URL; credentials in its userinfo become its basic-auth header.
@@ -402,7 +444,9 @@ pub(crate) fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -460,18 +504,28 @@ mod tests {
         assert_eq!(m(422, Some(42203), "Invalid compatibility level"), "registry.rejected");
         assert_eq!(m(422, Some(42206), "referenced"), "registry.rejected");
         assert_eq!(m(400, None, "Not able to deserialize"), "registry.rejected");
-        let e = map_status(404, Some(40402), "Version 7 not found.".into(), "subject x version 7", "x");
-        assert_eq!(e.to_string(), "schema registry: not found: subject x version 7 (Version 7 not found.)");
+        let e =
+            map_status(404, Some(40402), "Version 7 not found.".into(), "subject x version 7", "x");
+        assert_eq!(
+            e.to_string(),
+            "schema registry: not found: subject x version 7 (Version 7 not found.)"
+        );
     }
 
     #[test]
     fn urls_lose_their_userinfo_and_bad_urls_are_redacted() {
-        let ep = endpoint("http://us%40er:p%3Ass@h:8081/apis/ccompat/v7/", "registry.url", None).unwrap();
+        let ep = endpoint("http://us%40er:p%3Ass@h:8081/apis/ccompat/v7/", "registry.url", None)
+            .unwrap();
         assert_eq!(ep.base, "http://h:8081/apis/ccompat/v7");
         let auth = ep.auth.unwrap();
         assert!(auth.is_sensitive());
         assert_eq!(auth.to_str().unwrap(), format!("Basic {}", base64(b"us@er:p:ss")));
-        for bad in ["ftp://u:hunter2@h", "http://u:hunter2@h/x?y=1", "u:hunter2@h:1", "http://u:hunter2@[::1"] {
+        for bad in [
+            "ftp://u:hunter2@h",
+            "http://u:hunter2@h/x?y=1",
+            "u:hunter2@h:1",
+            "http://u:hunter2@[::1",
+        ] {
             let e = endpoint(bad, "registry.url", None).err().expect(bad);
             assert_eq!(e.code(), "config.invalid");
             assert!(!e.to_string().contains("hunter2"), "{e}");

@@ -13,7 +13,11 @@ pub mod common;
 pub use common::unique;
 
 pub fn bootstrap(name: &str) -> String {
-    common::clusters().into_iter().find(|c| c.name == name).map(|c| c.bootstrap).expect("known cluster")
+    common::clusters()
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.bootstrap)
+        .expect("known cluster")
 }
 
 /// kpipe.yaml for the local stack: `orders.*` -> online, everything else -> business.
@@ -72,7 +76,9 @@ impl CutProxy {
                 }
                 let Ok(inbound) = inbound else { continue };
                 let Ok(outbound) = TcpStream::connect(&up) else { continue };
-                c2.lock().unwrap().extend([inbound.try_clone().unwrap(), outbound.try_clone().unwrap()]);
+                c2.lock()
+                    .unwrap()
+                    .extend([inbound.try_clone().unwrap(), outbound.try_clone().unwrap()]);
                 for (mut a, mut b) in [
                     (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
                     (outbound, inbound),

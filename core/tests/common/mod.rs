@@ -15,13 +15,24 @@ fn env_or(var: &str, default: &str) -> String {
 
 pub fn clusters() -> Vec<Cluster> {
     vec![
-        Cluster { name: "business", bootstrap: env_or("KPIPE_BUSINESS_BOOTSTRAP", "127.0.0.1:19092"), replication: 1 },
+        Cluster {
+            name: "business",
+            bootstrap: env_or("KPIPE_BUSINESS_BOOTSTRAP", "127.0.0.1:19092"),
+            replication: 1,
+        },
         Cluster {
             name: "online",
-            bootstrap: env_or("KPIPE_ONLINE_BOOTSTRAP", "127.0.0.1:29092,127.0.0.1:29192,127.0.0.1:29292"),
+            bootstrap: env_or(
+                "KPIPE_ONLINE_BOOTSTRAP",
+                "127.0.0.1:29092,127.0.0.1:29192,127.0.0.1:29292",
+            ),
             replication: 3,
         },
-        Cluster { name: "offline", bootstrap: env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:30092"), replication: 1 },
+        Cluster {
+            name: "offline",
+            bootstrap: env_or("KPIPE_OFFLINE_BOOTSTRAP", "127.0.0.1:30092"),
+            replication: 1,
+        },
     ]
 }
 

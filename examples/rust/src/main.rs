@@ -33,11 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for topic in TOPICS {
         let cluster = client.cluster_for(topic)?.to_string();
-        let serde = TopicSerde { key: Serde::String, value: Serde::Avro { schema: Some(schema.clone()) } };
+        let serde =
+            TopicSerde { key: Serde::String, value: Serde::Avro { schema: Some(schema.clone()) } };
         client.set_topic_serde(topic, serde.clone());
         for order in &orders {
             let key = order["order_id"].as_str().unwrap_or_default();
-            let d = client.send(topic, Data::<&Value>::Str(key), Data::Value(order), &[], None).await?;
+            let d =
+                client.send(topic, Data::<&Value>::Str(key), Data::Value(order), &[], None).await?;
             println!("sent   {topic} -> {cluster} p{} @{}", d.partition, d.offset);
         }
 
@@ -48,7 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let consumer = client.consumer(opts)?;
         for _ in &orders {
             let Some(msg) = consumer.recv(Duration::from_secs(30)).await? else {
-                return Err(format!("{topic}: a record did not come back from {cluster} within 30 s").into());
+                return Err(format!(
+                    "{topic}: a record did not come back from {cluster} within 30 s"
+                )
+                .into());
             };
             let value = consumer.decode_value(&msg, &mut JsonBuilder).await?.unwrap_or(Value::Null);
             println!("read   {topic} <- {cluster} p{} @{}: {value}", msg.partition, msg.offset);

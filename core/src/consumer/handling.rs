@@ -28,7 +28,11 @@ use std::time::Duration;
 
 use crate::avro::ValueBuilder;
 use crate::config::CommitMode;
-use crate::consumer::{Consumer, Message, Received};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+use super::{Consumer, Message, Received};
+use crate::avro::JsonBuilder;
 use crate::error::{Error, Result};
 
 /// One record being handled: the message, its decoded key and value, and the handler
@@ -71,7 +75,11 @@ impl Consumer {
     /// A retriable decode error (registry down) is retried up to `consumer.max_attempts` times
     /// with backoff and then returned, the record uncommitted. `closed` once the consumer is
     /// closed.
-    pub async fn next_handling<B: ValueBuilder>(&self, builder: &mut B, timeout: Duration) -> Result<Option<Handling<B::Value>>> {
+    pub async fn next_handling<B: ValueBuilder>(
+        &self,
+        builder: &mut B,
+        timeout: Duration,
+    ) -> Result<Option<Handling<B::Value>>> {
         let cfg = self.inner()?.client.config().consumer.clone();
         let msg = match self.recv(timeout).await {
             Ok(Some(m)) => Arc::new(m),
@@ -145,5 +153,83 @@ impl Consumer {
             inner.commit_now(rdkafka::consumer::CommitMode::Sync)?;
         }
         Ok(())
+    }
+}
+
+/// The run loop: the steps above in a loop.
+impl Consumer {
+    /// Asks a running [`run`](Self::run) loop to return after the current record.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `handler` on every record, decoded to natural JSON, until [`stop`](Self::stop) or
+    /// [`close`](Self::close). See [`run_with`](Self::run_with).
+    pub async fn run<F, Fut>(&self, handler: F) -> Result<()>
+    where
+        F: FnMut(Received<serde_json::Value>) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        self.run_with(JsonBuilder, handler).await
+    }
+
+    /// The run loop: decode, call `handler` up to `consumer.max_attempts` times with
+    /// exponential backoff from `consumer.backoff_ms`; a record that still fails, or cannot be
+    /// decoded, goes to the DLQ (`consumer.dlq`) with its original bytes and headers plus the
+    /// `kpipe.*` headers; it counts as handled only once the DLQ write is acknowledged. A DLQ
+    /// failure (or no DLQ configured) stops the loop with that error, the record uncommitted.
+    /// A retriable decode error (registry down) is retried likewise and then returned.
+    pub async fn run_with<B, F, Fut>(&self, mut builder: B, mut handler: F) -> Result<()>
+    where
+        B: ValueBuilder,
+        B::Value: Clone,
+        F: FnMut(Received<B::Value>) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        // The steps below (next_handling / complete / fail) are shared with the C ABI.
+        self.stop.store(false, Ordering::SeqCst);
+        while !self.stop.load(Ordering::SeqCst) {
+            let mut h = match self.next_handling(&mut builder, Duration::from_millis(200)).await {
+                Ok(Some(h)) => h,
+                Ok(None) => continue,
+                Err(Error::Closed { .. }) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            loop {
+                let msg = &h.message;
+                let span = tracing::debug_span!("handle", topic = %msg.topic, partition = msg.partition, offset = msg.offset, attempt = h.failed_attempts() + 1);
+                match tracing::Instrument::instrument(handler(h.received()), span).await {
+                    Ok(()) => {
+                        self.complete(&h)?;
+                        break;
+                    }
+                    Err(e) => match self.fail(&mut h, &e).await? {
+                        Outcome::Retry { after, .. } => tokio::time::sleep(after).await,
+                        Outcome::DeadLettered => break,
+                    },
+                }
+            }
+        }
+        self.finish_run()
+    }
+
+    pub(crate) async fn dead_letter(
+        &self,
+        msg: &Message,
+        err: &Error,
+        attempts: u32,
+    ) -> Result<()> {
+        let inner = self.inner()?;
+        let template = &inner.client.config().consumer.dlq;
+        match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
+            Ok(d) => {
+                tracing::warn!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, dlq = %d.topic, code = err.code(), attempts, "record sent to the DLQ");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(topic = %msg.topic, offset = msg.offset, code = e.code(), error = %e, "DLQ write failed; not committing");
+                Err(e)
+            }
+        }
     }
 }
