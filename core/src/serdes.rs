@@ -1,5 +1,5 @@
 //! The serializers of a topic's keys and values ([`Serde`], [`TopicSerde`]), the data handed to
-//! them ([`Data`]), and the two directions: [`serialize`] for producers, [`deserialize`] for
+//! them ([`Data`]), and the two directions: `serialize` for producers, `deserialize` for
 //! consumers. Their own module because config, producer and consumer all use them.
 
 use std::sync::Arc;
