@@ -15,6 +15,7 @@ pub struct ClusterAdmin {
 }
 
 impl ClusterAdmin {
+    /// An admin client of the cluster at `bootstrap`; `config.invalid` when librdkafka refuses it.
     pub fn new(bootstrap: &str) -> Result<Self> {
         let inner = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)

@@ -27,16 +27,22 @@ use crate::stats::KafkaStats;
 /// One record to send.
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'a, K = &'a serde_json::Value, V = &'a serde_json::Value> {
+    /// Topic to write to; it also decides the cluster (routes) and the serializers.
     pub topic: &'a str,
+    /// The key, serialized with the topic's key serializer.
     pub key: Data<'a, K>,
+    /// The value, serialized with the topic's value serializer.
     pub value: Data<'a, V>,
+    /// Headers, sent in this order.
     pub headers: &'a [(&'a str, &'a [u8])],
+    /// The record's timestamp in ms since the epoch; None lets the producer set it.
     pub timestamp_ms: Option<i64>,
     /// Overrides the topic's serializers for this record.
     pub serde: Option<&'a TopicSerde>,
 }
 
 impl<'a, K, V> Outgoing<'a, K, V> {
+    /// A record for `topic` with no headers, no timestamp and the topic's serializers.
     pub fn new(topic: &'a str, key: Data<'a, K>, value: Data<'a, V>) -> Self {
         Outgoing { topic, key, value, headers: &[], timestamp_ms: None, serde: None }
     }
@@ -201,6 +207,7 @@ impl Client {
         Self::from_config(Config::from_file(path)?)
     }
 
+    /// The config the client was built from.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -257,10 +264,6 @@ impl Client {
         Ok(())
     }
 
-    /// Accepts one send: `closed` once `close` began; otherwise `close` waits (up to the
-    /// delivery timeout) until the returned guard is dropped. Bindings take it when the call
-    /// is made (before handing the work to the runtime), so an accepted record is delivered
-    /// or reported, never failed by a later `close`.
     /// Counts a send made straight on the core (Rust, the C ABI) for `close` to wait for;
     /// unlike [`begin_send`](Self::begin_send) it is accepted while `close` drains.
     fn track(&self) -> Result<SendGuard> {
@@ -269,6 +272,10 @@ impl Client {
         Ok(SendGuard { inner: self.inner.clone() })
     }
 
+    /// Accepts one send: `closed` once `close` began; otherwise `close` waits (up to the
+    /// delivery timeout) until the returned guard is dropped. Bindings take it when the call
+    /// is made (before handing the work to the runtime), so an accepted record is delivered
+    /// or reported, never failed by a later `close`.
     pub fn begin_send(&self) -> Result<SendGuard> {
         self.ensure_open()?;
         self.inner.inflight.fetch_add(1, Ordering::AcqRel);

@@ -45,8 +45,11 @@ impl Default for CodecSettings {
 /// Cloning is reference-count bumps only.
 #[derive(Debug, Clone)]
 pub struct WriterSchema {
+    /// The subject the schema is registered under.
     pub subject: Arc<str>,
+    /// The registry's schema id, written into every record's header.
     pub id: u32,
+    /// The compiled schema to encode with.
     pub schema: Arc<CompiledSchema>,
 }
 
@@ -96,6 +99,7 @@ struct Verify {
 }
 
 impl AvroCodec {
+    /// A codec over `registry`, naming subjects and registering schemas as `settings` say.
     pub fn new(registry: RegistryClient, settings: CodecSettings) -> Self {
         let epoch = AtomicU64::new(registry.failure_epoch());
         let due_ms = AtomicU64::new(interval_ms(&registry));
@@ -226,10 +230,12 @@ impl AvroCodec {
         }
     }
 
+    /// The registry client the codec resolves schemas with.
     pub fn registry(&self) -> &RegistryClient {
         &self.registry
     }
 
+    /// The `schemas:` settings the codec was made with.
     pub fn settings(&self) -> &CodecSettings {
         &self.settings
     }

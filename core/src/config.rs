@@ -25,18 +25,24 @@ use crate::serdes::{Serde, TopicSerde};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `clusters:` (required, at least one): each cluster by the name routes use.
     pub clusters: BTreeMap<String, ClusterConfig>,
+    /// `registry:`: the schema registry, if any (keys in docs/registry.md).
     #[serde(default)]
     pub registry: Option<RegistryConfig>,
+    /// `routes:`: the first route whose `topic` pattern matches a topic decides its cluster.
     #[serde(default)]
     pub routes: Vec<Route>,
     /// Per-topic serializers; the first entry whose `topic` matches wins.
     #[serde(default)]
     pub serializers: Vec<SerializerConfig>,
+    /// `schemas:`: subject naming, registration and the client-side policy.
     #[serde(default)]
     pub schemas: CodecSettings,
+    /// `producer:`: acks, idempotence and timeouts of every producer.
     #[serde(default)]
     pub producer: ProducerConfig,
+    /// `consumer:`: commit mode, retries and the dead-letter topic of every consumer.
     #[serde(default)]
     pub consumer: ConsumerConfig,
     /// Values that must never be shown (env substitutions, secret-like keys).
@@ -203,6 +209,7 @@ impl<'de> Deserialize<'de> for Scalar {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SerializerConfig {
+    /// `serializers[i].topic` (required): an exact topic name or a glob.
     pub topic: String,
     /// `bytes` | `string` | `json` | `avro`.
     #[serde(default = "bytes_serde")]
@@ -234,8 +241,12 @@ fn bytes_serde() -> String {
 pub struct ProducerConfig {
     /// `all`, `-1`, `0` or `1`; written as a string or an integer (`acks: 1`).
     pub acks: Scalar,
+    /// `producer.idempotence`, librdkafka `enable.idempotence` (default true).
     pub idempotence: bool,
+    /// `producer.delivery_timeout_ms`: a record not acknowledged by then fails with
+    /// `kafka.timeout` (default 120000).
     pub delivery_timeout_ms: u64,
+    /// `producer.linger_ms`, librdkafka `linger.ms` (default 5).
     pub linger_ms: u64,
 }
 
@@ -254,9 +265,11 @@ impl Default for ProducerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerConfig {
+    /// `consumer.commit`: when offsets are committed (default `after-handle`).
     pub commit: CommitMode,
     /// Handler attempts per record before it goes to the DLQ (1 = no retry).
     pub max_attempts: u32,
+    /// `consumer.backoff_ms`: wait before the first retry, doubled per attempt (default 200).
     pub backoff_ms: u64,
     /// DLQ topic name template (`{topic}` is the source topic); empty disables the DLQ.
     pub dlq: String,
@@ -279,8 +292,12 @@ impl Default for ConsumerConfig {
 /// `consumer.commit` (parsed by crate::options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
+    /// `after-handle` (at-least-once): an offset is committed only after its record was
+    /// handled, every `consumer.commit_interval_ms`, on revoke and on close.
     AfterHandle,
+    /// `manual`: the same tracking; commits happen on `commit()`, revoke and close.
     Manual,
+    /// `auto`: librdkafka's auto-commit of records handed out (not at-least-once).
     Auto,
 }
 

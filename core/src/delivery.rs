@@ -75,6 +75,7 @@ impl Default for DeliveryBatch {
 }
 
 impl DeliveryBatch {
+    /// An empty batch.
     pub fn new() -> Self {
         DeliveryBatch {
             waiter: Arc::new(Waiter {
@@ -88,10 +89,12 @@ impl DeliveryBatch {
         }
     }
 
+    /// Number of records queued in the batch.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// True when no record was queued in the batch.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -19,12 +19,19 @@ use crate::consumer::Message;
 use crate::error::{Error, Result};
 use crate::producer::Delivery;
 
+/// Header holding the error's code (`handler.failed`, `serde.decode`, ...).
 pub const ERROR_CODE: &str = "kpipe.error.code";
+/// Header holding the error's message.
 pub const ERROR_MESSAGE: &str = "kpipe.error.message";
+/// Header holding the source topic.
 pub const SOURCE_TOPIC: &str = "kpipe.source.topic";
+/// Header holding the source partition, decimal.
 pub const SOURCE_PARTITION: &str = "kpipe.source.partition";
+/// Header holding the source offset, decimal.
 pub const SOURCE_OFFSET: &str = "kpipe.source.offset";
+/// Header holding the source timestamp in ms since the epoch, decimal (empty if none).
 pub const SOURCE_TIMESTAMP: &str = "kpipe.source.timestamp";
+/// Header holding the handler attempts made, decimal (0: the record could not be decoded).
 pub const ATTEMPTS: &str = "kpipe.attempts";
 
 /// The DLQ topic for `topic` from the `consumer.dlq` template; None when the DLQ is disabled.

@@ -10,112 +10,213 @@ use std::fmt;
 pub enum Error {
     /// A config key is missing, unknown or has a bad value. `path` is the key's path.
     #[error("{path}: {reason}")]
-    ConfigInvalid { path: String, reason: String },
+    ConfigInvalid {
+        /// The key's path, like `clusters.online.bootstrap`.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// No route matches the topic.
     #[error("no route matches topic {topic:?}")]
-    RouteNoCluster { topic: String },
+    RouteNoCluster {
+        /// The topic no route matched.
+        topic: String,
+    },
 
     /// The registry could not be reached or answered 5xx (after retries).
     #[error("schema registry unavailable: {reason}")]
-    RegistryUnavailable { reason: String },
+    RegistryUnavailable {
+        /// Why the last attempt failed.
+        reason: String,
+    },
 
     /// The registry has no such subject, version or schema id.
     #[error("schema registry: not found: {what}")]
-    RegistryNotFound { what: String },
+    RegistryNotFound {
+        /// What was looked up (and the registry's message, when it gave one).
+        what: String,
+    },
 
     /// The registry refused the credentials (401/403).
     #[error("schema registry: not authorized ({status})")]
-    RegistryAuth { status: u16 },
+    RegistryAuth {
+        /// The HTTP status, 401 or 403.
+        status: u16,
+    },
 
     /// The registry rejected the request (other 4xx).
     #[error("schema registry rejected the request ({status}): {message}")]
-    RegistryRejected { status: u16, message: String },
+    RegistryRejected {
+        /// The HTTP status.
+        status: u16,
+        /// The registry's message, with its `error_code` when it gave one.
+        message: String,
+    },
 
     /// A schema is not valid Avro.
     #[error("invalid schema: {reason}")]
-    SchemaInvalid { reason: String },
+    SchemaInvalid {
+        /// Why the schema is not valid.
+        reason: String,
+    },
 
     /// The registry's compatibility check refused the schema.
     #[error("schema incompatible with subject {subject}: {reason}")]
-    SchemaIncompatible { subject: String, reason: String },
+    SchemaIncompatible {
+        /// The subject the schema was checked against.
+        subject: String,
+        /// Why it is incompatible.
+        reason: String,
+    },
 
     /// The client-side policy check refused the schema; one entry per violation.
     #[error("schema violates policy {policy}: {}", .violations.join("; "))]
-    SchemaPolicyViolation { policy: String, violations: Vec<String> },
+    SchemaPolicyViolation {
+        /// The policy that refused it, like `add-with-default-only`.
+        policy: String,
+        /// Each violation with its path, one per entry.
+        violations: Vec<String>,
+    },
 
     /// A value does not fit the schema. `path` names the field (`order.items[3].price`).
     #[error("{path}: expected {expected}, got {got}")]
-    SerdeEncode { path: String, expected: String, got: String },
+    SerdeEncode {
+        /// The field path, like `order.items[3].price`.
+        path: String,
+        /// What the schema expects there.
+        expected: String,
+        /// What the value holds there.
+        got: String,
+    },
 
     /// A payload is not valid for its schema.
     #[error("cannot decode: {reason}")]
-    SerdeDecode { reason: String },
+    SerdeDecode {
+        /// Why the payload could not be decoded.
+        reason: String,
+    },
 
     /// The payload names a schema id the registry does not have.
     #[error("unknown schema id {id}")]
-    SerdeUnknownSchemaId { id: u32 },
+    SerdeUnknownSchemaId {
+        /// The schema id the payload names.
+        id: u32,
+    },
 
     /// The payload does not start with the Confluent wire-format header.
     #[error("not Confluent wire format: {reason}")]
-    SerdeBadMagic { reason: String },
+    SerdeBadMagic {
+        /// What is wrong with the header.
+        reason: String,
+    },
 
     /// A Kafka operation did not finish in time.
     #[error("kafka timeout: {reason}")]
-    KafkaTimeout { reason: String },
+    KafkaTimeout {
+        /// What failed, usually librdkafka's description.
+        reason: String,
+    },
 
     /// A Kafka error that may go away on its own (leader change, broker restart).
     #[error("kafka (retriable): {reason}")]
-    KafkaRetriable { reason: String },
+    KafkaRetriable {
+        /// What failed, usually librdkafka's description.
+        reason: String,
+    },
 
     /// A Kafka error that will not go away by retrying.
     #[error("kafka: {reason}")]
-    KafkaFatal { reason: String },
+    KafkaFatal {
+        /// What failed, usually librdkafka's description.
+        reason: String,
+    },
 
     /// Authentication or authorization failed against a cluster.
     #[error("kafka authorization: {reason}")]
-    KafkaAuth { reason: String },
+    KafkaAuth {
+        /// What failed, usually librdkafka's description.
+        reason: String,
+    },
 
     /// The consumer group has active members, so its offsets may not be changed.
     #[error("group {group} has active members on {cluster}")]
-    OffsetsGroupActive { group: String, cluster: String },
+    OffsetsGroupActive {
+        /// The consumer group.
+        group: String,
+        /// The cluster where it has active members.
+        cluster: String,
+    },
 
     /// A requested offset or time is outside what the partition holds.
     #[error("{reason}")]
-    OffsetsOutOfRange { reason: String },
+    OffsetsOutOfRange {
+        /// The offset, time or partition asked for, and what the topic holds.
+        reason: String,
+    },
 
     /// Topics differ between the clusters of a migration (partition counts, or missing).
     #[error("{reason}")]
-    OffsetsPartitionMismatch { reason: String },
+    OffsetsPartitionMismatch {
+        /// Which topics differ, and how.
+        reason: String,
+    },
 
     /// `--strategy checkpoint` found no MirrorMaker 2 checkpoint for the group.
     #[error("no MirrorMaker 2 checkpoint: {reason}")]
-    OffsetsNoCheckpoint { reason: String },
+    OffsetsNoCheckpoint {
+        /// Where the checkpoints were looked for, and why none was found.
+        reason: String,
+    },
 
     /// The topic does not exist on the cluster.
     #[error("topic {topic:?} does not exist on cluster {cluster}")]
-    TopicNotFound { topic: String, cluster: String },
+    TopicNotFound {
+        /// The missing topic.
+        topic: String,
+        /// The cluster it was looked up on.
+        cluster: String,
+    },
 
     /// Input given to a tool (a datetime, an offset spec, a JSON line, a file) is malformed.
     #[error("{what}: {reason}")]
-    InputInvalid { what: String, reason: String },
+    InputInvalid {
+        /// The input, like `datetime "yesterday"` or a file and line.
+        what: String,
+        /// What is wrong with it and what was expected.
+        reason: String,
+    },
 
     /// The handle was closed.
     #[error("{what} is closed")]
-    Closed { what: String },
+    Closed {
+        /// The closed handle: `client`, `producer`, `consumer`, ...
+        what: String,
+    },
 
     /// A consumer handler returned an error for a record (after its retries).
     #[error("handler failed: {message}")]
-    HandlerFailed { message: String },
+    HandlerFailed {
+        /// The handler's message.
+        message: String,
+    },
 
     /// kpipe was used in a child process after `fork()`; librdkafka handles and the runtime
     /// belong to the parent.
     #[error("kpipe was initialised in process {parent} and used after fork in process {child}; create clients in the child")]
-    ProcessForked { parent: u32, child: u32 },
+    ProcessForked {
+        /// The process id kpipe was initialised in.
+        parent: u32,
+        /// The process id it was used in.
+        child: u32,
+    },
 
     /// A bug in kpipe (including a caught panic). Please report it.
     #[error("internal error: {reason}")]
-    Internal { reason: String },
+    Internal {
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// The one declaration of the codes: each variant, its stable code and its nature
@@ -207,24 +308,33 @@ codes! {
 /// `*Error` fields. Absent fields are unknown for this error.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Details {
+    /// The stable code, like `config.invalid`.
     pub code: &'static str,
     /// The `Display` text, the same in every language.
     pub message: String,
+    /// True when the same call may succeed later unchanged.
     pub retriable: bool,
+    /// True when the handle that returned the error cannot be used any more.
     pub fatal: bool,
     /// The config key or value field path (`serializers[0].value`, `order.items[3].price`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The cluster (`offsets.group_active`, `topic.not_found`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The topic (a consumed record's decode error, `route.no_cluster`, `topic.not_found`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// The partition of a consumed record whose decoding failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition: Option<i32>,
+    /// The offset of a consumed record whose decoding failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// The subject (`schema.incompatible`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The schema id (`serde.unknown_schema_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_id: Option<u32>,
 }
@@ -367,6 +477,7 @@ impl From<rdkafka::error::KafkaError> for Error {
     }
 }
 
+/// A result whose error is a kpipe [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -27,9 +27,13 @@ use crate::stats::{KafkaStats, StatsContext};
 /// and per topic run of a send, not per record); they deref to `&str`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
+    /// Name of the cluster the record was written to.
     pub cluster: Arc<str>,
+    /// Topic the record was written to.
     pub topic: Arc<str>,
+    /// Partition the record was written to.
     pub partition: i32,
+    /// Offset the broker gave the record in its partition.
     pub offset: i64,
     /// The record's timestamp (ms since the epoch) as the broker stored it, when known.
     pub timestamp_ms: Option<i64>,
@@ -121,6 +125,7 @@ impl ClusterProducer {
         Ok(Self { cluster: cluster.into(), inner, context })
     }
 
+    /// Name of the cluster the producer writes to.
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

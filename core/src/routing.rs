@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
+    /// `routes[i].topic`: an exact topic name or a glob.
     pub topic: String,
+    /// `routes[i].cluster`: the name of a cluster under `clusters:`.
     pub cluster: String,
 }
 
@@ -58,6 +60,7 @@ impl<T> TopicTable<T> {
         self.entries.iter().find(|(m, _)| m.is_match(topic)).map(|(_, t)| t)
     }
 
+    /// True when the table has no entry.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

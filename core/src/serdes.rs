@@ -1,5 +1,5 @@
 //! The serializers of a topic's keys and values ([`Serde`], [`TopicSerde`]), the data handed to
-//! them ([`Data`]), and the two directions: [`serialize`] for producers, [`deserialize`] for
+//! them ([`Data`]), and the two directions: `serialize` for producers, `deserialize` for
 //! consumers. Their own module because config, producer and consumer all use them.
 
 use std::sync::Arc;
@@ -20,10 +20,14 @@ pub enum Serde {
     Json,
     /// Confluent-framed Avro through the registry. `schema` is the writer schema text; None
     /// uses the subject's latest schema (`schemas.use_latest`).
-    Avro { schema: Option<Arc<str>> },
+    Avro {
+        /// The writer schema text; None for the subject's latest schema.
+        schema: Option<Arc<str>>,
+    },
 }
 
 impl Serde {
+    /// Avro written with the schema text `schema`.
     pub fn avro(schema: impl Into<Arc<str>>) -> Self {
         Serde::Avro { schema: Some(schema.into()) }
     }
@@ -32,7 +36,9 @@ impl Serde {
 /// The serializers of one topic's keys and values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TopicSerde {
+    /// The serializer of the keys.
     pub key: Serde,
+    /// The serializer of the values.
     pub value: Serde,
 }
 
@@ -41,13 +47,18 @@ pub struct TopicSerde {
 /// serializer (pre-encoded payloads).
 #[derive(Debug, Clone, Copy)]
 pub enum Data<'a, S = &'a serde_json::Value> {
+    /// No key or value: a null is sent (a null value is a tombstone).
     Null,
+    /// Bytes sent as they are, whatever the serializer.
     Bytes(&'a [u8]),
+    /// Text sent as its UTF-8 bytes (as a JSON string with the `json` serializer).
     Str(&'a str),
+    /// A native value, encoded by the serializer.
     Value(S),
 }
 
 impl<S> Data<'_, S> {
+    /// True for [`Data::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Data::Null)
     }

@@ -319,7 +319,7 @@ impl PollSession {
         Ok(())
     }
 
-    /// The run loop ([`Consumer::run_with`]) after [`begin_run`](Self::begin_run): each record
+    /// The run loop ([`Consumer::run_with`]) after `begin_run`: each record
     /// is acknowledged after its handler returned (or it was dead-lettered).
     pub async fn run_with<B, F, Fut>(&self, builder: B, handler: F) -> Result<()>
     where
@@ -333,7 +333,7 @@ impl PollSession {
     }
 
     /// One step of a run loop driven by the binding (see [`crate::handling`]), after
-    /// [`begin_run`](Self::begin_run) when records are waiting in the session.
+    /// `begin_run` when records are waiting in the session.
     pub async fn next_handling<B: ValueBuilder>(
         &self,
         builder: &mut B,

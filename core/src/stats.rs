@@ -23,14 +23,17 @@ pub struct KafkaStats {
     pub msg_cnt: u64,
     /// Bytes waiting in producer queues.
     pub msg_size: u64,
-    /// Messages sent / received in total.
+    /// Messages sent in total.
     pub txmsgs: i64,
+    /// Messages received in total.
     pub rxmsgs: i64,
-    /// Requests sent, responses received.
+    /// Requests sent to brokers in total.
     pub tx: i64,
+    /// Responses received from brokers in total.
     pub rx: i64,
-    /// Brokers known, and how many are up.
+    /// Brokers known.
     pub brokers: usize,
+    /// Brokers whose connection is up.
     pub brokers_up: usize,
     /// Sum of consumer lag over every assigned partition (consumers; -1 when unknown).
     pub consumer_lag: i64,
@@ -39,6 +42,7 @@ pub struct KafkaStats {
 }
 
 impl KafkaStats {
+    /// The headline numbers of `s`, emitted by a handle of `cluster`.
     pub fn from_statistics(cluster: &str, s: Statistics) -> Self {
         let brokers_up = s.brokers.values().filter(|b| b.state == "UP").count();
         let mut lag = 0i64;
@@ -78,10 +82,12 @@ pub struct StatsContext {
 }
 
 impl StatsContext {
+    /// A context for a handle of `cluster`, with no statistics yet.
     pub fn new(cluster: &str) -> Self {
         Self { cluster: cluster.into(), latest: Arc::default() }
     }
 
+    /// Name of the cluster the handle talks to.
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

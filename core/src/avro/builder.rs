@@ -65,21 +65,33 @@ pub trait ValueBuilder {
     /// A map under construction.
     type Map;
 
+    /// An Avro `null`.
     fn null(&mut self) -> Result<Self::Value>;
+    /// An Avro `boolean`.
     fn boolean(&mut self, v: bool) -> Result<Self::Value>;
+    /// An Avro `int`.
     fn int(&mut self, v: i32) -> Result<Self::Value>;
+    /// An Avro `long`, also a writer `int` read as a reader `long`.
     fn long(&mut self, v: i64) -> Result<Self::Value>;
+    /// An Avro `float`, also a writer `int` or `long` read as a reader `float`.
     fn float(&mut self, v: f32) -> Result<Self::Value>;
+    /// An Avro `double`, also a writer `int`, `long` or `float` read as a reader `double`.
     fn double(&mut self, v: f64) -> Result<Self::Value>;
+    /// An Avro `bytes`, also a writer `string` read as a reader `bytes`.
     fn bytes(&mut self, v: &[u8]) -> Result<Self::Value>;
+    /// An Avro `string` (valid UTF-8), also a writer `bytes` read as a reader `string`.
     fn string(&mut self, v: &str) -> Result<Self::Value>;
+    /// An Avro `fixed`: exactly the schema's size in bytes.
     fn fixed(&mut self, v: &[u8]) -> Result<Self::Value>;
+    /// An enum symbol: `index` is its position in the reader's symbols.
     fn enum_symbol(&mut self, index: u32, symbol: &str) -> Result<Self::Value>;
     /// A decimal: `unscaled` is big-endian two's complement (see [`super::decimal_text`]).
     fn decimal(&mut self, unscaled: &[u8], precision: u32, scale: u32) -> Result<Self::Value>;
+    /// A `uuid` logical value (from a `string` or a `fixed(16)`), as its 16 bytes.
     fn uuid(&mut self, v: &[u8; 16]) -> Result<Self::Value>;
     /// A date/time logical value as its Avro number (days, millis, micros, nanos per `kind`).
     fn temporal(&mut self, kind: TemporalKind, v: i64) -> Result<Self::Value>;
+    /// Starts a record; its fields follow through [`ValueBuilder::record_field`].
     fn record_start(&mut self, info: &RecordInfo<'_>) -> Result<Self::Record>;
     /// A field, in writer order, then reader-only fields (defaults); `index` is the reader's.
     fn record_field(
@@ -89,13 +101,19 @@ pub trait ValueBuilder {
         name: &str,
         v: Self::Value,
     ) -> Result<()>;
+    /// Finishes a record once all its fields are set.
     fn record_end(&mut self, rec: Self::Record) -> Result<Self::Value>;
     /// `size_hint` is bounded by the input length; never trust it for more.
     fn array_start(&mut self, size_hint: usize) -> Result<Self::Array>;
+    /// Appends an item to an array, in order.
     fn array_push(&mut self, arr: &mut Self::Array, v: Self::Value) -> Result<()>;
+    /// Finishes an array.
     fn array_end(&mut self, arr: Self::Array) -> Result<Self::Value>;
+    /// Starts a map; `size_hint` is bounded by the input length; never trust it for more.
     fn map_start(&mut self, size_hint: usize) -> Result<Self::Map>;
+    /// Inserts an entry into a map, in payload order.
     fn map_insert(&mut self, map: &mut Self::Map, key: &str, v: Self::Value) -> Result<()>;
+    /// Finishes a map.
     fn map_end(&mut self, map: Self::Map) -> Result<Self::Value>;
     /// Called with the value of a union branch; the default returns it unwrapped.
     fn union_value(&mut self, branch: &UnionBranch<'_>, v: Self::Value) -> Result<Self::Value> {

@@ -84,6 +84,7 @@ pub struct JsonRef<'t, 'a> {
 }
 
 impl<'a> JsonTape<'a> {
+    /// An empty tape.
     pub fn new() -> Self {
         Self::default()
     }

@@ -73,6 +73,7 @@ pub struct JsonTextBuilder {
 }
 
 impl JsonTextBuilder {
+    /// A builder with an empty buffer.
     pub fn new() -> Self {
         Self::default()
     }

@@ -13,22 +13,33 @@ use crate::error::Result;
 /// [`ValueSource::as_bytes`] (16 bytes for a uuid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A null (None, nil, JSON `null`).
     Null,
+    /// A boolean.
     Bool,
     /// An integer (may not fit `i64`: then `as_i64` returns None).
     Int,
+    /// A floating-point number.
     Float,
+    /// Text.
     Str,
+    /// A byte string.
     Bytes,
     /// A sequence (list, array, tuple).
     Seq,
     /// A mapping with string keys (dict, object, associative array); also records.
     Map,
+    /// A native decimal, read with [`ValueSource::as_decimal`].
     Decimal,
+    /// A native uuid, read with [`ValueSource::as_bytes`] (16 bytes).
     Uuid,
+    /// A native date, read with [`ValueSource::as_temporal`].
     Date,
+    /// A native time of day, read with [`ValueSource::as_temporal`].
     Time,
+    /// A native instant (a datetime with a zone), read with [`ValueSource::as_temporal`].
     Timestamp,
+    /// A native wall-clock datetime in no zone, read with [`ValueSource::as_temporal`].
     LocalTimestamp,
     /// Anything else (the encoder reports it by `describe`).
     Other,
@@ -64,12 +75,29 @@ pub enum DecimalRef<'a> {
     Text(Cow<'a, str>),
     /// value = (-1)^negative * digits * 10^exponent; `digits` are the numbers 0..=9, most
     /// significant first (Python's `Decimal.as_tuple()`).
-    Parts { negative: bool, digits: Cow<'a, [u8]>, exponent: i64 },
+    Parts {
+        /// True for a negative value.
+        negative: bool,
+        /// The decimal digits, 0..=9 each, most significant first.
+        digits: Cow<'a, [u8]>,
+        /// The power of ten the digits are multiplied by.
+        exponent: i64,
+    },
     /// value = unscaled * 10^-scale.
-    Unscaled { unscaled: i128, scale: i64 },
+    Unscaled {
+        /// The value without its decimal point.
+        unscaled: i128,
+        /// The number of digits after the decimal point.
+        scale: i64,
+    },
     /// Big-endian two's complement unscaled value; `scale` None means "already at the schema's
     /// scale" (apache-avro's `Decimal`).
-    TwosComplement { bytes: Cow<'a, [u8]>, scale: Option<i64> },
+    TwosComplement {
+        /// The unscaled value, big-endian two's complement.
+        bytes: Cow<'a, [u8]>,
+        /// The number of digits after the decimal point; None for the schema's scale.
+        scale: Option<i64>,
+    },
 }
 
 /// A native date/time handed over by a binding (see [`ValueSource::as_temporal`]).

@@ -118,27 +118,52 @@ impl serde::Serialize for Level {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ViolationKind {
+    /// A new field has no default, so old data cannot fill it.
     FieldAddedWithoutDefault,
+    /// A field is gone (FORWARD: and the old schema has no default for it).
     FieldRemoved,
+    /// House policy: a field was renamed (matched through an alias).
     FieldRenamed,
+    /// House policy: existing fields changed order.
     FieldReordered,
+    /// House policy: a field's or enum's default changed or was removed.
     DefaultChanged,
+    /// A type the reader cannot resolve (house policy: any type change).
     TypeChanged,
+    /// House policy: a logical type was added, removed or changed.
     LogicalTypeChanged,
+    /// A decimal's scale changed, or its precision is too small for the writer (house policy:
+    /// any change).
     DecimalChanged,
+    /// A record, enum or fixed has a new name and no alias for the old one.
     NameChanged,
+    /// House policy: a named type moved to another namespace.
     NamespaceChanged,
+    /// FORWARD: old readers do not know a new symbol and have no default; house policy: any
+    /// new symbol.
     EnumSymbolAdded,
+    /// The reader lacks a symbol the writer may use and has no default.
     EnumSymbolRemoved,
+    /// House policy: the same symbols in another order.
     EnumSymbolsReordered,
+    /// A fixed has another size.
     FixedSizeChanged,
+    /// FORWARD: old readers cannot read the new branch; house policy: any new branch.
     UnionBranchAdded,
+    /// BACKWARD: new readers cannot read data written with the removed branch.
     UnionBranchRemoved,
+    /// House policy: the same branches in another order.
     UnionBranchesReordered,
+    /// House policy: an existing field without a default got one (allowed by
+    /// `default-on-existing`).
     DefaultAdded,
+    /// House policy: a field's sort `order` changed (allowed by `order`).
     FieldOrderChanged,
+    /// House policy: aliases of an existing type or field changed (allowed by `aliases`).
     AliasesChanged,
+    /// House policy: a custom property changed (allowed by `custom-properties`).
     PropertyChanged,
+    /// The check gave up after 500 000 comparisons; other violations may be missing.
     TooComplex,
 }
 
@@ -169,6 +194,7 @@ impl ViolationKind {
         ViolationKind::TooComplex,
     ];
 
+    /// The stable snake_case name (`type_changed`), also the serde form.
     pub fn as_str(self) -> &'static str {
         match self {
             ViolationKind::FieldAddedWithoutDefault => "field_added_without_default",
@@ -209,6 +235,7 @@ pub struct Violation {
     /// Where: `Order.items[].price`, `Order.attributes{}`, `Order.vehicle_vin<union>`; see
     /// docs/compat.md.
     pub path: String,
+    /// What kind of change it is.
     pub kind: ViolationKind,
     /// Plain words, phrased from the previous schema to the new one ("type changed from int
     /// to string").

@@ -8,6 +8,8 @@ pub struct ClusterConsumer {
 }
 
 impl ClusterConsumer {
+    /// A consumer of `bootstrap` with group id `group` (auto-commit off, `auto.offset.reset`
+    /// earliest) and extra librdkafka `properties`; a bad property is `config.invalid`.
     pub fn new(bootstrap: &str, group: &str, properties: &[(String, String)]) -> Result<Self> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", bootstrap)

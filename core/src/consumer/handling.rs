@@ -39,8 +39,11 @@ use crate::error::{Error, Result};
 /// attempts that failed so far.
 #[derive(Debug, Clone)]
 pub struct Handling<V> {
+    /// The record as received, with its raw key and value.
     pub message: Arc<Message>,
+    /// The decoded key; None for a null key.
     pub key: Option<V>,
+    /// The decoded value; None for a null value.
     pub value: Option<V>,
     failed_attempts: u32,
 }
@@ -63,7 +66,12 @@ impl<V> Handling<V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Call the handler again after `after`; `attempt` is the attempt that failed (from 1).
-    Retry { after: Duration, attempt: u32 },
+    Retry {
+        /// How long to wait before the next attempt.
+        after: Duration,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+    },
     /// The record was written to the DLQ and acknowledged; go on with the next one.
     DeadLettered,
 }

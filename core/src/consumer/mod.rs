@@ -51,12 +51,19 @@ use tracker::*;
 /// `topic` is shared by every record of the topic (it derefs to `&str`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
+    /// Topic the record was read from.
     pub topic: Arc<str>,
+    /// Partition the record was read from.
     pub partition: i32,
+    /// Offset of the record in its partition.
     pub offset: i64,
+    /// The record's timestamp in ms since the epoch, when it has one.
     pub timestamp_ms: Option<i64>,
+    /// The raw key; None for a null key.
     pub key: Option<Vec<u8>>,
+    /// The raw value; None for a null value (a tombstone).
     pub value: Option<Vec<u8>>,
+    /// The headers in record order (a null header value is empty).
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
@@ -97,18 +104,24 @@ impl Record {
 /// A decoded record as the `run` handler sees it.
 #[derive(Debug, Clone)]
 pub struct Received<V> {
+    /// The record as received, with its raw key and value.
     pub message: Arc<Message>,
+    /// The decoded key; None for a null key.
     pub key: Option<V>,
+    /// The decoded value; None for a null value.
     pub value: Option<V>,
 }
 
 /// Lag of one assigned partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionLag {
+    /// Topic of the partition.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
     /// Next offset this consumer will read (-1 when not yet known).
     pub position: i64,
+    /// Offset after the partition's last record, as the broker reports it.
     pub high_watermark: i64,
     /// `high_watermark - position` (or `high - low` when the position is unknown).
     pub lag: i64,
@@ -268,10 +281,12 @@ impl Consumer {
         Ok(inner)
     }
 
+    /// Name of the cluster the consumer reads from; `closed` after [`close`](Self::close).
     pub fn cluster(&self) -> Result<String> {
         Ok(self.inner()?.cluster.clone())
     }
 
+    /// The consumer group id; `closed` after [`close`](Self::close).
     pub fn group(&self) -> Result<String> {
         Ok(self.inner()?.group.clone())
     }
@@ -393,6 +408,7 @@ impl Consumer {
         inner.consumer.pause(&tpl).map_err(Error::from)
     }
 
+    /// Fetches again from paused `partitions` (every assigned one when empty).
     pub fn resume(&self, partitions: &[(&str, i32)]) -> Result<()> {
         let inner = self.inner()?;
         let tpl = inner.partitions(partitions)?;

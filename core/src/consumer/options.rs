@@ -18,7 +18,9 @@ pub enum StartAt {
     /// The group's committed offset; earliest when the group has none.
     #[default]
     Committed,
+    /// The partition's earliest offset.
     Earliest,
+    /// The partition's end: only records produced after it is assigned.
     Latest,
     /// This offset in every partition.
     Offset(i64),
@@ -29,8 +31,11 @@ pub enum StartAt {
 /// How to build a [`Consumer`] (see [`Client::consumer`]).
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
+    /// The consumer group id.
     pub group: String,
+    /// The topics or the pattern to subscribe to.
     pub subscription: Subscription,
+    /// Where a partition starts when this consumer first gets it (default: committed).
     pub start: StartAt,
     /// Overrides `consumer.commit`.
     pub commit: Option<CommitMode>,
@@ -43,6 +48,8 @@ pub struct ConsumerOptions {
 }
 
 impl ConsumerOptions {
+    /// Options for group `group` subscribing to `topics`, with every other option at its
+    /// default.
     pub fn new(group: impl Into<String>, topics: &[&str]) -> Self {
         ConsumerOptions {
             group: group.into(),

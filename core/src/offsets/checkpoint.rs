@@ -39,11 +39,17 @@ impl Offsets {
 /// length and UTF-8 bytes, all integers big-endian. `topic` is the downstream topic name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
+    /// The consumer group.
     pub group: String,
+    /// The downstream (target) topic name.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
+    /// The group's committed offset on the source cluster.
     pub upstream_offset: i64,
+    /// That offset translated to the target cluster.
     pub downstream_offset: i64,
+    /// The commit's metadata string.
     pub metadata: String,
 }
 

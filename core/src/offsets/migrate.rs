@@ -16,9 +16,11 @@ pub enum Strategy {
 /// What to migrate.
 #[derive(Debug, Clone)]
 pub struct MigrateRequest {
+    /// The consumer group to migrate.
     pub group: String,
     /// `None`: every topic the group has committed offsets for in the source.
     pub topics: Option<Vec<String>>,
+    /// How target offsets are found (by timestamp by default).
     pub strategy: Strategy,
     /// The MirrorMaker 2 alias of the source cluster (default: the source cluster's name).
     pub source_alias: Option<String>,
@@ -27,7 +29,9 @@ pub struct MigrateRequest {
 /// One partition of a migration plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanEntry {
+    /// Topic of the partition.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
     /// The group's committed offset in the source (`None`: no commit there).
     pub source_offset: Option<i64>,
@@ -49,23 +53,32 @@ pub struct PlanEntry {
 /// A topic whose partitions differ between the clusters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopicProblem {
+    /// The topic.
     pub topic: String,
+    /// Its partition count on the source cluster.
     pub source_partitions: i32,
     /// 0 when the topic does not exist on the target.
     pub target_partitions: i32,
+    /// The problem in plain words.
     pub message: String,
 }
 
 /// The result of planning a migration; apply it with [`apply_migration`].
 #[derive(Debug, Clone, Serialize)]
 pub struct MigrationPlan {
+    /// The consumer group migrated.
     pub group: String,
+    /// Name of the source cluster.
     pub source: String,
+    /// Name of the target cluster.
     pub target: String,
+    /// How the target offsets were found.
     pub strategy: Strategy,
     /// Members the group has on the target now (apply refuses unless forced).
     pub target_members: usize,
+    /// Topics whose partitions differ between the clusters (apply refuses them unless forced).
     pub problems: Vec<TopicProblem>,
+    /// One entry per partition of the migrated topics.
     pub partitions: Vec<PlanEntry>,
 }
 

@@ -63,7 +63,9 @@ pub fn format_time(ms: i64) -> String {
 /// One partition's offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionOffset {
+    /// Topic of the partition.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
     /// `None` in a rollback file: the group had no committed offset there.
     pub offset: Option<i64>,
@@ -72,21 +74,28 @@ pub struct PartitionOffset {
 /// A group's committed offsets as JSON (`kpipe offsets export`, rollback files).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetsExport {
+    /// Name of the cluster the offsets were read from.
     pub cluster: String,
+    /// The consumer group.
     pub group: String,
     /// RFC 3339 time of the export.
     pub exported_at: String,
+    /// The committed offset of each partition, by topic and partition.
     pub offsets: Vec<PartitionOffset>,
 }
 
 /// A partition's committed offset next to its watermarks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionLag {
+    /// Topic of the partition.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
     /// `None`: the group has not committed here.
     pub committed: Option<i64>,
+    /// The partition's earliest offset (low watermark).
     pub earliest: i64,
+    /// Offset after the partition's last record (high watermark).
     pub latest: i64,
     /// `latest - committed` (or `latest - earliest` with no commit).
     pub lag: i64,
@@ -95,8 +104,11 @@ pub struct PartitionLag {
 /// A member of a consumer group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupMember {
+    /// The member id the coordinator gave it.
     pub id: String,
+    /// The member's `client.id`.
     pub client_id: String,
+    /// The host the member connects from.
     pub host: String,
     /// topic -> partitions, decoded from the consumer protocol assignment when present.
     pub assignment: BTreeMap<String, Vec<i32>>,
@@ -105,21 +117,30 @@ pub struct GroupMember {
 /// A group as the coordinator reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupState {
+    /// The consumer group.
     pub group: String,
     /// `Stable`, `Empty`, `Dead` (unknown group), `PreparingRebalance`, ...
     pub state: String,
+    /// The group's protocol type (`consumer` for consumer groups; empty for an unknown group).
     pub protocol_type: String,
+    /// The active members.
     pub members: Vec<GroupMember>,
 }
 
 /// A partition's leader, replicas and ISR.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionInfo {
+    /// The partition number.
     pub partition: i32,
+    /// Broker id of the partition's leader (-1 when it has none).
     pub leader: i32,
+    /// Broker ids of its replicas.
     pub replicas: Vec<i32>,
+    /// Broker ids of its in-sync replicas.
     pub isr: Vec<i32>,
+    /// The partition's earliest offset (low watermark).
     pub earliest: i64,
+    /// Offset after the partition's last record (high watermark).
     pub latest: i64,
     /// `latest - earliest` (compacted or transactional topics hold fewer).
     pub messages: i64,
@@ -128,7 +149,9 @@ pub struct PartitionInfo {
 /// Where a reset puts a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetTo {
+    /// Each partition's earliest offset.
     Earliest,
+    /// Each partition's end (high watermark): only new records are read.
     Latest,
     /// Epoch milliseconds: the earliest offset whose timestamp is >= it (the end when none).
     Time(i64),
@@ -139,21 +162,28 @@ pub enum ResetTo {
 /// One change a reset/import/migration makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OffsetChange {
+    /// Topic of the partition.
     pub topic: String,
+    /// The partition number.
     pub partition: i32,
+    /// The group's committed offset before the change; None when it had none.
     pub before: Option<i64>,
+    /// The offset committed (or, in a dry run, to be committed).
     pub after: i64,
 }
 
 /// Where a topic read starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartAt {
+    /// Every partition from its earliest offset.
     Earliest,
-    /// Epoch milliseconds.
+    /// Every partition from the earliest offset whose timestamp is >= this (epoch ms).
     Time(i64),
     /// One partition from an offset (only that partition is read).
     Offset {
+        /// The partition to read.
         partition: i32,
+        /// The offset to start at.
         offset: i64,
     },
 }
@@ -161,13 +191,19 @@ pub enum StartAt {
 /// A record read without a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
+    /// Topic the record was read from.
     pub topic: String,
+    /// Partition the record was read from.
     pub partition: i32,
+    /// Offset of the record in its partition.
     pub offset: i64,
     /// Epoch milliseconds, when the record has one.
     pub timestamp: Option<i64>,
+    /// The raw key; None for a null key.
     pub key: Option<Vec<u8>>,
+    /// The raw value; None for a null value.
     pub value: Option<Vec<u8>>,
+    /// The headers in record order; None for a null header value.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
@@ -222,10 +258,12 @@ impl Offsets {
         Self::new(name, &c.bootstrap, &c.rdkafka_properties())
     }
 
+    /// Name of the cluster this handle works on.
     pub fn cluster(&self) -> &str {
         &self.inner.cluster
     }
 
+    /// The cluster's bootstrap servers.
     pub fn bootstrap(&self) -> &str {
         &self.inner.bootstrap
     }

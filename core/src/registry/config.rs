@@ -43,6 +43,7 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 impl Secret {
+    /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -76,11 +77,14 @@ impl From<String> for Secret {
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged, expecting = "a URL or a list of URLs")]
 pub enum RegistryUrls {
+    /// A single URL.
     One(String),
+    /// URLs tried in turn, the first one first.
     Many(Vec<String>),
 }
 
 impl RegistryUrls {
+    /// The URLs in the order they are tried (credentials included: never print them).
     pub fn as_slice(&self) -> &[String] {
         match self {
             RegistryUrls::One(u) => std::slice::from_ref(u),
@@ -121,7 +125,9 @@ impl From<Vec<String>> for RegistryUrls {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
+    /// `basic_auth.username`.
     pub username: String,
+    /// `basic_auth.password`, never printed.
     pub password: Secret,
 }
 
@@ -160,13 +166,17 @@ pub struct TlsConfig {
 pub struct RegistryConfig {
     /// Base URL(s), e.g. `http://127.0.0.1:18081/apis/ccompat/v7`.
     pub url: RegistryUrls,
+    /// `basic_auth`: HTTP basic auth for every URL without its own userinfo (default none).
     #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
+    /// `bearer_token`: sent as `Authorization: Bearer ...` (default none); exclusive with
+    /// `basic_auth`.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// Timeout of one HTTP attempt (capped by what is left of the retry deadline). Default 10 000.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// `retry`: retries of transient failures.
     #[serde(default)]
     pub retry: RetryConfig,
     /// Directory of the optional on-disk cache (id -> schema, (subject, schema) -> id).
@@ -184,6 +194,7 @@ pub struct RegistryConfig {
     /// periodic check off (the check after a failure stays). Default 30 000.
     #[serde(default = "default_verify_interval_ms")]
     pub verify_interval_ms: u64,
+    /// `tls`: TLS settings of `https://` URLs.
     #[serde(default)]
     pub tls: TlsConfig,
 }

@@ -38,13 +38,18 @@ use transport::{encode, CallError, Counters, Req, Transport};
 /// A schema as the registry returns it for a subject version.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SubjectVersion {
+    /// The subject the schema is registered under.
     pub subject: String,
+    /// The subject's version number, from 1.
     pub version: i32,
+    /// The registry's global schema id.
     pub id: u32,
+    /// The schema text as the registry stores it.
     pub schema: String,
     /// `AVRO` when absent (Confluent omits it for Avro).
     #[serde(default, rename = "schemaType")]
     pub schema_type: Option<String>,
+    /// The schemas it references, by subject version.
     #[serde(default)]
     pub references: Vec<SchemaReference>,
 }
@@ -52,8 +57,11 @@ pub struct SubjectVersion {
 /// A reference from one schema to a named type registered under another subject version.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SchemaReference {
+    /// The referenced type's name as the referencing schema uses it.
     pub name: String,
+    /// The subject the referenced schema is registered under.
     pub subject: String,
+    /// The version of that subject.
     pub version: i32,
 }
 
@@ -61,9 +69,12 @@ pub struct SchemaReference {
 /// passed through unchanged; both absent means a plain Avro schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct SchemaRequest {
+    /// The schema text.
     pub schema: String,
+    /// The registry's `schemaType` (`AVRO`, `PROTOBUF`, `JSON`); None for Avro.
     #[serde(rename = "schemaType", skip_serializing_if = "Option::is_none")]
     pub schema_type: Option<String>,
+    /// The schemas it references, by subject version.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<SchemaReference>,
 }
@@ -94,6 +105,7 @@ impl From<&str> for SchemaRequest {
 /// The answer of a compatibility check.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CompatibilityCheck {
+    /// True when the registry finds the schema compatible with the subject.
     pub is_compatible: bool,
     /// The registry's reasons, when it gives them (Confluent with `verbose=true`; Apicurio 3
     /// gives none).
@@ -183,6 +195,8 @@ impl RegistryClient {
         Self::from_config(&RegistryConfig::new(base_url))
     }
 
+    /// A client for the `registry:` section; `config.invalid`, naming the key, for a setting it
+    /// cannot use (no URL, both `basic_auth` and `bearer_token`, a `cache_dir` it cannot create).
     pub fn from_config(cfg: &RegistryConfig) -> Result<Self> {
         let transport = Transport::new(cfg)?;
         let disk = cfg.cache_dir.as_deref().map(DiskCache::open).transpose()?;
@@ -244,6 +258,7 @@ impl RegistryClient {
         &self.inner.base
     }
 
+    /// The counters of this client and its clones so far.
     pub fn stats(&self) -> RegistryStats {
         let c = &self.inner.counters;
         RegistryStats {
