@@ -1020,6 +1020,7 @@ fn startup(_ty: i32, _module: i32) -> i32 {
 #[php(startup = startup)]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
     module
+        .name("kpipe")
         .class::<Client>()
         .class::<RecordMetadata>()
         .class::<Producer>()
