@@ -67,5 +67,5 @@ pub fn wait<F: Future>(fut: F, stop_on_signal: bool) -> R<Result<F::Output, Stop
 
 /// Sleeps `d` in slices (a run's retry backoff); Err(Stop) once a signal arrived.
 pub fn sleep(d: Duration) -> R<Result<(), Stop>> {
-    wait(tokio::time::sleep(d), true)
+    wait(async move { tokio::time::sleep(d).await }, true)
 }
