@@ -13,8 +13,7 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use ext_php_rs::zend::ClassEntry;
 use kpipe::avro::{
-    Branch, JsonBuilder, Kind, RecordInfo, Temporal, TemporalKind, UnionBranch, ValueBuilder,
-    ValueSource,
+    Branch, JsonBuilder, Kind, RecordInfo, Temporal, TemporalKind, UnionBranch, ValueBuilder, ValueSource,
 };
 
 /// One PHP value as the encoder sees it; its kind is worked out once.
@@ -153,7 +152,9 @@ impl<'a> ValueSource for PhpValue<'a> {
 }
 
 fn internal(what: impl std::fmt::Display) -> kpipe::Error {
-    kpipe::Error::Internal { reason: format!("building a PHP value: {what}") }
+    kpipe::Error::Internal {
+        reason: format!("building a PHP value: {what}"),
+    }
 }
 
 /// A PHP string zval of raw bytes.
@@ -267,7 +268,14 @@ impl ValueBuilder for PhpBuilder {
     }
     fn uuid(&mut self, v: &[u8; 16]) -> kpipe::Result<Zval> {
         let h: String = v.iter().map(|x| format!("{x:02x}")).collect();
-        Ok(string_zval(&format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])))
+        Ok(string_zval(&format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )))
     }
     fn temporal(&mut self, kind: TemporalKind, v: i64) -> kpipe::Result<Zval> {
         // UTC timestamps are DateTimeImmutable when it holds them exactly (microseconds);

@@ -17,7 +17,13 @@ use ext_php_rs::zend::{ClassEntry, ExecuteData};
 pub const BASE: &str = "Kpipe\\Exception\\KpipeException";
 
 unsafe extern "C" {
-    fn zend_update_property(scope: *mut zend_class_entry, object: *mut zend_object, name: *const c_char, name_length: usize, value: *mut zval);
+    fn zend_update_property(
+        scope: *mut zend_class_entry,
+        object: *mut zend_object,
+        name: *const c_char,
+        name_length: usize,
+        value: *mut zval,
+    );
 }
 
 /// A class by name, without autoloading; also during module startup.
@@ -51,7 +57,9 @@ const FIELDS: &[(&str, &str, DataType, bool)] = &[
 
 fn read_prop(ex: &mut ExecuteData, name: &str) -> Zval {
     let Some(this) = ex.get_self() else { return Zval::null() };
-    let Some(base) = find_class(BASE) else { return Zval::null() };
+    let Some(base) = find_class(BASE) else {
+        return Zval::null();
+    };
     let mut rv = Zval::new();
     let p = unsafe {
         ext_php_rs::ffi::zend_read_property(
@@ -88,7 +96,15 @@ getter!(get_subject, "subject");
 getter!(get_schema_id, "schemaId");
 
 const HANDLERS: &[extern "C" fn(&mut ExecuteData, &mut Zval)] = &[
-    get_error_code, is_retriable, is_fatal, get_field, get_cluster, get_topic, get_partition, get_offset, get_subject,
+    get_error_code,
+    is_retriable,
+    is_fatal,
+    get_field,
+    get_cluster,
+    get_topic,
+    get_partition,
+    get_offset,
+    get_subject,
     get_schema_id,
 ];
 
@@ -130,9 +146,15 @@ pub fn register() -> ext_php_rs::error::Result<()> {
             readonly: false,
             default_stub: None,
         });
-        b = b.method(FunctionBuilder::new(*accessor, *handler).returns(*ty, false, *nullable), MethodFlags::Public);
+        b = b.method(
+            FunctionBuilder::new(*accessor, *handler).returns(*ty, false, *nullable),
+            MethodFlags::Public,
+        );
     }
-    b = b.method(FunctionBuilder::new("getDetails", get_details).returns(DataType::Array, false, false), MethodFlags::Public);
+    b = b.method(
+        FunctionBuilder::new("getDetails", get_details).returns(DataType::Array, false, false),
+        MethodFlags::Public,
+    );
     b.registration(keep).register()?;
     for family in kpipe::Code::families() {
         ClassBuilder::new(class_of_family(family))
@@ -147,13 +169,21 @@ fn set(obj: &mut ZendObject, scope: &ClassEntry, name: &str, v: impl IntoZval) {
     let Ok(mut z) = v.into_zval(false) else { return };
     let Ok(cname) = CString::new(name) else { return };
     unsafe {
-        zend_update_property(std::ptr::from_ref(scope).cast_mut(), std::ptr::from_mut(obj), cname.as_ptr(), name.len(), &raw mut z)
+        zend_update_property(
+            std::ptr::from_ref(scope).cast_mut(),
+            std::ptr::from_mut(obj),
+            cname.as_ptr(),
+            name.len(),
+            &raw mut z,
+        )
     };
 }
 
 /// The exception object of a details record (its family's class).
 pub fn exception_zval(d: &kpipe::Details) -> Option<Zval> {
-    let family = kpipe::Code::parse(d.code).map(kpipe::Code::family).unwrap_or("Internal");
+    let family = kpipe::Code::parse(d.code)
+        .map(kpipe::Code::family)
+        .unwrap_or("Internal");
     let ce = find_class(&class_of_family(family))?;
     let base = find_class(BASE)?;
     let mut obj = ZendObject::new(ce);

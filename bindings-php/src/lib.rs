@@ -33,7 +33,8 @@ use crate::error::{guard, internal, php, type_error, R};
 use crate::wait::{wait, Stop};
 
 const START_TYPE: &str = "start must be 'committed', 'earliest', 'latest', an offset (int) or a DateTimeInterface";
-const TO_TYPE: &str = "to must be 'earliest', 'latest', a time text, a DateTimeInterface, milliseconds (int) or [partition => offset]";
+const TO_TYPE: &str =
+    "to must be 'earliest', 'latest', a time text, a DateTimeInterface, milliseconds (int) or [partition => offset]";
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -85,7 +86,10 @@ fn cached(key: String, make: impl FnOnce() -> kpipe::Result<kpipe::Client>) -> k
             return Ok(s.clone());
         }
     }
-    let s = Arc::new(Shared { client: make()?, pending: Mutex::new(Vec::new()) });
+    let s = Arc::new(Shared {
+        client: make()?,
+        pending: Mutex::new(Vec::new()),
+    });
     c.insert(key, s.clone());
     Ok(s)
 }
@@ -103,7 +107,14 @@ fn topics_of(z: &Zval) -> R<Vec<String>> {
         return Ok(vec![s.to_string()]);
     }
     if let Some(a) = z.array() {
-        return a.values().map(|v| v.str().map(str::to_string).ok_or_else(|| type_error("topics must be strings"))).collect();
+        return a
+            .values()
+            .map(|v| {
+                v.str()
+                    .map(str::to_string)
+                    .ok_or_else(|| type_error("topics must be strings"))
+            })
+            .collect();
     }
     Err(type_error("topics must be a string or a list of strings"))
 }
@@ -139,7 +150,9 @@ impl Client {
     /// YAML (or JSON) text shaped like kpipe.yaml.
     pub fn from_yaml(yaml: String) -> R<Client> {
         guard(|| {
-            cached(key("yaml", "", &yaml), || kpipe::config::Config::from_yaml(&yaml).and_then(kpipe::Client::from_config))
+            cached(key("yaml", "", &yaml), || {
+                kpipe::config::Config::from_yaml(&yaml).and_then(kpipe::Client::from_config)
+            })
         })
         .map(|shared| Client { shared })
     }
@@ -171,7 +184,9 @@ impl Client {
     }
 
     pub fn producer(&self) -> Producer {
-        Producer { shared: self.shared.clone() }
+        Producer {
+            shared: self.shared.clone(),
+        }
     }
 
     /// A group consumer. `start`: null (committed), "committed" | "earliest" | "latest" | an
@@ -192,7 +207,9 @@ impl Client {
             Some(z) if z.is_null() => None,
             Some(z) if z.is_string() => Some(Err(z.str().unwrap_or_default().to_string())),
             Some(z) if z.is_long() => Some(Ok(StartAt::Offset(z.long().unwrap_or(0)))),
-            Some(z) if is_datetime(z) => Some(Ok(StartAt::Timestamp(datetime_ms(z).ok_or_else(|| type_error(START_TYPE))?))),
+            Some(z) if is_datetime(z) => Some(Ok(StartAt::Timestamp(
+                datetime_ms(z).ok_or_else(|| type_error(START_TYPE))?,
+            ))),
             Some(_) => return Err(type_error(START_TYPE)),
         };
         guard(|| {
@@ -201,7 +218,11 @@ impl Client {
                 Some(Ok(s)) => s,
                 Some(Err(text)) => options::parse("start", &text)?,
             };
-            let ack: AckMode = ack.as_deref().map(|a| options::parse("ack", a)).transpose()?.unwrap_or_default();
+            let ack: AckMode = ack
+                .as_deref()
+                .map(|a| options::parse("ack", a))
+                .transpose()?
+                .unwrap_or_default();
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut opts = ConsumerOptions::new(group.as_str(), &names);
             opts.start = start;
@@ -226,14 +247,20 @@ impl Client {
 
     /// Waits until every record sent or queued so far is delivered; throws the first failure.
     pub fn flush(&self, timeout_ms: Option<i64>) -> R<()> {
-        Producer { shared: self.shared.clone() }.flush(timeout_ms)
+        Producer {
+            shared: self.shared.clone(),
+        }
+        .flush(timeout_ms)
     }
 
     /// Flushes and closes (consumers commit and leave); idempotent. Later calls fail `closed`.
     pub fn close(&self) -> R<()> {
         let settled = guard(|| self.shared.settle());
         let s = self.shared.clone();
-        let r = wait(async move { tokio::task::spawn_blocking(move || s.client.close()).await }, false)?;
+        let r = wait(
+            async move { tokio::task::spawn_blocking(move || s.client.close()).await },
+            false,
+        )?;
         match r {
             Ok(Ok(r)) => guard(|| r)?,
             Ok(Err(_)) => return Err(php(internal("close panicked"))),
@@ -270,16 +297,31 @@ impl Client {
 
     /// Commits an export document (array or JSON text) to `group` (default: the document's);
     /// refuses while the group has members unless `force`. Returns the changes.
-    pub fn import_offsets(&self, doc: &Zval, group: Option<String>, force: Option<bool>, cluster: Option<String>) -> R<Zval> {
+    pub fn import_offsets(
+        &self,
+        doc: &Zval,
+        group: Option<String>,
+        force: Option<bool>,
+        cluster: Option<String>,
+    ) -> R<Zval> {
         let text = json_text(doc)?;
         let (o, doc) = guard(|| {
-            let doc: kpipe::offsets::OffsetsExport = serde_json::from_str(&text)
-                .map_err(|e| kpipe::Error::InputInvalid { what: "offsets document".into(), reason: e.to_string() })?;
+            let doc: kpipe::offsets::OffsetsExport =
+                serde_json::from_str(&text).map_err(|e| kpipe::Error::InputInvalid {
+                    what: "offsets document".into(),
+                    reason: e.to_string(),
+                })?;
             let name = cluster.clone().unwrap_or_else(|| doc.cluster.clone());
-            Ok((kpipe::offsets::Offsets::from_config(self.shared.client.config(), &name)?, doc))
+            Ok((
+                kpipe::offsets::Offsets::from_config(self.shared.client.config(), &name)?,
+                doc,
+            ))
         })?;
         let force = force.unwrap_or(false);
-        let changes = done(wait(async move { o.import(&doc, group.as_deref(), force).await }, false)?)?;
+        let changes = done(wait(
+            async move { o.import(&doc, group.as_deref(), force).await },
+            false,
+        )?)?;
         guard(|| convert::json_zval(&serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?))
     }
 
@@ -301,7 +343,9 @@ impl Client {
         } else if let Some(n) = to.long() {
             Ok(kpipe::offsets::ResetTo::Time(n))
         } else if is_datetime(to) {
-            Ok(kpipe::offsets::ResetTo::Time(datetime_ms(to).ok_or_else(|| type_error(TO_TYPE))?))
+            Ok(kpipe::offsets::ResetTo::Time(
+                datetime_ms(to).ok_or_else(|| type_error(TO_TYPE))?,
+            ))
         } else if let Some(a) = to.array() {
             let mut list = Vec::new();
             for (k, v) in a.iter() {
@@ -320,10 +364,16 @@ impl Client {
                 Ok(t) => t,
                 Err(text) => options::parse("to", &text)?,
             };
-            Ok((self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?, to))
+            Ok((
+                self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?,
+                to,
+            ))
         })?;
         let (force, dry) = (force.unwrap_or(false), dry_run.unwrap_or(false));
-        let changes = done(wait(async move { o.reset(&group, &topics, &to, force, dry).await }, false)?)?;
+        let changes = done(wait(
+            async move { o.reset(&group, &topics, &to, force, dry).await },
+            false,
+        )?)?;
         guard(|| convert::json_zval(&serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?))
     }
 
@@ -362,7 +412,10 @@ fn json_text(z: &Zval) -> R<String> {
     }
     // an array: PHP's own json_encode
     let f = ext_php_rs::types::ZendCallable::try_from_name("json_encode").map_err(|e| php(internal(e.to_string())))?;
-    f.try_call(vec![z]).ok().and_then(|s| s.string()).ok_or_else(|| type_error("doc must be an array or JSON text"))
+    f.try_call(vec![z])
+        .ok()
+        .and_then(|s| s.string())
+        .ok_or_else(|| type_error("doc must be an array or JSON text"))
 }
 
 impl Client {
@@ -371,7 +424,10 @@ impl Client {
             (Some(c), _) => c.to_string(),
             (None, Some(t)) => self.shared.client.cluster_for(t)?.to_string(),
             (None, None) => {
-                return Err(kpipe::Error::ConfigInvalid { path: "cluster".into(), reason: "pass a cluster (no topic to route by)".into() })
+                return Err(kpipe::Error::ConfigInvalid {
+                    path: "cluster".into(),
+                    reason: "pass a cluster (no topic to route by)".into(),
+                })
             }
         };
         kpipe::offsets::Offsets::from_config(self.shared.client.config(), &name)
@@ -416,24 +472,37 @@ pub struct Producer {
 
 /// Headers: [name => value] or a list of [name, value] pairs (names may repeat).
 fn headers_of(h: Option<&Zval>) -> R<Vec<(String, Vec<u8>)>> {
-    let Some(h) = h.map(Zval::dereference) else { return Ok(Vec::new()) };
+    let Some(h) = h.map(Zval::dereference) else {
+        return Ok(Vec::new());
+    };
     if h.is_null() {
         return Ok(Vec::new());
     }
-    let Some(a) = h.array() else { return Err(type_error("headers must be an array")) };
+    let Some(a) = h.array() else {
+        return Err(type_error("headers must be an array"));
+    };
     let bytes = |v: &Zval| -> R<Vec<u8>> {
         let v = v.dereference();
         if v.is_null() {
             return Ok(Vec::new());
         }
-        v.zend_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| type_error("header values must be strings"))
+        v.zend_str()
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| type_error("header values must be strings"))
     };
     let mut out = Vec::with_capacity(a.len());
     for (k, v) in a.iter() {
         match k {
             ext_php_rs::types::ArrayKey::Long(_) => {
-                let pair = v.dereference().array().filter(|p| p.len() == 2).ok_or_else(|| type_error("a header must be name => value or [name, value]"))?;
-                let name = pair.get_index(0).and_then(Zval::str).ok_or_else(|| type_error("header names must be strings"))?;
+                let pair = v
+                    .dereference()
+                    .array()
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(|| type_error("a header must be name => value or [name, value]"))?;
+                let name = pair
+                    .get_index(0)
+                    .and_then(Zval::str)
+                    .ok_or_else(|| type_error("header names must be strings"))?;
                 out.push((name.to_string(), bytes(pair.get_index(1).unwrap_or(&Zval::null()))?));
             }
             other => out.push((other.to_string(), bytes(v)?)),
@@ -464,7 +533,12 @@ fn hdr_refs(h: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
 
 impl Producer {
     /// Serializes one record (registry I/O the first time per schema, waited here).
-    fn serialize(&self, topic: &str, key: Option<&Zval>, value: Option<&Zval>) -> R<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    fn serialize(
+        &self,
+        topic: &str,
+        key: Option<&Zval>,
+        value: Option<&Zval>,
+    ) -> R<(Option<Vec<u8>>, Option<Vec<u8>>)> {
         let c = &self.shared.client;
         let serde = c.topic_serde(topic);
         let (k, v) = (data(key), data(value));
@@ -523,7 +597,9 @@ impl Producer {
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             out.push(match r {
-                Ok(d) => RecordMetadata::from(d).into_zval(false).map_err(|e| php(internal(e.to_string())))?,
+                Ok(d) => RecordMetadata::from(d)
+                    .into_zval(false)
+                    .map_err(|e| php(internal(e.to_string())))?,
                 Err(e) => error::value(&e),
             });
         }
@@ -550,7 +626,10 @@ impl Producer {
         }
         let c = self.shared.client.clone();
         let t = ms(timeout_ms, 30_000);
-        let r = wait(async move { tokio::task::spawn_blocking(move || c.flush(t)).await }, false)?;
+        let r = wait(
+            async move { tokio::task::spawn_blocking(move || c.flush(t)).await },
+            false,
+        )?;
         match r {
             Ok(Ok(r)) => r.map_err(php),
             _ => Err(php(internal("flush panicked"))),
@@ -560,9 +639,16 @@ impl Producer {
 
 impl Producer {
     fn enqueue(&self, topic: &str, records: &Zval) -> R<(Vec<kpipe::binding::PendingDeliveries>, usize)> {
-        let a = records.dereference().array().ok_or_else(|| type_error("records must be an array"))?;
+        let a = records
+            .dereference()
+            .array()
+            .ok_or_else(|| type_error("records must be an array"))?;
         let single = !a.has_sequential_keys() || a.is_empty();
-        let list: Vec<&Zval> = if single && a.get("value").is_some() { vec![records.dereference()] } else { a.values().collect() };
+        let list: Vec<&Zval> = if single && a.get("value").is_some() {
+            vec![records.dereference()]
+        } else {
+            a.values().collect()
+        };
         let mut arena: Vec<u8> = Vec::with_capacity(list.len() * 128);
         type Span = Option<(usize, usize)>;
         let mut spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)> = Vec::with_capacity(list.len());
@@ -570,12 +656,17 @@ impl Producer {
         let serde = c.topic_serde(topic);
         let mut scratch = Vec::with_capacity(256);
         for rec in list {
-            let r = rec.dereference().array().ok_or_else(|| type_error("each record must be an array with a 'value'"))?;
+            let r = rec
+                .dereference()
+                .array()
+                .ok_or_else(|| type_error("each record must be an array with a 'value'"))?;
             let hdrs = headers_of(r.get("headers"))?;
             let ts = timestamp_of(r.get("timestamp"))?;
             let mut span = |is_key: bool, z: Option<&Zval>, arena: &mut Vec<u8>| -> R<Span> {
                 let d = data(z);
-                let has = match kpipe::runtime::block_on(c.serialize_for(topic, is_key, &serde, &d, &mut scratch)).map_err(php)? {
+                let has = match kpipe::runtime::block_on(c.serialize_for(topic, is_key, &serde, &d, &mut scratch))
+                    .map_err(php)?
+                {
                     Ok(h) => h,
                     Err(e) => return Err(php(e)),
                 };
@@ -604,7 +695,8 @@ impl Producer {
                     while j < spans.len() && spans[j].2 == *h && spans[j].3 == *ts {
                         j += 1;
                     }
-                    let recs: Vec<kpipe::binding::Serialized<'_>> = spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
+                    let recs: Vec<kpipe::binding::Serialized<'_>> =
+                        spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
                     let hv = hdr_refs(h);
                     let p = c.enqueue_serialized(&topic, &recs, &hv, *ts).await;
                     all.push(p);
@@ -688,11 +780,20 @@ impl Message {
     }
     /// [name, value] pairs, in order (names may repeat).
     pub fn headers(&self) -> R<Vec<Vec<Zval>>> {
-        Ok(self.msg.headers.iter().map(|(k, v)| vec![convert::string_zval(k), convert::bytes_zval(v)]).collect())
+        Ok(self
+            .msg
+            .headers
+            .iter()
+            .map(|(k, v)| vec![convert::string_zval(k), convert::bytes_zval(v)])
+            .collect())
     }
     /// The first header named `name`, or null.
     pub fn header(&self, name: String) -> Option<Zval> {
-        self.msg.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| convert::bytes_zval(v))
+        self.msg
+            .headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| convert::bytes_zval(v))
     }
 }
 
@@ -721,7 +822,10 @@ impl Consumer {
         self.session.consumer()
     }
     fn message(&self, m: Arc<kpipe::Message>) -> Message {
-        Message { msg: m, consumer: self.consumer().clone() }
+        Message {
+            msg: m,
+            consumer: self.consumer().clone(),
+        }
     }
     /// The next record, waiting up to `t`; None on timeout or when a signal arrived.
     fn next_record(&self, t: Duration) -> R<Option<Arc<kpipe::Message>>> {
@@ -758,7 +862,10 @@ impl Consumer {
 
     /// Moves one assigned partition to `offset`.
     pub fn seek(&self, topic: String, partition: i64, offset: i64) -> R<()> {
-        guard(|| self.session.seek(&topic, partition as i32, offset, Duration::from_secs(10)))
+        guard(|| {
+            self.session
+                .seek(&topic, partition as i32, offset, Duration::from_secs(10))
+        })
     }
 
     /// Moves every assigned partition to the first record at or after `time`: a list of
@@ -816,7 +923,10 @@ impl Consumer {
                     },
                 };
                 loop {
-                    let m = self.message(h.message.clone()).into_zval(false).map_err(|e| php(internal(e.to_string())))?;
+                    let m = self
+                        .message(h.message.clone())
+                        .into_zval(false)
+                        .map_err(|e| php(internal(e.to_string())))?;
                     let r = f.try_call(vec![&m]);
                     let failure = match r {
                         Ok(_) if !ext_php_rs::zend::ExecutorGlobals::has_exception() => None,
@@ -887,7 +997,10 @@ impl Consumer {
     /// what was handled and leaves the group; idempotent.
     pub fn close(&self) -> R<()> {
         let s = self.session.clone();
-        match wait(async move { tokio::task::spawn_blocking(move || s.close()).await }, false)? {
+        match wait(
+            async move { tokio::task::spawn_blocking(move || s.close()).await },
+            false,
+        )? {
             Ok(Ok(r)) => r.map_err(php),
             _ => Err(php(internal("close panicked"))),
         }
@@ -957,12 +1070,18 @@ impl Schema {
     }
     /// PHP values from an Avro body written with this schema.
     pub fn decode(&self, body: &Zval) -> R<Zval> {
-        let b = body.zend_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| type_error("body must be a string"))?;
+        let b = body
+            .zend_str()
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| type_error("body must be a string"))?;
         guard(|| kpipe::avro::decode(&self.inner, None, &b, &mut PhpBuilder))
     }
     /// Natural JSON text of an Avro body (the CLI's and other languages' text form).
     pub fn to_json(&self, body: &Zval) -> R<String> {
-        let b = body.zend_str().map(|s| s.as_bytes().to_vec()).ok_or_else(|| type_error("body must be a string"))?;
+        let b = body
+            .zend_str()
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| type_error("body must be a string"))?;
         guard(|| kpipe::avro::avro_to_json(&self.inner, &b).map(|v| v.to_string()))
     }
 }
@@ -996,7 +1115,11 @@ fn settle_all(when: &str) {
     for s in mine {
         match s.settle() {
             Ok(errors) if errors.is_empty() => {}
-            Ok(errors) => warn(&format!("kpipe: {} queued records failed at {when}; first: {}", errors.len(), errors[0])),
+            Ok(errors) => warn(&format!(
+                "kpipe: {} queued records failed at {when}; first: {}",
+                errors.len(),
+                errors[0]
+            )),
             Err(e) => warn(&format!("kpipe: queued records not awaited at {when}: {e}")),
         }
     }
