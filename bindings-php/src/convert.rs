@@ -13,7 +13,8 @@ use ext_php_rs::boxed::ZBox;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use ext_php_rs::zend::ClassEntry;
 use kpipe::avro::{
-    Branch, JsonBuilder, Kind, RecordInfo, Temporal, TemporalKind, UnionBranch, ValueBuilder, ValueSource,
+    Branch, JsonBuilder, Kind, RecordInfo, Temporal, TemporalKind, UnionBranch, ValueBuilder,
+    ValueSource,
 };
 
 /// One PHP value as the encoder sees it; its kind is worked out once.
@@ -25,7 +26,10 @@ pub struct PhpValue<'a> {
 impl<'a> PhpValue<'a> {
     pub fn new(z: &'a Zval) -> Self {
         let z = z.dereference();
-        PhpValue { z, kind: kind_of(z) }
+        PhpValue {
+            z,
+            kind: kind_of(z),
+        }
     }
 }
 
@@ -120,7 +124,10 @@ impl<'a> ValueSource for PhpValue<'a> {
         }
         Ok(())
     }
-    fn for_each_entry(&self, f: &mut dyn FnMut(&str, Self) -> kpipe::Result<()>) -> kpipe::Result<()> {
+    fn for_each_entry(
+        &self,
+        f: &mut dyn FnMut(&str, Self) -> kpipe::Result<()>,
+    ) -> kpipe::Result<()> {
         if let Some(a) = self.z.array() {
             for (k, v) in a.iter() {
                 f(&key_text(&k), PhpValue::new(v))?;
@@ -175,7 +182,8 @@ pub fn datetime_zval(micros: i64) -> kpipe::Result<Zval> {
     let sec = micros.div_euclid(1_000_000);
     let usec = micros.rem_euclid(1_000_000);
     let text = format!("{sec}.{usec:06}");
-    let f = ext_php_rs::types::ZendCallable::try_from_name("date_create_immutable_from_format").map_err(internal)?;
+    let f = ext_php_rs::types::ZendCallable::try_from_name("date_create_immutable_from_format")
+        .map_err(internal)?;
     let z = f.try_call(vec![&"U.u", &text]).map_err(internal)?;
     if z.is_object() {
         Ok(z)
@@ -296,7 +304,13 @@ impl ValueBuilder for PhpBuilder {
         let _ = info;
         Ok(ZendHashTable::new())
     }
-    fn record_field(&mut self, rec: &mut Self::Record, _: usize, name: &str, v: Zval) -> kpipe::Result<()> {
+    fn record_field(
+        &mut self,
+        rec: &mut Self::Record,
+        _: usize,
+        name: &str,
+        v: Zval,
+    ) -> kpipe::Result<()> {
         rec.insert(name, v).map_err(internal)
     }
     fn record_end(&mut self, rec: Self::Record) -> kpipe::Result<Zval> {

@@ -33,7 +33,9 @@ pub fn find_class(name: &str) -> Option<&'static ClassEntry> {
     if table.is_null() {
         return None;
     }
-    let ptr = unsafe { ext_php_rs::ffi::zend_hash_str_find_ptr_lc(table, name.as_ptr().cast(), name.len()) };
+    let ptr = unsafe {
+        ext_php_rs::ffi::zend_hash_str_find_ptr_lc(table, name.as_ptr().cast(), name.len())
+    };
     unsafe { (ptr as *const ClassEntry).as_ref() }
 }
 
@@ -56,7 +58,9 @@ const FIELDS: &[(&str, &str, DataType, bool)] = &[
 ];
 
 fn read_prop(ex: &mut ExecuteData, name: &str) -> Zval {
-    let Some(this) = ex.get_self() else { return Zval::null() };
+    let Some(this) = ex.get_self() else {
+        return Zval::null();
+    };
     let Some(base) = find_class(BASE) else {
         return Zval::null();
     };
@@ -115,7 +119,11 @@ extern "C" fn get_details(ex: &mut ExecuteData, retval: &mut Zval) {
     let _ = ht.insert("code", read_prop(ex, "errorCode"));
     let _ = ht.insert("message", read_prop(ex, "message"));
     for (prop, _, _, _) in &FIELDS[1..] {
-        let key = if *prop == "schemaId" { "schema_id" } else { prop };
+        let key = if *prop == "schemaId" {
+            "schema_id"
+        } else {
+            prop
+        };
         let _ = ht.insert(key, read_prop(ex, prop));
     }
     retval.set_hashtable(ht);
@@ -166,8 +174,12 @@ pub fn register() -> ext_php_rs::error::Result<()> {
 }
 
 fn set(obj: &mut ZendObject, scope: &ClassEntry, name: &str, v: impl IntoZval) {
-    let Ok(mut z) = v.into_zval(false) else { return };
-    let Ok(cname) = CString::new(name) else { return };
+    let Ok(mut z) = v.into_zval(false) else {
+        return;
+    };
+    let Ok(cname) = CString::new(name) else {
+        return;
+    };
     unsafe {
         zend_update_property(
             std::ptr::from_ref(scope).cast_mut(),
@@ -225,7 +237,9 @@ pub fn type_error(text: &str) -> PhpException {
 }
 
 pub fn internal(reason: impl Into<String>) -> kpipe::Error {
-    kpipe::Error::Internal { reason: reason.into() }
+    kpipe::Error::Internal {
+        reason: reason.into(),
+    }
 }
 
 pub type R<T> = Result<T, PhpException>;

@@ -32,7 +32,8 @@ use crate::convert::{is_datetime, PhpBuilder, PhpValue};
 use crate::error::{guard, internal, php, type_error, R};
 use crate::wait::{wait, Stop};
 
-const START_TYPE: &str = "start must be 'committed', 'earliest', 'latest', an offset (int) or a DateTimeInterface";
+const START_TYPE: &str =
+    "start must be 'committed', 'earliest', 'latest', an offset (int) or a DateTimeInterface";
 const TO_TYPE: &str =
     "to must be 'earliest', 'latest', a time text, a DateTimeInterface, milliseconds (int) or [partition => offset]";
 
@@ -74,12 +75,17 @@ fn cache() -> &'static Mutex<HashMap<String, Arc<Shared>>> {
 
 /// The cache key: the process, the config text and the `KPIPE_*` overrides it reads.
 fn key(kind: &str, source: &str, text: &str) -> String {
-    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("KPIPE_")).collect();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("KPIPE_"))
+        .collect();
     env.sort();
     format!("{}\0{kind}\0{source}\0{text}\0{env:?}", std::process::id())
 }
 
-fn cached(key: String, make: impl FnOnce() -> kpipe::Result<kpipe::Client>) -> kpipe::Result<Arc<Shared>> {
+fn cached(
+    key: String,
+    make: impl FnOnce() -> kpipe::Result<kpipe::Client>,
+) -> kpipe::Result<Arc<Shared>> {
     let mut c = lock(cache());
     if let Some(s) = c.get(&key) {
         if s.client.ensure_open().is_ok() {
@@ -144,7 +150,12 @@ impl Client {
     /// Reads kpipe.yaml (with `KPIPE_...` env overrides). Nothing connects yet.
     pub fn from_file(path: String) -> R<Client> {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        guard(|| cached(key("file", &path, &text), || kpipe::Client::from_file(&path))).map(|shared| Client { shared })
+        guard(|| {
+            cached(key("file", &path, &text), || {
+                kpipe::Client::from_file(&path)
+            })
+        })
+        .map(|shared| Client { shared })
     }
 
     /// YAML (or JSON) text shaped like kpipe.yaml.
@@ -170,8 +181,10 @@ impl Client {
         guard(|| {
             let key = key.unwrap_or_else(|| "bytes".into());
             let serde = TopicSerde {
-                key: options::parse::<SerdeKind>("key", &key)?.with_schema(key_schema.map(Arc::from)),
-                value: options::parse::<SerdeKind>("value", &value)?.with_schema(schema.map(Arc::from)),
+                key: options::parse::<SerdeKind>("key", &key)?
+                    .with_schema(key_schema.map(Arc::from)),
+                value: options::parse::<SerdeKind>("value", &value)?
+                    .with_schema(schema.map(Arc::from)),
             };
             self.shared.client.set_topic_serde(&topic, serde);
             Ok(())
@@ -226,9 +239,13 @@ impl Client {
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut opts = ConsumerOptions::new(group.as_str(), &names);
             opts.start = start;
-            opts.commit = commit.as_deref().map(|c| options::parse("commit", c)).transpose()?;
+            opts.commit = commit
+                .as_deref()
+                .map(|c| options::parse("commit", c))
+                .transpose()?;
             if let Some(p) = &properties {
-                let mut p: Vec<(String, String)> = p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let mut p: Vec<(String, String)> =
+                    p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 p.sort();
                 opts.properties = p;
             }
@@ -277,10 +294,14 @@ impl Client {
     pub fn offsets_for_time(&self, topic: String, time: &Zval, cluster: Option<String>) -> R<Zval> {
         let t = time_ms(time)?;
         let o = guard(|| self.offsets(cluster.as_deref(), Some(&topic)))?;
-        let pairs = done(wait(async move { o.offsets_for_time(&topic, t).await }, false)?)?;
+        let pairs = done(wait(
+            async move { o.offsets_for_time(&topic, t).await },
+            false,
+        )?)?;
         let mut ht = ZendHashTable::new();
         for (p, off) in pairs {
-            ht.insert(p as i64, off).map_err(|e| php(internal(e.to_string())))?;
+            ht.insert(p as i64, off)
+                .map_err(|e| php(internal(e.to_string())))?;
         }
         let mut z = Zval::new();
         z.set_hashtable(ht);
@@ -288,11 +309,21 @@ impl Client {
     }
 
     /// A group's committed offsets (the document of `kpipe offsets export`, as an array).
-    pub fn export_offsets(&self, group: String, topics: Option<Vec<String>>, cluster: Option<String>) -> R<Zval> {
+    pub fn export_offsets(
+        &self,
+        group: String,
+        topics: Option<Vec<String>>,
+        cluster: Option<String>,
+    ) -> R<Zval> {
         let first = topics.as_ref().and_then(|t| t.first().cloned());
         let o = guard(|| self.offsets(cluster.as_deref(), first.as_deref()))?;
-        let doc = done(wait(async move { o.export(&group, topics.as_deref()).await }, false)?)?;
-        guard(|| convert::json_zval(&serde_json::to_value(&doc).map_err(|e| internal(e.to_string()))?))
+        let doc = done(wait(
+            async move { o.export(&group, topics.as_deref()).await },
+            false,
+        )?)?;
+        guard(|| {
+            convert::json_zval(&serde_json::to_value(&doc).map_err(|e| internal(e.to_string()))?)
+        })
     }
 
     /// Commits an export document (array or JSON text) to `group` (default: the document's);
@@ -322,7 +353,11 @@ impl Client {
             async move { o.import(&doc, group.as_deref(), force).await },
             false,
         )?)?;
-        guard(|| convert::json_zval(&serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?))
+        guard(|| {
+            convert::json_zval(
+                &serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?,
+            )
+        })
     }
 
     /// Moves the group's offsets of `topics` to `to`: "earliest" | "latest" | a time text |
@@ -374,7 +409,11 @@ impl Client {
             async move { o.reset(&group, &topics, &to, force, dry).await },
             false,
         )?)?;
-        guard(|| convert::json_zval(&serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?))
+        guard(|| {
+            convert::json_zval(
+                &serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?,
+            )
+        })
     }
 
     /// Every core error code (what the exception classes are checked against).
@@ -401,9 +440,12 @@ fn time_ms(z: &Zval) -> R<i64> {
         return Ok(n);
     }
     if is_datetime(z) {
-        return datetime_ms(z).ok_or_else(|| type_error("time must be milliseconds or a DateTimeInterface"));
+        return datetime_ms(z)
+            .ok_or_else(|| type_error("time must be milliseconds or a DateTimeInterface"));
     }
-    Err(type_error("time must be milliseconds or a DateTimeInterface"))
+    Err(type_error(
+        "time must be milliseconds or a DateTimeInterface",
+    ))
 }
 
 fn json_text(z: &Zval) -> R<String> {
@@ -411,7 +453,8 @@ fn json_text(z: &Zval) -> R<String> {
         return Ok(s.to_string());
     }
     // an array: PHP's own json_encode
-    let f = ext_php_rs::types::ZendCallable::try_from_name("json_encode").map_err(|e| php(internal(e.to_string())))?;
+    let f = ext_php_rs::types::ZendCallable::try_from_name("json_encode")
+        .map_err(|e| php(internal(e.to_string())))?;
     f.try_call(vec![z])
         .ok()
         .and_then(|s| s.string())
@@ -419,7 +462,11 @@ fn json_text(z: &Zval) -> R<String> {
 }
 
 impl Client {
-    fn offsets(&self, cluster: Option<&str>, topic: Option<&str>) -> kpipe::Result<kpipe::offsets::Offsets> {
+    fn offsets(
+        &self,
+        cluster: Option<&str>,
+        topic: Option<&str>,
+    ) -> kpipe::Result<kpipe::offsets::Offsets> {
         let name = match (cluster, topic) {
             (Some(c), _) => c.to_string(),
             (None, Some(t)) => self.shared.client.cluster_for(t)?.to_string(),
@@ -503,7 +550,10 @@ fn headers_of(h: Option<&Zval>) -> R<Vec<(String, Vec<u8>)>> {
                     .get_index(0)
                     .and_then(Zval::str)
                     .ok_or_else(|| type_error("header names must be strings"))?;
-                out.push((name.to_string(), bytes(pair.get_index(1).unwrap_or(&Zval::null()))?));
+                out.push((
+                    name.to_string(),
+                    bytes(pair.get_index(1).unwrap_or(&Zval::null()))?,
+                ));
             }
             other => out.push((other.to_string(), bytes(v)?)),
         }
@@ -572,7 +622,10 @@ impl Producer {
         let (kb, vb) = self.serialize(&topic, key, value)?;
         let c = self.shared.client.clone();
         let hv = hdr_refs(&hdrs);
-        let r = wait(c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts), false)?;
+        let r = wait(
+            c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts),
+            false,
+        )?;
         done(r).map(RecordMetadata::from)
     }
 
@@ -638,7 +691,11 @@ impl Producer {
 }
 
 impl Producer {
-    fn enqueue(&self, topic: &str, records: &Zval) -> R<(Vec<kpipe::binding::PendingDeliveries>, usize)> {
+    fn enqueue(
+        &self,
+        topic: &str,
+        records: &Zval,
+    ) -> R<(Vec<kpipe::binding::PendingDeliveries>, usize)> {
         let a = records
             .dereference()
             .array()
@@ -651,7 +708,8 @@ impl Producer {
         };
         let mut arena: Vec<u8> = Vec::with_capacity(list.len() * 128);
         type Span = Option<(usize, usize)>;
-        let mut spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)> = Vec::with_capacity(list.len());
+        let mut spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)> =
+            Vec::with_capacity(list.len());
         let c = &self.shared.client;
         let serde = c.topic_serde(topic);
         let mut scratch = Vec::with_capacity(256);
@@ -664,8 +722,14 @@ impl Producer {
             let ts = timestamp_of(r.get("timestamp"))?;
             let mut span = |is_key: bool, z: Option<&Zval>, arena: &mut Vec<u8>| -> R<Span> {
                 let d = data(z);
-                let has = match kpipe::runtime::block_on(c.serialize_for(topic, is_key, &serde, &d, &mut scratch))
-                    .map_err(php)?
+                let has = match kpipe::runtime::block_on(c.serialize_for(
+                    topic,
+                    is_key,
+                    &serde,
+                    &d,
+                    &mut scratch,
+                ))
+                .map_err(php)?
                 {
                     Ok(h) => h,
                     Err(e) => return Err(php(e)),
@@ -695,8 +759,10 @@ impl Producer {
                     while j < spans.len() && spans[j].2 == *h && spans[j].3 == *ts {
                         j += 1;
                     }
-                    let recs: Vec<kpipe::binding::Serialized<'_>> =
-                        spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
+                    let recs: Vec<kpipe::binding::Serialized<'_>> = spans[i..j]
+                        .iter()
+                        .map(|(k, v, _, _)| (at(*k), at(*v)))
+                        .collect();
                     let hv = hdr_refs(h);
                     let p = c.enqueue_serialized(&topic, &recs, &hv, *ts).await;
                     all.push(p);
@@ -724,7 +790,9 @@ pub struct Message {
 impl Message {
     fn decode(&self, key: bool) -> R<Zval> {
         let m = &self.msg;
-        let at = |e: kpipe::Error| error::from_details(&e.details().at_record(&m.topic, m.partition, m.offset));
+        let at = |e: kpipe::Error| {
+            error::from_details(&e.details().at_record(&m.topic, m.partition, m.offset))
+        };
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut b = PhpBuilder;
             let fut = async {
@@ -845,7 +913,9 @@ impl Consumer {
     /// Waits up to `timeout_ms` (default 1000) for the next record: a Message, or null (none
     /// came, or a signal arrived). Acknowledges the previous record (implicit mode).
     pub fn poll(&self, timeout_ms: Option<i64>) -> R<Option<Message>> {
-        Ok(self.next_record(ms(timeout_ms, 1000))?.map(|m| self.message(m)))
+        Ok(self
+            .next_record(ms(timeout_ms, 1000))?
+            .map(|m| self.message(m)))
     }
 
     /// Marks `message` handled without committing now (after-handle commits it soon).
@@ -857,7 +927,10 @@ impl Consumer {
     /// acknowledged first, else the session decides (implicit: the last record handed out).
     pub fn commit(&self, message: Option<&Message>) -> R<()> {
         let record = message.map(|m| (m.msg.topic.clone(), m.msg.partition, m.msg.offset));
-        guard(|| self.session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o))))
+        guard(|| {
+            self.session
+                .commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o)))
+        })
     }
 
     /// Moves one assigned partition to `offset`.
@@ -902,7 +975,8 @@ impl Consumer {
     /// record goes to the DLQ (the core's rules). Each record is acknowledged after its
     /// handler returned. Returns the number of records handled.
     pub fn run(&self, handler: &Zval, max: Option<i64>) -> R<i64> {
-        let f = ext_php_rs::types::ZendCallable::new(handler).map_err(|_| type_error("handler must be callable"))?;
+        let f = ext_php_rs::types::ZendCallable::new(handler)
+            .map_err(|_| type_error("handler must be callable"))?;
         self.stop.store(false, Ordering::Release);
         let mut handled = 0i64;
         let outcome = (|| -> R<()> {

@@ -53,7 +53,8 @@ pub fn pending() -> PhpException {
 pub fn wait<F: Future>(fut: F, stop_on_signal: bool) -> R<Result<F::Output, Stop>> {
     let mut fut = pin!(fut);
     loop {
-        let r = kpipe::runtime::block_on(async { tokio::time::timeout(SLICE, &mut fut).await }).map_err(php)?;
+        let r = kpipe::runtime::block_on(async { tokio::time::timeout(SLICE, &mut fut).await })
+            .map_err(php)?;
         match r {
             Ok(v) => return Ok(Ok(v)),
             Err(_) => {
