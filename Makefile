@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV := .venv
 
-.PHONY: demo test deps venv build python c-lib go-lib node stack stack-down stack-status clean-stack
+.PHONY: demo test deps venv build python c-lib go-lib node php stack stack-down stack-status clean-stack
 
 # The stack's addresses (which follow its port env vars) reach tests and examples as
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
@@ -22,7 +22,7 @@ demo: deps venv python go-lib stack
 	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
 	  cd examples/go && go run -ldflags="-X main.kpipeLib=$$(cksum < ../../bindings-go/lib/libkpipe_capi.a | cut -d' ' -f1)" . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
 
-test: deps venv build python c-lib go-lib node stack
+test: deps venv build python c-lib go-lib node php stack
 	$(STACK_ENV) && dev/run-tests
 
 deps:
@@ -56,6 +56,11 @@ go-lib:
 # keeps an addon that exists, so `--force` rebuilds it after a change (cargo: a no-op if none).
 node:
 	@dev/timed node bash -c 'cd bindings-node && npm install --no-audit --no-fund --loglevel=error && node scripts/install.js --force'
+
+# kpipe for PHP (bindings-php): the `kpipe` extension (release), loaded by the php suite with
+# `php -d extension=bindings-php/modules/kpipe.so`; `make -C bindings-php install` installs it.
+php:
+	@dev/timed php $(MAKE) -s -C bindings-php build
 
 stack:
 	@dev/timed stack dev/stack up

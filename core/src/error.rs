@@ -303,6 +303,38 @@ codes! {
     Internal => "internal", fatal;
 }
 
+impl Code {
+    /// The family a binding's error class groups this code under, the same in every binding
+    /// (Python and Node `ConfigError`, PHP `ConfigException`, ...): the code's first part,
+    /// except that `route.*` counts as config, `topic.*` as kafka and `process.*` as fork.
+    pub fn family(self) -> &'static str {
+        match self.as_str().split('.').next().unwrap_or("") {
+            "config" | "route" => "Config",
+            "registry" => "Registry",
+            "schema" => "Schema",
+            "serde" => "Serde",
+            "kafka" | "topic" => "Kafka",
+            "offsets" => "Offsets",
+            "input" => "Input",
+            "closed" => "Closed",
+            "handler" => "Handler",
+            "process" => "Fork",
+            _ => "Internal",
+        }
+    }
+
+    /// Every family, once each, in documentation order of their first code.
+    pub fn families() -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for c in Code::ALL {
+            if !out.contains(&c.family()) {
+                out.push(c.family());
+            }
+        }
+        out
+    }
+}
+
 /// Everything known about an error, as it crosses every binding boundary (docs/errors.md,
 /// "Details"): Python exception attributes, the C ABI's `kpipe_error_details_json`, Go's
 /// `*Error` fields. Absent fields are unknown for this error.
@@ -498,6 +530,14 @@ mod tests {
             );
             assert!(!(c.is_retriable() && c.is_fatal()), "{text} both retriable and fatal");
         }
+    }
+
+    #[test]
+    fn families_group_codes_as_the_bindings_name_them() {
+        assert_eq!(Code::RouteNoCluster.family(), "Config");
+        assert_eq!(Code::TopicNotFound.family(), "Kafka");
+        assert_eq!(Code::ProcessForked.family(), "Fork");
+        assert_eq!(Code::families().len(), 11);
     }
 
     #[test]

@@ -168,4 +168,9 @@ pub trait ValueSource: Sized {
     fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
+    /// True for an empty sequence that is just as much an empty map: PHP's `[]`, where lists
+    /// and maps are one type. The encoder then takes it where a map or record is expected.
+    fn is_empty_map_too(&self) -> bool {
+        false
+    }
 }
