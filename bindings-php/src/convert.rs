@@ -26,10 +26,7 @@ pub struct PhpValue<'a> {
 impl<'a> PhpValue<'a> {
     pub fn new(z: &'a Zval) -> Self {
         let z = z.dereference();
-        PhpValue {
-            z,
-            kind: kind_of(z),
-        }
+        PhpValue { z, kind: kind_of(z) }
     }
 }
 
@@ -159,9 +156,7 @@ impl<'a> ValueSource for PhpValue<'a> {
 }
 
 fn internal(what: impl std::fmt::Display) -> kpipe::Error {
-    kpipe::Error::Internal {
-        reason: format!("building a PHP value: {what}"),
-    }
+    kpipe::Error::Internal { reason: format!("building a PHP value: {what}") }
 }
 
 /// A PHP string zval of raw bytes.

@@ -119,11 +119,7 @@ extern "C" fn get_details(ex: &mut ExecuteData, retval: &mut Zval) {
     let _ = ht.insert("code", read_prop(ex, "errorCode"));
     let _ = ht.insert("message", read_prop(ex, "message"));
     for (prop, _, _, _) in &FIELDS[1..] {
-        let key = if *prop == "schemaId" {
-            "schema_id"
-        } else {
-            prop
-        };
+        let key = if *prop == "schemaId" { "schema_id" } else { prop };
         let _ = ht.insert(key, read_prop(ex, prop));
     }
     retval.set_hashtable(ht);
@@ -193,9 +189,7 @@ fn set(obj: &mut ZendObject, scope: &ClassEntry, name: &str, v: impl IntoZval) {
 
 /// The exception object of a details record (its family's class).
 pub fn exception_zval(d: &kpipe::Details) -> Option<Zval> {
-    let family = kpipe::Code::parse(d.code)
-        .map(kpipe::Code::family)
-        .unwrap_or("Internal");
+    let family = kpipe::Code::parse(d.code).map(kpipe::Code::family).unwrap_or("Internal");
     let ce = find_class(&class_of_family(family))?;
     let base = find_class(BASE)?;
     let mut obj = ZendObject::new(ce);
@@ -237,9 +231,7 @@ pub fn type_error(text: &str) -> PhpException {
 }
 
 pub fn internal(reason: impl Into<String>) -> kpipe::Error {
-    kpipe::Error::Internal {
-        reason: reason.into(),
-    }
+    kpipe::Error::Internal { reason: reason.into() }
 }
 
 pub type R<T> = Result<T, PhpException>;

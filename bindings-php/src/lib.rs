@@ -75,9 +75,8 @@ fn cache() -> &'static Mutex<HashMap<String, Arc<Shared>>> {
 
 /// The cache key: the process, the config text and the `KPIPE_*` overrides it reads.
 fn key(kind: &str, source: &str, text: &str) -> String {
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("KPIPE_"))
-        .collect();
+    let mut env: Vec<(String, String)> =
+        std::env::vars().filter(|(k, _)| k.starts_with("KPIPE_")).collect();
     env.sort();
     format!("{}\0{kind}\0{source}\0{text}\0{env:?}", std::process::id())
 }
@@ -92,10 +91,7 @@ fn cached(
             return Ok(s.clone());
         }
     }
-    let s = Arc::new(Shared {
-        client: make()?,
-        pending: Mutex::new(Vec::new()),
-    });
+    let s = Arc::new(Shared { client: make()?, pending: Mutex::new(Vec::new()) });
     c.insert(key, s.clone());
     Ok(s)
 }
@@ -116,9 +112,7 @@ fn topics_of(z: &Zval) -> R<Vec<String>> {
         return a
             .values()
             .map(|v| {
-                v.str()
-                    .map(str::to_string)
-                    .ok_or_else(|| type_error("topics must be strings"))
+                v.str().map(str::to_string).ok_or_else(|| type_error("topics must be strings"))
             })
             .collect();
     }
@@ -150,12 +144,8 @@ impl Client {
     /// Reads kpipe.yaml (with `KPIPE_...` env overrides). Nothing connects yet.
     pub fn from_file(path: String) -> R<Client> {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        guard(|| {
-            cached(key("file", &path, &text), || {
-                kpipe::Client::from_file(&path)
-            })
-        })
-        .map(|shared| Client { shared })
+        guard(|| cached(key("file", &path, &text), || kpipe::Client::from_file(&path)))
+            .map(|shared| Client { shared })
     }
 
     /// YAML (or JSON) text shaped like kpipe.yaml.
@@ -197,9 +187,7 @@ impl Client {
     }
 
     pub fn producer(&self) -> Producer {
-        Producer {
-            shared: self.shared.clone(),
-        }
+        Producer { shared: self.shared.clone() }
     }
 
     /// A group consumer. `start`: null (committed), "committed" | "earliest" | "latest" | an
@@ -220,9 +208,9 @@ impl Client {
             Some(z) if z.is_null() => None,
             Some(z) if z.is_string() => Some(Err(z.str().unwrap_or_default().to_string())),
             Some(z) if z.is_long() => Some(Ok(StartAt::Offset(z.long().unwrap_or(0)))),
-            Some(z) if is_datetime(z) => Some(Ok(StartAt::Timestamp(
-                datetime_ms(z).ok_or_else(|| type_error(START_TYPE))?,
-            ))),
+            Some(z) if is_datetime(z) => {
+                Some(Ok(StartAt::Timestamp(datetime_ms(z).ok_or_else(|| type_error(START_TYPE))?)))
+            }
             Some(_) => return Err(type_error(START_TYPE)),
         };
         guard(|| {
@@ -231,18 +219,12 @@ impl Client {
                 Some(Ok(s)) => s,
                 Some(Err(text)) => options::parse("start", &text)?,
             };
-            let ack: AckMode = ack
-                .as_deref()
-                .map(|a| options::parse("ack", a))
-                .transpose()?
-                .unwrap_or_default();
+            let ack: AckMode =
+                ack.as_deref().map(|a| options::parse("ack", a)).transpose()?.unwrap_or_default();
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut opts = ConsumerOptions::new(group.as_str(), &names);
             opts.start = start;
-            opts.commit = commit
-                .as_deref()
-                .map(|c| options::parse("commit", c))
-                .transpose()?;
+            opts.commit = commit.as_deref().map(|c| options::parse("commit", c)).transpose()?;
             if let Some(p) = &properties {
                 let mut p: Vec<(String, String)> =
                     p.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -264,10 +246,7 @@ impl Client {
 
     /// Waits until every record sent or queued so far is delivered; throws the first failure.
     pub fn flush(&self, timeout_ms: Option<i64>) -> R<()> {
-        Producer {
-            shared: self.shared.clone(),
-        }
-        .flush(timeout_ms)
+        Producer { shared: self.shared.clone() }.flush(timeout_ms)
     }
 
     /// Flushes and closes (consumers commit and leave); idempotent. Later calls fail `closed`.
@@ -294,14 +273,10 @@ impl Client {
     pub fn offsets_for_time(&self, topic: String, time: &Zval, cluster: Option<String>) -> R<Zval> {
         let t = time_ms(time)?;
         let o = guard(|| self.offsets(cluster.as_deref(), Some(&topic)))?;
-        let pairs = done(wait(
-            async move { o.offsets_for_time(&topic, t).await },
-            false,
-        )?)?;
+        let pairs = done(wait(async move { o.offsets_for_time(&topic, t).await }, false)?)?;
         let mut ht = ZendHashTable::new();
         for (p, off) in pairs {
-            ht.insert(p as i64, off)
-                .map_err(|e| php(internal(e.to_string())))?;
+            ht.insert(p as i64, off).map_err(|e| php(internal(e.to_string())))?;
         }
         let mut z = Zval::new();
         z.set_hashtable(ht);
@@ -317,10 +292,7 @@ impl Client {
     ) -> R<Zval> {
         let first = topics.as_ref().and_then(|t| t.first().cloned());
         let o = guard(|| self.offsets(cluster.as_deref(), first.as_deref()))?;
-        let doc = done(wait(
-            async move { o.export(&group, topics.as_deref()).await },
-            false,
-        )?)?;
+        let doc = done(wait(async move { o.export(&group, topics.as_deref()).await }, false)?)?;
         guard(|| {
             convert::json_zval(&serde_json::to_value(&doc).map_err(|e| internal(e.to_string()))?)
         })
@@ -343,16 +315,11 @@ impl Client {
                     reason: e.to_string(),
                 })?;
             let name = cluster.clone().unwrap_or_else(|| doc.cluster.clone());
-            Ok((
-                kpipe::offsets::Offsets::from_config(self.shared.client.config(), &name)?,
-                doc,
-            ))
+            Ok((kpipe::offsets::Offsets::from_config(self.shared.client.config(), &name)?, doc))
         })?;
         let force = force.unwrap_or(false);
-        let changes = done(wait(
-            async move { o.import(&doc, group.as_deref(), force).await },
-            false,
-        )?)?;
+        let changes =
+            done(wait(async move { o.import(&doc, group.as_deref(), force).await }, false)?)?;
         guard(|| {
             convert::json_zval(
                 &serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?,
@@ -378,9 +345,7 @@ impl Client {
         } else if let Some(n) = to.long() {
             Ok(kpipe::offsets::ResetTo::Time(n))
         } else if is_datetime(to) {
-            Ok(kpipe::offsets::ResetTo::Time(
-                datetime_ms(to).ok_or_else(|| type_error(TO_TYPE))?,
-            ))
+            Ok(kpipe::offsets::ResetTo::Time(datetime_ms(to).ok_or_else(|| type_error(TO_TYPE))?))
         } else if let Some(a) = to.array() {
             let mut list = Vec::new();
             for (k, v) in a.iter() {
@@ -399,16 +364,11 @@ impl Client {
                 Ok(t) => t,
                 Err(text) => options::parse("to", &text)?,
             };
-            Ok((
-                self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?,
-                to,
-            ))
+            Ok((self.offsets(cluster.as_deref(), topics.first().map(String::as_str))?, to))
         })?;
         let (force, dry) = (force.unwrap_or(false), dry_run.unwrap_or(false));
-        let changes = done(wait(
-            async move { o.reset(&group, &topics, &to, force, dry).await },
-            false,
-        )?)?;
+        let changes =
+            done(wait(async move { o.reset(&group, &topics, &to, force, dry).await }, false)?)?;
         guard(|| {
             convert::json_zval(
                 &serde_json::to_value(&changes).map_err(|e| internal(e.to_string()))?,
@@ -443,9 +403,7 @@ fn time_ms(z: &Zval) -> R<i64> {
         return datetime_ms(z)
             .ok_or_else(|| type_error("time must be milliseconds or a DateTimeInterface"));
     }
-    Err(type_error(
-        "time must be milliseconds or a DateTimeInterface",
-    ))
+    Err(type_error("time must be milliseconds or a DateTimeInterface"))
 }
 
 fn json_text(z: &Zval) -> R<String> {
@@ -541,19 +499,15 @@ fn headers_of(h: Option<&Zval>) -> R<Vec<(String, Vec<u8>)>> {
     for (k, v) in a.iter() {
         match k {
             ext_php_rs::types::ArrayKey::Long(_) => {
-                let pair = v
-                    .dereference()
-                    .array()
-                    .filter(|p| p.len() == 2)
-                    .ok_or_else(|| type_error("a header must be name => value or [name, value]"))?;
+                let pair =
+                    v.dereference().array().filter(|p| p.len() == 2).ok_or_else(|| {
+                        type_error("a header must be name => value or [name, value]")
+                    })?;
                 let name = pair
                     .get_index(0)
                     .and_then(Zval::str)
                     .ok_or_else(|| type_error("header names must be strings"))?;
-                out.push((
-                    name.to_string(),
-                    bytes(pair.get_index(1).unwrap_or(&Zval::null()))?,
-                ));
+                out.push((name.to_string(), bytes(pair.get_index(1).unwrap_or(&Zval::null()))?));
             }
             other => out.push((other.to_string(), bytes(v)?)),
         }
@@ -622,10 +576,7 @@ impl Producer {
         let (kb, vb) = self.serialize(&topic, key, value)?;
         let c = self.shared.client.clone();
         let hv = hdr_refs(&hdrs);
-        let r = wait(
-            c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts),
-            false,
-        )?;
+        let r = wait(c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts), false)?;
         done(r).map(RecordMetadata::from)
     }
 
@@ -679,10 +630,7 @@ impl Producer {
         }
         let c = self.shared.client.clone();
         let t = ms(timeout_ms, 30_000);
-        let r = wait(
-            async move { tokio::task::spawn_blocking(move || c.flush(t)).await },
-            false,
-        )?;
+        let r = wait(async move { tokio::task::spawn_blocking(move || c.flush(t)).await }, false)?;
         match r {
             Ok(Ok(r)) => r.map_err(php),
             _ => Err(php(internal("flush panicked"))),
@@ -696,10 +644,8 @@ impl Producer {
         topic: &str,
         records: &Zval,
     ) -> R<(Vec<kpipe::binding::PendingDeliveries>, usize)> {
-        let a = records
-            .dereference()
-            .array()
-            .ok_or_else(|| type_error("records must be an array"))?;
+        let a =
+            records.dereference().array().ok_or_else(|| type_error("records must be an array"))?;
         let single = !a.has_sequential_keys() || a.is_empty();
         let list: Vec<&Zval> = if single && a.get("value").is_some() {
             vec![records.dereference()]
@@ -759,10 +705,8 @@ impl Producer {
                     while j < spans.len() && spans[j].2 == *h && spans[j].3 == *ts {
                         j += 1;
                     }
-                    let recs: Vec<kpipe::binding::Serialized<'_>> = spans[i..j]
-                        .iter()
-                        .map(|(k, v, _, _)| (at(*k), at(*v)))
-                        .collect();
+                    let recs: Vec<kpipe::binding::Serialized<'_>> =
+                        spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
                     let hv = hdr_refs(h);
                     let p = c.enqueue_serialized(&topic, &recs, &hv, *ts).await;
                     all.push(p);
@@ -857,11 +801,7 @@ impl Message {
     }
     /// The first header named `name`, or null.
     pub fn header(&self, name: String) -> Option<Zval> {
-        self.msg
-            .headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| convert::bytes_zval(v))
+        self.msg.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| convert::bytes_zval(v))
     }
 }
 
@@ -890,10 +830,7 @@ impl Consumer {
         self.session.consumer()
     }
     fn message(&self, m: Arc<kpipe::Message>) -> Message {
-        Message {
-            msg: m,
-            consumer: self.consumer().clone(),
-        }
+        Message { msg: m, consumer: self.consumer().clone() }
     }
     /// The next record, waiting up to `t`; None on timeout or when a signal arrived.
     fn next_record(&self, t: Duration) -> R<Option<Arc<kpipe::Message>>> {
@@ -913,9 +850,7 @@ impl Consumer {
     /// Waits up to `timeout_ms` (default 1000) for the next record: a Message, or null (none
     /// came, or a signal arrived). Acknowledges the previous record (implicit mode).
     pub fn poll(&self, timeout_ms: Option<i64>) -> R<Option<Message>> {
-        Ok(self
-            .next_record(ms(timeout_ms, 1000))?
-            .map(|m| self.message(m)))
+        Ok(self.next_record(ms(timeout_ms, 1000))?.map(|m| self.message(m)))
     }
 
     /// Marks `message` handled without committing now (after-handle commits it soon).
@@ -927,18 +862,12 @@ impl Consumer {
     /// acknowledged first, else the session decides (implicit: the last record handed out).
     pub fn commit(&self, message: Option<&Message>) -> R<()> {
         let record = message.map(|m| (m.msg.topic.clone(), m.msg.partition, m.msg.offset));
-        guard(|| {
-            self.session
-                .commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o)))
-        })
+        guard(|| self.session.commit(record.as_ref().map(|(t, p, o)| (&**t, *p, *o))))
     }
 
     /// Moves one assigned partition to `offset`.
     pub fn seek(&self, topic: String, partition: i64, offset: i64) -> R<()> {
-        guard(|| {
-            self.session
-                .seek(&topic, partition as i32, offset, Duration::from_secs(10))
-        })
+        guard(|| self.session.seek(&topic, partition as i32, offset, Duration::from_secs(10)))
     }
 
     /// Moves every assigned partition to the first record at or after `time`: a list of
@@ -1071,10 +1000,7 @@ impl Consumer {
     /// what was handled and leaves the group; idempotent.
     pub fn close(&self) -> R<()> {
         let s = self.session.clone();
-        match wait(
-            async move { tokio::task::spawn_blocking(move || s.close()).await },
-            false,
-        )? {
+        match wait(async move { tokio::task::spawn_blocking(move || s.close()).await }, false)? {
             Ok(Ok(r)) => r.map_err(php),
             _ => Err(php(internal("close panicked"))),
         }

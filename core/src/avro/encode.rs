@@ -260,7 +260,8 @@ impl<'n> Enc<'n> {
         out: &mut Vec<u8>,
         depth: u32,
     ) -> Result<()> {
-        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty()) {
+        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty())
+        {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
@@ -300,7 +301,8 @@ impl<'n> Enc<'n> {
         depth: u32,
         strict_keys: bool,
     ) -> Result<()> {
-        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty()) {
+        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty())
+        {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
