@@ -29,7 +29,7 @@ unsafe extern "C" {
 /// A class by name, without autoloading; also during module startup.
 pub fn find_class(name: &str) -> Option<&'static ClassEntry> {
     // NTS PHP (Debian's): the compiler globals are a plain static
-    let table = unsafe { (*(&raw const ext_php_rs::ffi::compiler_globals)).class_table };
+    let table = unsafe { ext_php_rs::ffi::compiler_globals.class_table };
     if table.is_null() {
         return None;
     }

@@ -119,11 +119,11 @@ fn topics_of(z: &Zval) -> R<Vec<String>> {
     Err(type_error("topics must be a string or a list of strings"))
 }
 
+/// A record's serialized key and value (None: no key / a tombstone).
+type SerializedPair = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 fn datetime_ms(z: &Zval) -> Option<i64> {
-    match PhpValue::new(z).as_temporal_ms() {
-        Some(t) => Some(t),
-        None => None,
-    }
+    PhpValue::new(z).as_temporal_ms()
 }
 
 trait TemporalMs {
@@ -542,7 +542,7 @@ impl Producer {
         topic: &str,
         key: Option<&Zval>,
         value: Option<&Zval>,
-    ) -> R<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    ) -> R<SerializedPair> {
         let c = &self.shared.client;
         let serde = c.topic_serde(topic);
         let (k, v) = (data(key), data(value));
@@ -654,8 +654,9 @@ impl Producer {
         };
         let mut arena: Vec<u8> = Vec::with_capacity(list.len() * 128);
         type Span = Option<(usize, usize)>;
-        let mut spans: Vec<(Span, Span, Vec<(String, Vec<u8>)>, Option<i64>)> =
-            Vec::with_capacity(list.len());
+        /// Where one record's key and value lie in `arena`, its headers and timestamp.
+        type RecordSpans = (Span, Span, Vec<(String, Vec<u8>)>, Option<i64>);
+        let mut spans: Vec<RecordSpans> = Vec::with_capacity(list.len());
         let c = &self.shared.client;
         let serde = c.topic_serde(topic);
         let mut scratch = Vec::with_capacity(256);
@@ -1014,6 +1015,8 @@ impl Consumer {
     pub fn key(&self) -> Option<i64> {
         self.current.as_ref().map(|m| m.offset)
     }
+    // PHP's Iterator protocol names it `next`
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> R<()> {
         self.current = None;
         while !self.stop.load(Ordering::Acquire) {
