@@ -232,12 +232,16 @@ pub(crate) fn clone_error(e: &Error) -> Error {
         Error::RegistryUnavailable { reason } => {
             Error::RegistryUnavailable { reason: reason.clone() }
         }
-        Error::RegistryNotFound { what } => Error::RegistryNotFound { what: what.clone() },
+        Error::RegistryNotFound { what, subject } => {
+            Error::RegistryNotFound { what: what.clone(), subject: subject.clone() }
+        }
         Error::RegistryAuth { status } => Error::RegistryAuth { status: *status },
         Error::RegistryRejected { status, message } => {
             Error::RegistryRejected { status: *status, message: message.clone() }
         }
-        Error::SchemaInvalid { reason } => Error::SchemaInvalid { reason: reason.clone() },
+        Error::SchemaInvalid { reason, subject } => {
+            Error::SchemaInvalid { reason: reason.clone(), subject: subject.clone() }
+        }
         Error::SchemaIncompatible { subject, reason } => {
             Error::SchemaIncompatible { subject: subject.clone(), reason: reason.clone() }
         }
