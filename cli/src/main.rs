@@ -130,6 +130,10 @@ pub enum SchemaCmd {
         subject: String,
         #[arg(long)]
         schema: PathBuf,
+        /// A named type the schema uses from another subject: NAME=SUBJECT:VERSION
+        /// (`com.acme.Address=address-value:1`). Repeat for each.
+        #[arg(long = "reference", value_name = "NAME=SUBJECT:VERSION")]
+        references: Vec<String>,
     },
     /// Check a schema against the subject's latest (or a file) with the policy or a level.
     /// Exit 1 when it violates it: a CI gate.
@@ -149,6 +153,10 @@ pub enum SchemaCmd {
         /// `schemas.policy_allow`: aliases, order, custom-properties, default-on-existing.
         #[arg(long)]
         allow: Vec<String>,
+        /// A named type the schema uses from another subject: NAME=SUBJECT:VERSION. Repeat
+        /// for each.
+        #[arg(long = "reference", value_name = "NAME=SUBJECT:VERSION")]
+        references: Vec<String>,
     },
     /// A line diff of two schemas (pretty-printed) and the house policy's verdict.
     Diff {

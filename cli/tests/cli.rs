@@ -679,6 +679,88 @@ fn produce_avro_then_consume_decoded_and_schema_commands() {
         .stderr(predicate::str::starts_with("error[registry.not_found]"));
 }
 
+#[test]
+fn schema_register_with_references_then_produce_and_consume() {
+    let d = workdir();
+    let t = unique("kpipe.it.cli.refs");
+    let address = unique("kpipe-it-cli-address");
+    let order = format!("{t}-value");
+    ensure_topic(&business(), &t, 1);
+    std::fs::write(
+        d.join("address.avsc"),
+        r#"{"type":"record","name":"Address","namespace":"kpipe.it","fields":[{"name":"city","type":"string"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("order.avsc"),
+        r#"{"type":"record","name":"Order","namespace":"kpipe.it","fields":[{"name":"id","type":"long"},{"name":"to","type":"kpipe.it.Address"}]}"#,
+    )
+    .unwrap();
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &address, "--schema", "address.avsc"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("registered {address} version 1")));
+    // Without its reference the schema does not compile.
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &order, "--schema", "order.avsc"])
+        .assert()
+        .code(predicate::ne(0))
+        .stderr(predicate::str::starts_with("error[schema.invalid]"))
+        .stderr(predicate::str::contains("kpipe.it.Address"));
+    // A malformed --reference and one the registry does not have.
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &order, "--schema", "order.avsc"])
+        .args(["--reference", "kpipe.it.Address"])
+        .assert()
+        .code(predicate::ne(0))
+        .stderr(predicate::str::starts_with("error[input.invalid]"))
+        .stderr(predicate::str::contains("NAME=SUBJECT:VERSION"));
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &order, "--schema", "order.avsc"])
+        .args(["--reference", &format!("kpipe.it.Address={address}:9")])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with("error[registry.not_found]"))
+        .stderr(predicate::str::contains(format!("subject {address} version 9")));
+    kpipe(&d)
+        .args(["schema", "register", "--subject", &order, "--schema", "order.avsc"])
+        .args(["--reference", &format!("kpipe.it.Address={address}:1")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("registered {order} version 1")));
+    // check follows the reference too: the same schema is compatible with itself.
+    kpipe(&d)
+        .args(["schema", "check", "--subject", &order, "--schema", "order.avsc"])
+        .args(["--reference", &format!("kpipe.it.Address={address}:1")])
+        .assert()
+        .success();
+    let out = kpipe(&d)
+        .args(["--json", "schema", "get", "--subject", &order])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["version"], 1);
+    kpipe(&d)
+        .args(["produce", &t, "--subject", &order])
+        .write_stdin("{\"id\":1,\"to\":{\"city\":\"Oslo\"}}\n")
+        .assert()
+        .success();
+    let out = kpipe(&d)
+        .args(["consume", &t, "--idle-ms", "3000"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines = stdout_json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["value"], serde_json::json!({"id": 1, "to": {"city": "Oslo"}}));
+}
+
 fn commit(bootstrap: &str, group: &str, topic: &str, offsets: &[(i32, i64)]) {
     use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};

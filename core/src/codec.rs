@@ -10,7 +10,7 @@ use crate::avro::{self, CompiledSchema, SubjectStrategy, ValueBuilder, ValueSour
 use crate::compat::{self, Level};
 use crate::error::{Error, Result};
 use crate::registry::cache::{Origin, SingleFlight};
-use crate::registry::RegistryClient;
+use crate::registry::{RegistryClient, SchemaReference, SchemaRequest};
 
 /// How a codec names subjects and registers schemas: the `schemas:` section of kpipe.yaml.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -162,10 +162,17 @@ impl AvroCodec {
         let mut stale: Vec<(u32, &'static str)> = Vec::new();
         for (id, schema) in &cached {
             match self.registry.schema_now(*id).await {
-                Ok(Some(text)) => {
-                    let same = CompiledSchema::parse(&text)
-                        .map(|s| s.canonical_form() == schema.canonical_form())
-                        .unwrap_or(false);
+                Ok(Some(now)) => {
+                    let from = format!("schema id {id}");
+                    let same = compile_with_references(
+                        &self.registry,
+                        &now.schema,
+                        &now.references,
+                        &from,
+                    )
+                    .await
+                    .map(|s| s.canonical_form() == schema.canonical_form())
+                    .unwrap_or(false);
                     if !same {
                         stale.push((*id, "now names another schema"));
                     }
@@ -221,6 +228,7 @@ impl AvroCodec {
         }
         match mine {
             Some((subject, id, why)) => Err(Error::RegistryNotFound {
+                subject: Some(subject.to_string()),
                 what: format!(
                     "schema id {id} cached for subject {subject} {why} in the registry (it lost or reassigned ids); \
                      not writing records with it (the next send resolves the schema again)"
@@ -290,6 +298,7 @@ impl AvroCodec {
         } else {
             let schema = Arc::new(caller_schema.ok_or_else(|| Error::SchemaInvalid {
                 reason: format!("no schema given for {subject} and schemas.use_latest is off"),
+                subject: Some(subject.to_string()),
             })?);
             let text = schema_text.unwrap_or_default();
             let id = if self.settings.auto_register {
@@ -328,27 +337,32 @@ impl AvroCodec {
         Ok(w)
     }
 
+    /// Registers `request` (its references included) under `subject` after the configured
+    /// policy check, which compares the schema compiled with its references against the
+    /// subject's versions compiled with theirs. Returns the id. A reference the registry does
+    /// not have is `registry.not_found` naming the referenced subject.
+    pub async fn register(&self, subject: &str, request: &SchemaRequest) -> Result<u32> {
+        let from = format!("the schema for subject {subject}");
+        let new =
+            compile_with_references(&self.registry, &request.schema, &request.references, &from)
+                .await?;
+        self.check_policy(subject, &new).await?;
+        let id = self.registry.register_schema(subject, request).await?;
+        self.lock_by_id().entry(id).or_insert_with(|| Arc::new(new));
+        Ok(id)
+    }
+
     /// Runs the configured policy against the subject's registered versions (the latest, or
     /// all of them for transitive levels). A subject with no versions passes.
     async fn check_policy(&self, subject: &str, new: &CompiledSchema) -> Result<()> {
         if self.settings.policy == Level::None {
             return Ok(());
         }
-        let versions = match self.registry.versions(subject).await {
-            Ok(v) => v,
-            Err(Error::RegistryNotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let wanted: Vec<i32> = if self.settings.policy.is_transitive() {
-            versions
-        } else {
-            versions.into_iter().max().into_iter().collect()
-        };
-        let mut previous = Vec::with_capacity(wanted.len());
-        for v in wanted {
-            let sv = self.registry.subject_version(subject, v).await?;
-            previous.push(avro::parse_schema(&sv.schema)?);
-        }
+        let previous: Vec<_> = previous_versions(&self.registry, subject, self.settings.policy)
+            .await?
+            .into_iter()
+            .map(|(_, s)| s.schema().clone())
+            .collect();
         compat::enforce_for_subject_allowing(
             subject,
             self.settings.policy,
@@ -363,8 +377,17 @@ impl AvroCodec {
         if let Some(s) = self.lock_by_id().get(&id) {
             return Ok(s.clone());
         }
-        let text = self.registry.schema(id).await?;
-        let compiled = Arc::new(CompiledSchema::parse(&text)?);
+        let registered = self.registry.schema_with_references(id).await?;
+        let from = format!("schema id {id}");
+        let compiled = Arc::new(
+            compile_with_references(
+                &self.registry,
+                &registered.schema,
+                &registered.references,
+                &from,
+            )
+            .await?,
+        );
         Ok(self.lock_by_id().entry(id).or_insert(compiled).clone())
     }
 
@@ -403,6 +426,123 @@ impl AvroCodec {
     fn lock_writers(&self) -> std::sync::MutexGuard<'_, WriterCache> {
         self.writers.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The versions of `subject` a check at `level` compares with (the latest, or all of them for
+/// transitive levels), oldest first, each compiled with its references. A subject the registry
+/// does not know has none.
+pub async fn previous_versions(
+    registry: &RegistryClient,
+    subject: &str,
+    level: Level,
+) -> Result<Vec<(i32, CompiledSchema)>> {
+    let versions = match registry.versions(subject).await {
+        Ok(v) => v,
+        Err(Error::RegistryNotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let wanted: Vec<i32> = if level.is_transitive() {
+        let mut v = versions;
+        v.sort_unstable();
+        v
+    } else {
+        versions.into_iter().max().into_iter().collect()
+    };
+    let mut previous = Vec::with_capacity(wanted.len());
+    for v in wanted {
+        let sv = registry.subject_version(subject, v).await?;
+        let from = format!("subject {subject} version {v}");
+        previous
+            .push((v, compile_with_references(registry, &sv.schema, &sv.references, &from).await?));
+    }
+    Ok(previous)
+}
+
+/// Compiles `text` with the named types its `references` bring from other subjects, resolved
+/// recursively (each referenced version fetched once by subject and version, then cached by
+/// the registry client). `from` says whose references they are, for messages. A reference the
+/// registry does not have is `registry.not_found`, a cycle of references `schema.invalid`,
+/// both naming the referenced subject.
+pub async fn compile_with_references(
+    registry: &RegistryClient,
+    text: &str,
+    references: &[SchemaReference],
+    from: &str,
+) -> Result<CompiledSchema> {
+    if references.is_empty() {
+        return CompiledSchema::parse(text);
+    }
+    let mut texts: Vec<String> = Vec::new();
+    let mut done: Vec<(String, i32)> = Vec::new();
+    let mut path: Vec<(String, i32)> = Vec::new();
+    collect_references(registry, references, from, &mut path, &mut done, &mut texts).await?;
+    let named: Vec<&str> = texts.iter().map(String::as_str).collect();
+    CompiledSchema::parse_with_references(text, &named).map_err(|e| match e {
+        Error::SchemaInvalid { reason, subject } => Error::SchemaInvalid {
+            reason: format!("{from} with its references: {reason}"),
+            subject,
+        },
+        e => e,
+    })
+}
+
+/// Depth first: a referenced schema's own references come before it in `texts`.
+fn collect_references<'a>(
+    registry: &'a RegistryClient,
+    references: &'a [SchemaReference],
+    from: &'a str,
+    path: &'a mut Vec<(String, i32)>,
+    done: &'a mut Vec<(String, i32)>,
+    texts: &'a mut Vec<String>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
+    Box::pin(async move {
+        for r in references {
+            let key = (r.subject.clone(), r.version);
+            if path.contains(&key) {
+                let chain: Vec<String> =
+                    path.iter().map(|(s, v)| format!("{s} version {v}")).collect();
+                return Err(Error::SchemaInvalid {
+                    reason: format!(
+                        "schema references form a cycle: {} -> {} version {} (reference {})",
+                        chain.join(" -> "),
+                        r.subject,
+                        r.version,
+                        r.name
+                    ),
+                    subject: Some(r.subject.clone()),
+                });
+            }
+            if done.contains(&key) {
+                continue;
+            }
+            if path.len() >= 64 {
+                return Err(Error::SchemaInvalid {
+                    reason: format!("schema references nest deeper than 64 at {from}"),
+                    subject: Some(r.subject.clone()),
+                });
+            }
+            let sv =
+                registry.subject_version(&r.subject, r.version).await.map_err(|e| match e {
+                    Error::RegistryNotFound { what, .. } => Error::RegistryNotFound {
+                        what: format!(
+                            "schema reference {} of {from}: subject {} version {} ({what})",
+                            r.name, r.subject, r.version
+                        ),
+                        subject: Some(r.subject.clone()),
+                    },
+                    e => e,
+                })?;
+            let here = format!("subject {} version {}", r.subject, r.version);
+            path.push(key.clone());
+            let inner =
+                collect_references(registry, &sv.references, &here, path, done, texts).await;
+            path.pop();
+            inner?;
+            done.push(key);
+            texts.push(sv.schema);
+        }
+        Ok(())
+    })
 }
 
 /// The periodic check interval in ms (`u64::MAX`: off).

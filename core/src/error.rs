@@ -31,11 +31,14 @@ pub enum Error {
         reason: String,
     },
 
-    /// The registry has no such subject, version or schema id.
+    /// The registry has no such subject, version or schema id. `subject` is the subject
+    /// asked about, when there is one (a missing schema reference names the referenced one).
     #[error("schema registry: not found: {what}")]
     RegistryNotFound {
         /// What was looked up (and the registry's message, when it gave one).
         what: String,
+        /// The subject asked about, when there is one.
+        subject: Option<String>,
     },
 
     /// The registry refused the credentials (401/403).
@@ -54,11 +57,14 @@ pub enum Error {
         message: String,
     },
 
-    /// A schema is not valid Avro.
+    /// A schema is not valid Avro. `subject` is the registry subject the schema came from,
+    /// when it came from one (a schema reference that does not parse, or a reference cycle).
     #[error("invalid schema: {reason}")]
     SchemaInvalid {
         /// Why the schema is not valid.
         reason: String,
+        /// The registry subject the schema came from, when it came from one.
+        subject: Option<String>,
     },
 
     /// The registry's compatibility check refused the schema.
@@ -417,6 +423,9 @@ impl Error {
             }
             Error::RouteNoCluster { topic } => d.topic = Some(topic.clone()),
             Error::SchemaIncompatible { subject, .. } => d.subject = Some(subject.clone()),
+            Error::RegistryNotFound { subject, .. } | Error::SchemaInvalid { subject, .. } => {
+                d.subject = subject.clone()
+            }
             Error::SerdeUnknownSchemaId { id } => d.schema_id = Some(*id),
             Error::OffsetsGroupActive { cluster, .. } => d.cluster = Some(cluster.clone()),
             Error::TopicNotFound { topic, cluster } => {
@@ -439,6 +448,16 @@ impl Error {
     /// A handler failure, for consumer handlers to return.
     pub fn handler(message: impl fmt::Display) -> Self {
         Error::HandlerFailed { message: message.to_string() }
+    }
+
+    /// `schema.invalid` about no particular subject.
+    pub fn schema_invalid(reason: impl fmt::Display) -> Self {
+        Error::SchemaInvalid { reason: reason.to_string(), subject: None }
+    }
+
+    /// `registry.not_found` about no particular subject.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Error::RegistryNotFound { what: what.to_string(), subject: None }
     }
 
     pub(crate) fn decode(reason: impl fmt::Display) -> Self {

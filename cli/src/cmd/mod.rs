@@ -125,8 +125,8 @@ fn read_file(path: &Path) -> Result<String> {
 fn read_schema(path: &Path) -> Result<(String, CompiledSchema)> {
     let text = read_file(path)?;
     let compiled = CompiledSchema::parse(&text).map_err(|e| match e {
-        Error::SchemaInvalid { reason } => {
-            Error::SchemaInvalid { reason: format!("{}: {reason}", path.display()) }
+        Error::SchemaInvalid { reason, subject } => {
+            Error::SchemaInvalid { reason: format!("{}: {reason}", path.display()), subject }
         }
         e => e,
     })?;

@@ -2,23 +2,36 @@
 
 use super::*;
 
-/// The subject's versions to compare with at `level` (latest, or all for transitive levels).
+/// The subject's versions to compare with at `level` (latest, or all for transitive levels),
+/// each compiled with its references.
 pub(super) async fn previous_from_registry(
     reg: &RegistryClient,
     subject: &str,
     level: Level,
-) -> Result<Vec<(i32, String)>> {
-    let versions = reg.versions(subject).await?;
-    let wanted: Vec<i32> = if level.is_transitive() {
-        versions
-    } else {
-        versions.into_iter().max().into_iter().collect()
-    };
-    let mut out = Vec::new();
-    for v in wanted {
-        out.push((v, reg.subject_version(subject, v).await?.schema));
+) -> Result<Vec<(i32, CompiledSchema)>> {
+    kpipe::codec::previous_versions(reg, subject, level).await
+}
+
+/// The `--reference` texts, parsed by the core.
+fn references_of(texts: &[String]) -> Result<Vec<kpipe::registry::SchemaReference>> {
+    texts.iter().map(|t| t.parse()).collect()
+}
+
+/// The schema file compiled with its references (fetched from the registry).
+async fn read_schema_with_references(
+    ctx: &Ctx,
+    path: &std::path::Path,
+    references: &[kpipe::registry::SchemaReference],
+) -> Result<(String, CompiledSchema)> {
+    if references.is_empty() {
+        return read_schema(path);
     }
-    Ok(out)
+    let text = read_file(path)?;
+    let cfg = ctx.config()?;
+    let reg = ctx.registry(&cfg)?;
+    let from = path.display().to_string();
+    let compiled = kpipe::codec::compile_with_references(&reg, &text, references, &from).await?;
+    Ok((text, compiled))
 }
 
 pub(super) fn print_violations(
@@ -74,10 +87,11 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 old.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             Ok(print_violations(ctx, level, &against, &v))
         }
-        SchemaCmd::Check { schema, subject, against, level, allow } => {
+        SchemaCmd::Check { schema, subject, against, level, allow, references } => {
             let level: Option<Level> =
                 level.map(|l| kpipe::options::parse("level", &l)).transpose()?;
-            let (new_text, _) = read_schema(&schema)?;
+            let references = references_of(&references)?;
+            let (_, new) = read_schema_with_references(ctx, &schema, &references).await?;
             let cfg =
                 if level.is_none() || against.is_empty() { Some(ctx.config()?) } else { None };
             let level = level
@@ -87,9 +101,9 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 cfg.as_ref().map(|c| c.schemas.policy_allow).unwrap_or_default(),
                 &allow,
             )?;
-            let (label, olds): (String, Vec<String>) = if !against.is_empty() {
+            let (label, olds): (String, Vec<CompiledSchema>) = if !against.is_empty() {
                 let olds =
-                    against.iter().map(|p| read_schema(p).map(|x| x.0)).collect::<Result<_>>()?;
+                    against.iter().map(|p| read_schema(p).map(|x| x.1)).collect::<Result<_>>()?;
                 (
                     against.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
                     olds,
@@ -100,11 +114,7 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                     .ok_or_else(|| Error::Internal { reason: "config not loaded".into() })?;
                 let subject = subject.clone().unwrap_or_default();
                 let reg = ctx.registry(cfg)?;
-                let prev = match previous_from_registry(&reg, &subject, level).await {
-                    Ok(p) => p,
-                    Err(Error::RegistryNotFound { .. }) => Vec::new(),
-                    Err(e) => return Err(e),
-                };
+                let prev = previous_from_registry(&reg, &subject, level).await?;
                 let versions: Vec<String> = prev.iter().map(|(v, _)| v.to_string()).collect();
                 let label = if prev.is_empty() {
                     format!("subject {subject} (no versions yet)")
@@ -113,22 +123,18 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 };
                 (label, prev.into_iter().map(|x| x.1).collect())
             };
-            let refs: Vec<&str> = olds.iter().map(String::as_str).collect();
-            let v = compat::check_str_allowing(level, allow, &new_text, &refs)?;
+            let olds: Vec<_> = olds.iter().map(|s| s.schema().clone()).collect();
+            let v = compat::check_allowing(level, allow, new.schema(), &olds);
             Ok(print_violations(ctx, level, &label, &v))
         }
-        SchemaCmd::Register { subject, schema } => {
-            let (text, compiled) = read_schema(&schema)?;
+        SchemaCmd::Register { subject, schema, references } => {
+            let references = references_of(&references)?;
+            let (text, compiled) = read_schema_with_references(ctx, &schema, &references).await?;
             let cfg = ctx.config()?;
             let reg = ctx.registry(&cfg)?;
             let level = cfg.schemas.policy;
-            let prev = match previous_from_registry(&reg, &subject, level).await {
-                Ok(p) => p,
-                Err(Error::RegistryNotFound { .. }) => Vec::new(),
-                Err(e) => return Err(e),
-            };
-            let prev_schemas: Vec<_> =
-                prev.iter().map(|(_, t)| avro::parse_schema(t)).collect::<Result<_>>()?;
+            let prev = previous_from_registry(&reg, &subject, level).await?;
+            let prev_schemas: Vec<_> = prev.iter().map(|(_, s)| s.schema().clone()).collect();
             let v = compat::check_allowing(
                 level,
                 cfg.schemas.policy_allow,
@@ -140,8 +146,10 @@ pub(super) async fn schema(ctx: &Ctx, c: SchemaCmd) -> Result<i32> {
                 eprintln!("not registered: the schema violates {level}");
                 return Ok(code);
             }
-            let id = reg.register(&subject, &text).await?;
-            let sv = reg.lookup(&subject, &text).await?;
+            let request =
+                kpipe::registry::SchemaRequest { schema: text, schema_type: None, references };
+            let id = reg.register_schema(&subject, &request).await?;
+            let sv = reg.lookup_schema(&subject, &request).await?;
             if ctx.json {
                 out::json(&json!({"subject": subject, "id": id, "version": sv.version}));
             } else {

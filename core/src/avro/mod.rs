@@ -83,7 +83,7 @@ pub fn parse_schema(text: &str) -> Result<Schema> {
 
 /// apache-avro's parse alone (what [`CompiledSchema::parse`] starts from).
 pub(crate) fn parse_apache(text: &str) -> Result<Schema> {
-    Schema::parse_str(text).map_err(|e| Error::SchemaInvalid { reason: e.to_string() })
+    Schema::parse_str(text).map_err(Error::schema_invalid)
 }
 
 /// Appends the Avro binary body of `value` to `out`. On error (`serde.encode`, naming the path

@@ -189,8 +189,32 @@ impl CompiledSchema {
     /// the same JSON so that details apache-avro folds away (a `uuid` on `fixed(16)`) survive.
     pub fn parse(text: &str) -> Result<Self> {
         let schema = super::parse_apache(text)?;
+        Self::compile_from(text, schema, &[])
+    }
+
+    /// Parses schema text whose named types may be defined by `named`: the texts of other
+    /// schemas, each a named type (record, enum, fixed), that may refer to each other in any
+    /// order (the registry's schema references, resolved by the caller). apache-avro parses
+    /// them together (`Schema::parse_str_with_list`); the result is self-contained: its
+    /// [`schema`](Self::schema) carries each referenced definition where the Avro rules
+    /// define it (first use), so canonical forms and compatibility checks see the whole type.
+    pub fn parse_with_references(text: &str, named: &[&str]) -> Result<Self> {
+        if named.is_empty() {
+            return Self::parse(text);
+        }
+        let (schema, defs) = apache_avro::Schema::parse_str_with_list(text, named)
+            .map_err(|e| invalid(e.to_string()))?;
+        let schema = inline_references(schema, &defs)?;
+        Self::compile_from(text, schema, named)
+    }
+
+    fn compile_from(text: &str, schema: apache_avro::Schema, named: &[&str]) -> Result<Self> {
         let json: Json = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut c = Compiler { nodes: Vec::new(), names: HashMap::new(), pending: Vec::new() };
+        for n in named {
+            let json: Json = serde_json::from_str(n).map_err(|e| invalid(e.to_string()))?;
+            c.compile(&json, None)?;
+        }
         let root = c.compile(&json, None)?;
         for (name, slot) in std::mem::take(&mut c.pending) {
             match c.names.get(&name) {
@@ -249,8 +273,97 @@ impl CompiledSchema {
     }
 }
 
+/// `schema` with every reference to a type of `defs` (the referenced schemas) replaced by its
+/// definition at the first use, depth first in field order as Avro defines names; later uses
+/// stay references. Fails on a name `defs` define twice.
+fn inline_references(
+    schema: apache_avro::Schema,
+    defs: &[apache_avro::Schema],
+) -> Result<apache_avro::Schema> {
+    use apache_avro::schema::Name;
+    use apache_avro::Schema as S;
+    fn name_of(s: &S) -> Option<&Name> {
+        match s {
+            S::Record(r) => Some(&r.name),
+            S::Enum(e) => Some(&e.name),
+            S::Fixed(f) => Some(&f.name),
+            S::Decimal(d) => name_of(&d.inner),
+            S::Uuid | S::Duration => None,
+            _ => None,
+        }
+    }
+    fn walk(
+        s: S,
+        defs: &HashMap<Name, &S>,
+        defined: &mut std::collections::HashSet<Name>,
+        depth: u32,
+    ) -> Result<S> {
+        if depth > super::MAX_DEPTH {
+            return Err(invalid("schema references nest too deeply"));
+        }
+        Ok(match s {
+            S::Ref { name } => match defs.get(&name) {
+                Some(def) if !defined.contains(&name) => {
+                    defined.insert(name);
+                    walk((*def).clone(), defs, defined, depth + 1)?
+                }
+                _ => S::Ref { name },
+            },
+            S::Record(mut r) => {
+                defined.insert(r.name.clone());
+                let mut fields = std::mem::take(&mut r.fields);
+                for f in &mut fields {
+                    let inner = std::mem::replace(&mut f.schema, S::Null);
+                    f.schema = walk(inner, defs, defined, depth + 1)?;
+                }
+                r.fields = fields;
+                S::Record(r)
+            }
+            S::Array(mut a) => {
+                a.items = Box::new(walk(*a.items, defs, defined, depth + 1)?);
+                S::Array(a)
+            }
+            S::Map(mut m) => {
+                m.types = Box::new(walk(*m.types, defs, defined, depth + 1)?);
+                S::Map(m)
+            }
+            S::Union(u) => {
+                let variants = u
+                    .variants()
+                    .iter()
+                    .cloned()
+                    .map(|v| walk(v, defs, defined, depth + 1))
+                    .collect::<Result<Vec<_>>>()?;
+                S::Union(
+                    apache_avro::schema::UnionSchema::new(variants)
+                        .map_err(|e| invalid(e.to_string()))?,
+                )
+            }
+            S::Decimal(mut d) => {
+                d.inner = Box::new(walk(*d.inner, defs, defined, depth + 1)?);
+                S::Decimal(d)
+            }
+            other => {
+                if let Some(n) = name_of(&other) {
+                    defined.insert(n.clone());
+                }
+                other
+            }
+        })
+    }
+    let mut by_name: HashMap<Name, &S> = HashMap::new();
+    for d in defs {
+        if let Some(n) = name_of(d) {
+            if by_name.insert(n.clone(), d).is_some() {
+                return Err(invalid(format!("{} is defined by two references", n.fullname(None))));
+            }
+        }
+    }
+    walk(schema, &by_name, &mut std::collections::HashSet::new(), 0)
+}
+
 fn invalid(reason: impl Into<String>) -> Error {
-    Error::SchemaInvalid { reason: reason.into() }
+    Error::schema_invalid(reason.into())
 }
 
 /// Placeholder used while a named reference is unresolved.

@@ -37,8 +37,11 @@ impl SubjectStrategy {
     /// `record_name` (None for non-named root schemas, which only the topic strategy accepts).
     pub fn subject(self, topic: &str, is_key: bool, record_name: Option<&str>) -> Result<String> {
         let need_name = || {
-            record_name.ok_or_else(|| Error::SchemaInvalid {
-                reason: format!("subject strategy {} needs a named (record) schema", self.as_str()),
+            record_name.ok_or_else(|| {
+                Error::schema_invalid(format!(
+                    "subject strategy {} needs a named (record) schema",
+                    self.as_str()
+                ))
             })
         };
         Ok(match self {

@@ -423,8 +423,8 @@ pub fn check_str_allowing(
 fn parse_all(new: &str, previous: &[&str]) -> Result<(Schema, Vec<Schema>)> {
     let parse = |text: &str, which: String| {
         crate::avro::parse_schema(text).map_err(|e| match e {
-            Error::SchemaInvalid { reason } => {
-                Error::SchemaInvalid { reason: format!("{which}: {reason}") }
+            Error::SchemaInvalid { reason, subject } => {
+                Error::SchemaInvalid { reason: format!("{which}: {reason}"), subject }
             }
             e => e,
         })

@@ -29,6 +29,8 @@ pub(crate) struct DiskCache {
 struct IdEntry {
     id: u32,
     schema: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    references: Vec<super::SchemaReference>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,15 +57,22 @@ impl DiskCache {
         Ok(DiskCache { ids, subjects, tmp_counter: AtomicU64::new(0) })
     }
 
-    pub(crate) fn schema(&self, id: u32) -> Option<String> {
+    pub(crate) fn schema(&self, id: u32) -> Option<super::RegisteredSchema> {
         let entry: IdEntry = self.read(&self.ids.join(format!("{id}.json")))?;
-        (entry.id == id).then_some(entry.schema)
+        (entry.id == id).then(|| super::RegisteredSchema {
+            schema: entry.schema.into(),
+            references: entry.references.into(),
+        })
     }
 
-    pub(crate) fn put_schema(&self, id: u32, schema: &str) {
+    pub(crate) fn put_schema(&self, id: u32, schema: &super::RegisteredSchema) {
         self.write(
             &self.ids.join(format!("{id}.json")),
-            &IdEntry { id, schema: schema.to_string() },
+            &IdEntry {
+                id,
+                schema: schema.schema.to_string(),
+                references: schema.references.to_vec(),
+            },
         );
     }
 
@@ -153,8 +162,14 @@ mod tests {
         let dir = temp_dir("rt");
         let cache = DiskCache::open(&dir).unwrap();
         assert_eq!(cache.schema(5), None);
-        cache.put_schema(5, "\"long\"");
-        assert_eq!(cache.schema(5).as_deref(), Some("\"long\""));
+        let reference =
+            super::super::SchemaReference { name: "a.A".into(), subject: "a".into(), version: 2 };
+        let long = super::super::RegisteredSchema {
+            schema: "\"long\"".into(),
+            references: vec![reference].into(),
+        };
+        cache.put_schema(5, &long);
+        assert_eq!(cache.schema(5), Some(long));
 
         assert_eq!(cache.subject("s", "k"), None);
         cache.put_subject("s", "k", 5, Some(2));
@@ -179,6 +194,12 @@ mod tests {
         let cache = DiskCache::open(&dir).unwrap();
         fs::write(dir.join("v1/ids/9.json"), b"{not json").unwrap();
         assert_eq!(cache.schema(9), None);
+        fs::write(dir.join("v1/ids/6.json"), br#"{"id":6,"schema":"x"}"#).unwrap();
+        assert_eq!(
+            cache.schema(6).map(|s| s.references.len()),
+            Some(0),
+            "written before references"
+        );
         fs::write(dir.join("v1/ids/8.json"), br#"{"id":7,"schema":"x"}"#).unwrap();
         assert_eq!(cache.schema(8), None);
         fs::write(cache.subject_path("s", "k"), br#"{"subject":"s","key":"other","id":1}"#)

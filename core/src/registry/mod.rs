@@ -57,12 +57,45 @@ pub struct SubjectVersion {
 /// A reference from one schema to a named type registered under another subject version.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SchemaReference {
-    /// The referenced type's name as the referencing schema uses it.
+    /// The full name of the named type the referring schema uses (`com.acme.Address`).
     pub name: String,
-    /// The subject the referenced schema is registered under.
+    /// The subject the type is registered under.
     pub subject: String,
     /// The version of that subject.
     pub version: i32,
+}
+
+/// `NAME=SUBJECT:VERSION` (the CLI's `--reference`): the version is after the last `:`, so a
+/// subject may contain colons. A malformed text is `input.invalid`.
+impl std::str::FromStr for SchemaReference {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = |why: &str| Error::InputInvalid {
+            what: format!("schema reference {text:?}"),
+            reason: format!(
+                "{why} (expected NAME=SUBJECT:VERSION, e.g. com.acme.Address=address-value:1)"
+            ),
+        };
+        let (name, rest) = text.split_once('=').ok_or_else(|| bad("no `=`"))?;
+        let (subject, version) = rest.rsplit_once(':').ok_or_else(|| bad("no `:VERSION`"))?;
+        let version: i32 =
+            version.trim().parse().map_err(|_| bad("the version is not a number"))?;
+        let (name, subject) = (name.trim(), subject.trim());
+        if name.is_empty() || subject.is_empty() || version < 1 {
+            return Err(bad("name and subject must not be empty and the version is at least 1"));
+        }
+        Ok(SchemaReference { name: name.into(), subject: subject.into(), version })
+    }
+}
+
+/// A schema as registered under an id: its text and the references its named types resolve
+/// through (empty for a self-contained schema). Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSchema {
+    /// The schema text as registered.
+    pub schema: Arc<str>,
+    /// Where its named types from other subjects are registered.
+    pub references: Arc<[SchemaReference]>,
 }
 
 /// The body of a register / lookup / compatibility request. `schema_type` and `references` are
@@ -137,8 +170,8 @@ pub struct RegistryClient {
 struct Inner {
     transport: Transport,
     counters: Counters,
-    /// id -> schema text (ids are immutable).
-    ids: SingleFlight<u32, Arc<str>>,
+    /// id -> schema text and references (ids are immutable).
+    ids: SingleFlight<u32, RegisteredSchema>,
     /// (subject, schema key) -> id, from registrations.
     registered: SingleFlight<(String, String), u32>,
     /// (subject, schema key) -> subject version, from lookups.
@@ -175,6 +208,14 @@ struct IdBody {
 #[derive(Deserialize)]
 struct SchemaOnly {
     schema: String,
+    #[serde(default)]
+    references: Vec<SchemaReference>,
+}
+
+impl SchemaOnly {
+    fn registered(self) -> RegisteredSchema {
+        RegisteredSchema { schema: self.schema.into(), references: self.references.into() }
+    }
 }
 
 /// `GET /config` answers `compatibilityLevel`, `PUT /config` answers `compatibility`.
@@ -231,12 +272,13 @@ impl RegistryClient {
         self.inner.verify_interval
     }
 
-    /// What the registry says `id` names right now: one attempt, no cache. `Ok(None)` when it
-    /// has no such id; `registry.unavailable` when it could not be asked.
-    pub async fn schema_now(&self, id: u32) -> Result<Option<String>> {
+    /// What the registry says `id` names right now (text and references): one attempt, no
+    /// cache. `Ok(None)` when it has no such id; `registry.unavailable` when it could not be
+    /// asked.
+    pub async fn schema_now(&self, id: u32) -> Result<Option<RegisteredSchema>> {
         let what = format!("re-checking schema id {id}");
         match self.call(Method::GET, format!("/schemas/ids/{id}"), None, &what, Some(1)).await {
-            Ok(b) => Ok(Some(parse::<SchemaOnly>(&b, &what)?.schema)),
+            Ok(b) => Ok(Some(parse::<SchemaOnly>(&b, &what)?.registered())),
             Err(CallError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e.into_error(&what, "")),
         }
@@ -278,8 +320,16 @@ impl RegistryClient {
     }
 
     /// The schema text registered with `id`, shared. After the first call for an id this makes
-    /// no HTTP request and does not allocate.
+    /// no HTTP request and does not allocate. Its references: [`schema_with_references`].
+    ///
+    /// [`schema_with_references`]: Self::schema_with_references
     pub async fn schema(&self, id: u32) -> Result<Arc<str>> {
+        Ok(self.schema_with_references(id).await?.schema)
+    }
+
+    /// The schema registered with `id` with the references its named types resolve through
+    /// (cached as [`schema`](Self::schema) is).
+    pub async fn schema_with_references(&self, id: u32) -> Result<RegisteredSchema> {
         let inner = &self.inner;
         if !inner.not_found_ttl.is_zero() {
             let mut nf = lock(&inner.not_found);
@@ -302,9 +352,9 @@ impl RegistryClient {
                 || id,
                 || async {
                     // Ids never change meaning, so a disk entry is served without asking the registry.
-                    if let Some(text) = inner.disk.as_ref().and_then(|d| d.schema(id)) {
+                    if let Some(known) = inner.disk.as_ref().and_then(|d| d.schema(id)) {
                         inner.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Arc::from(text));
+                        return Ok(known);
                     }
                     let what = format!("schema id {id}");
                     let body = self
@@ -317,10 +367,11 @@ impl RegistryClient {
                         }
                         Err(e) => return Err(e.into_error(&what, "")),
                     };
+                    let registered = body.registered();
                     if let Some(d) = &inner.disk {
-                        d.put_schema(id, &body.schema);
+                        d.put_schema(id, &registered);
                     }
-                    Ok(Arc::from(body.schema))
+                    Ok(registered)
                 },
             )
             .await;
@@ -508,7 +559,11 @@ impl RegistryClient {
             .map_err(|e| e.into_error(&what, subject))?;
         let sv: SubjectVersion = parse(&body, &what)?;
         // What we learnt on the way: id -> schema, and the fixed version.
-        self.inner.ids.insert(sv.id, Arc::from(sv.schema.as_str()));
+        let registered = RegisteredSchema {
+            schema: Arc::from(sv.schema.as_str()),
+            references: sv.references.clone().into(),
+        };
+        self.inner.ids.insert(sv.id, registered);
         lock(&self.inner.not_found).remove(&sv.id);
         if sv.version >= 1 {
             self.inner.versions.insert((sv.subject.clone(), sv.version), Arc::new(sv.clone()));

@@ -413,3 +413,65 @@ fn the_client_is_send_sync_and_cheap_to_clone() {
     assert_send_sync::<RegistryClient>();
     assert_eq!(std::mem::size_of::<RegistryClient>(), std::mem::size_of::<usize>());
 }
+
+/// A registry that answers references in a cycle (a -> b -> a): no real registry lets one be
+/// registered, but a decoder must still stop with an error naming the subject, not loop.
+#[tokio::test]
+async fn a_cycle_of_schema_references_is_schema_invalid_naming_the_subject() {
+    let rec = |name: &str, refs: &str| {
+        let schema = format!(
+            r#"{{\"type\":\"record\",\"name\":\"{name}\",\"fields\":[{{\"name\":\"x\",\"type\":\"long\"}}]}}"#
+        );
+        format!(
+            r#"{{"subject":"{s}","version":1,"id":{id},"schema":"{schema}","references":{refs}}}"#,
+            s = name.to_lowercase(),
+            id = name.len()
+        )
+    };
+    let a = rec("A", r#"[{"name":"B","subject":"bb","version":1}]"#);
+    let b = rec("BB", r#"[{"name":"A","subject":"a","version":1}]"#);
+    let fake = Fake::start(move |_, req| match req.path.as_str() {
+        "/subjects/a/versions/1" => answer(200, &a),
+        "/subjects/bb/versions/1" => answer(200, &b),
+        _ => answer(404, r#"{"error_code":40401,"message":"Subject not found"}"#),
+    })
+    .await;
+    let client = RegistryClient::from_config(&config(&fake.url, 2_000)).unwrap();
+    let refs = [SchemaReference { name: "A".into(), subject: "a".into(), version: 1 }];
+    let e = crate::codec::compile_with_references(&client, r#""long""#, &refs, "schema id 1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "schema.invalid", "{e}");
+    assert_eq!(e.details().subject.as_deref(), Some("a"));
+    assert!(e.to_string().contains("cycle: a version 1 -> bb version 1 -> a version 1"), "{e}");
+
+    // A reference the registry does not have: registry.not_found with its subject.
+    let refs = [SchemaReference { name: "C".into(), subject: "c".into(), version: 3 }];
+    let e = crate::codec::compile_with_references(&client, r#""long""#, &refs, "schema id 1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "registry.not_found", "{e}");
+    assert_eq!(e.details().subject.as_deref(), Some("c"));
+    assert!(
+        e.to_string().contains("schema reference C of schema id 1: subject c version 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn schema_references_parse_from_name_subject_version() {
+    let r: SchemaReference = "com.acme.Address=a:b-value:2".parse().unwrap();
+    assert_eq!(
+        r,
+        SchemaReference {
+            name: "com.acme.Address".into(),
+            subject: "a:b-value".into(),
+            version: 2
+        }
+    );
+    for bad in ["Address", "Address=subject", "Address=subject:x", "=s:1", "A=s:0"] {
+        let e = bad.parse::<SchemaReference>().unwrap_err();
+        assert_eq!(e.code(), "input.invalid", "{bad}");
+        assert!(e.to_string().contains("NAME=SUBJECT:VERSION"), "{e}");
+    }
+}

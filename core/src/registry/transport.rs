@@ -95,6 +95,7 @@ pub(crate) fn map_status(
         401 | 403 => Error::RegistryAuth { status },
         404 => Error::RegistryNotFound {
             what: if message.is_empty() { what.to_string() } else { format!("{what} ({message})") },
+            subject: (!subject.is_empty()).then(|| subject.to_string()),
         },
         // Confluent and Apicurio use 409 with error_code 409 for "incompatible"; 409 with another
         // code (e.g. Apicurio's 40405 "must be soft deleted first") is not about compatibility.
@@ -102,9 +103,10 @@ pub(crate) fn map_status(
             Error::SchemaIncompatible { subject: subject.to_string(), reason: message }
         }
         // 42201 is "invalid schema"; 42202.. are invalid version, level, mode, references, ...
-        422 if matches!(code, None | Some(422) | Some(42201)) => {
-            Error::SchemaInvalid { reason: message }
-        }
+        422 if matches!(code, None | Some(422) | Some(42201)) => Error::SchemaInvalid {
+            reason: message,
+            subject: (!subject.is_empty()).then(|| subject.to_string()),
+        },
         _ => Error::RegistryRejected {
             status,
             message: match code {
