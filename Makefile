@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV := .venv
 
-.PHONY: demo test deps venv build python c-lib go-lib node php stack stack-down stack-status clean-stack
+.PHONY: demo test conformance deps venv build python c-lib go-lib node php stack stack-down stack-status clean-stack
 
 # The stack's addresses (which follow its port env vars) reach tests and examples as
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
@@ -24,6 +24,11 @@ demo: deps venv python go-lib stack
 
 test: deps venv build python c-lib go-lib node php stack
 	$(STACK_ENV) && dev/run-tests
+
+# The cross-language suite alone: golden vectors, options and acknowledgement cases, and the
+# exchange matrix (every binding produces, every binding consumes), with its summary line.
+conformance: deps venv build python go-lib node php stack
+	$(STACK_ENV) && dev/run-tests conformance
 
 deps:
 	@dev/install-deps

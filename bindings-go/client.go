@@ -83,6 +83,18 @@ func (c *Client) Close() error {
 type Serializer struct {
 	kind   string // as kpipe.yaml spells it; the core parses it
 	schema *string
+	reader *string // the reader option as text; the core parses it
+}
+
+// WithReader sets the schema consumers read Avro records as: "schema" (the serializer's
+// schema, the default), "writer" (each record as written) or "latest" (the subject's latest
+// version). Parsed by the core: an unknown name, or a reader for a serializer other than
+// Avro, is a config.invalid error from SetTopicSerde.
+//
+//	client.SetTopicSerde("orders", kpipe.TopicSerde{Value: kpipe.AvroLatest().WithReader("latest")})
+func (s Serializer) WithReader(reader string) Serializer {
+	s.reader = &reader
+	return s
 }
 
 // Bytes sends []byte unchanged (the default of topics no serializers: entry matches).
@@ -121,6 +133,8 @@ func (c *Client) SetTopicSerde(topic string, s TopicSerde) error {
 	return c.with(func(p *C.kpipe_client) error {
 		ks, kl := schemaArg(s.Key.schema)
 		vs, vl := schemaArg(s.Value.schema)
+		kr, krl := schemaArg(s.Key.reader)
+		vr, vrl := schemaArg(s.Value.reader)
 		var e *C.kpipe_error
 		key, value := s.Key.kind, s.Value.kind
 		if key == "" {
@@ -129,8 +143,8 @@ func (c *Client) SetTopicSerde(topic string, s TopicSerde) error {
 		if value == "" {
 			value = "bytes"
 		}
-		C.kpipe_client_set_topic_serde(p, strPtr(topic), C.size_t(len(topic)), strPtr(key), C.size_t(len(key)), ks, kl,
-			strPtr(value), C.size_t(len(value)), vs, vl, &e)
+		C.kpipe_client_set_topic_serde_readers(p, strPtr(topic), C.size_t(len(topic)), strPtr(key), C.size_t(len(key)), ks, kl, kr, krl,
+			strPtr(value), C.size_t(len(value)), vs, vl, vr, vrl, &e)
 		runtime.KeepAlive(key)
 		runtime.KeepAlive(value)
 		runtime.KeepAlive(topic)

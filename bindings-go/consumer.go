@@ -243,7 +243,12 @@ func (c *Consumer) message(v *C.kpipe_message_view) *Message {
 		hs := unsafeSlice(v.headers, int(v.header_count))
 		m.Headers = make([]Header, len(hs))
 		for i, h := range hs {
-			m.Headers[i] = Header{Key: goString(h.name, h.name_len), Value: goBytesNonNil(h.value, h.value_len)}
+			// a null value (NULL pointer) stays nil; an empty one is []byte{}
+			var value []byte
+			if h.value != nil {
+				value = goBytesNonNil(h.value, h.value_len)
+			}
+			m.Headers[i] = Header{Key: goString(h.name, h.name_len), Value: value}
 		}
 	}
 	if v.has_key_json != 0 {

@@ -58,6 +58,8 @@ func TestBadOptionsGiveTheCoresCodeAndMessage(t *testing.T) {
 			if cons != nil {
 				cons.Close()
 			}
+		case "reader":
+			err = c.SetTopicSerde(unique("t"), kpipe.TopicSerde{Value: kpipe.AvroLatest().WithReader(tc.Value)})
 		default:
 			t.Fatalf("no Go surface for %s", tc.Option)
 		}
@@ -72,7 +74,7 @@ func TestBadOptionsGiveTheCoresCodeAndMessage(t *testing.T) {
 			t.Errorf("%s: errors.Is(ErrConfigInvalid) false", tc.Option)
 		}
 	}
-	for _, o := range []string{"strategy", "commit", "ack"} {
+	for _, o := range []string{"strategy", "commit", "ack", "reader"} {
 		if !covered[o] {
 			t.Errorf("no case for %s", o)
 		}

@@ -35,7 +35,8 @@ type Delivery struct {
 	Timestamp time.Time
 }
 
-// Header is one record header.
+// Header is one record header. A nil Value is a null header value, distinct from an empty
+// one ([]byte{}): both are sent and read back as they are.
 type Header struct {
 	Key   string
 	Value []byte
@@ -143,6 +144,10 @@ func (b *batch) add(r *Record) error {
 	for _, h := range r.Headers {
 		b.data = binary.LittleEndian.AppendUint32(b.data, uint32(len(h.Key)))
 		b.data = append(b.data, h.Key...)
+		if h.Value == nil {
+			b.data = binary.LittleEndian.AppendUint32(b.data, C.KPIPE_HEADER_NULL)
+			continue
+		}
 		b.data = binary.LittleEndian.AppendUint32(b.data, uint32(len(h.Value)))
 		b.data = append(b.data, h.Value...)
 	}

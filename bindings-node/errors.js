@@ -32,15 +32,19 @@ class HandlerError extends KpipeError {}
 class ForkError extends KpipeError {}
 class InternalError extends KpipeError {}
 
-const FAMILIES = {
-  config: ConfigError, route: ConfigError, registry: RegistryError, schema: SchemaError,
-  serde: SerdeError, kafka: KafkaError, topic: KafkaError, offsets: OffsetsError,
-  input: InputError, closed: ClosedError, handler: HandlerError, process: ForkError,
-  internal: InternalError,
+const CLASSES = {
+  Config: ConfigError, Registry: RegistryError, Schema: SchemaError, Serde: SerdeError,
+  Kafka: KafkaError, Offsets: OffsetsError, Input: InputError, Closed: ClosedError,
+  Handler: HandlerError, Fork: ForkError, Internal: InternalError,
 };
+// code -> family, the core's grouping (kpipe::Code::family), given by index.js at load
+const FAMILY_OF = new Map();
+function useFamilies(families) {
+  for (const [code, family] of Object.entries(families)) FAMILY_OF.set(code, family);
+}
 
 function classOf(code) {
-  return FAMILIES[String(code).split('.')[0]] || KpipeError;
+  return CLASSES[FAMILY_OF.get(String(code))] || KpipeError;
 }
 
 /** The error of a details record (called by the native addon). */
@@ -51,5 +55,5 @@ function makeError(details) {
 
 module.exports = {
   KpipeError, ConfigError, RegistryError, SchemaError, SerdeError, KafkaError, OffsetsError,
-  InputError, ClosedError, HandlerError, ForkError, InternalError, classOf, makeError,
+  InputError, ClosedError, HandlerError, ForkError, InternalError, classOf, makeError, useFamilies,
 };

@@ -18,6 +18,8 @@ export type DecodedValue =
 
 export type Longs = 'bigint' | 'number';
 export type SerializerKind = 'bytes' | 'string' | 'json' | 'avro';
+/** The schema consumers read Avro records as (setSerializer's reader / keyReader). */
+export type ReaderKind = 'schema' | 'writer' | 'latest';
 export type StartPosition = 'committed' | 'earliest' | 'latest' | number | bigint | Date;
 export type CommitMode = 'after-handle' | 'manual' | 'auto';
 /** How records handed out by `next()` / iteration are acknowledged (docs/client.md). */
@@ -114,8 +116,10 @@ export class Message {
   readonly value: DecodedValue;
   readonly rawKey: Buffer | null;
   readonly rawValue: Buffer | null;
-  readonly headers: Array<[string, Buffer]>;
-  header(name: string): Buffer | undefined;
+  /** In order; a null value is a header sent with a null value (distinct from an empty Buffer). */
+  readonly headers: Array<[string, Buffer | null]>;
+  /** A Buffer, null for a null value, undefined when there is no such header. */
+  header(name: string): Buffer | null | undefined;
   toJSON(): object;
 }
 
@@ -197,7 +201,7 @@ export class Client {
   static fromObject(config: Config): Client;
   static fromYaml(text: string): Client;
   readonly admin: Admin;
-  setSerializer(topic: string, options?: { key?: SerializerKind; value?: SerializerKind; schema?: string | object; keySchema?: string | object }): void;
+  setSerializer(topic: string, options?: { key?: SerializerKind; value?: SerializerKind; schema?: string | object; keySchema?: string | object; reader?: ReaderKind; keyReader?: ReaderKind }): void;
   clusterFor(topic: string): string;
   producer(): Producer;
   consumer(options: ConsumerOptions): Consumer;

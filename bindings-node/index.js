@@ -19,6 +19,7 @@ function loadNative() {
 }
 
 const native = loadNative();
+errors.useFamilies(native.errorFamilies());
 native.setErrorFactory(errors.makeError);
 
 // How often a send asks for the topic's schemas before giving up; one fetch is the rule, more
@@ -71,7 +72,7 @@ function headerPairs(h) {
   if (h === undefined || h === null) return undefined;
   const entries = Array.isArray(h) ? h : (h instanceof Map ? [...h] : Object.entries(h));
   return entries.map(([k, v]) => {
-    if (v === undefined || v === null) return [String(k), Buffer.alloc(0)];
+    if (v === undefined || v === null) return [String(k), null]; // a null header value
     if (typeof v === 'string') return [String(k), Buffer.from(v, 'utf8')];
     if (v instanceof Uint8Array) return [String(k), v];
     throw new TypeError('header values must be strings, Buffers or Uint8Arrays');
@@ -110,7 +111,7 @@ class Message {
     if (!this._h) this._h = this._n.headers();
     return this._h;
   }
-  /** The first header named `name` (Buffer), or undefined. */
+  /** The first header named `name`: a Buffer, null for a null value, undefined when absent. */
   header(name) {
     const h = this.headers.find(([k]) => k === name);
     return h ? h[1] : undefined;
@@ -374,9 +375,14 @@ class Client {
   /** YAML text shaped like kpipe.yaml. */
   static fromYaml(text) { return new Client(native.NativeClient.fromYaml(text)); }
 
-  /** Sets the serializers of `topic`: key/value "bytes" | "string" | "json" | "avro". */
-  setSerializer(topic, { key = 'bytes', value = 'bytes', schema, keySchema } = {}) {
-    this._n.setSerializer(topic, key, value, schemaText(schema), schemaText(keySchema));
+  /**
+   * Sets the serializers of `topic`: key/value "bytes" | "string" | "json" | "avro";
+   * `schema`/`keySchema` the Avro schema, also what consumers read records as; `reader` /
+   * `keyReader`: "schema" (that, the default) | "writer" (as written) | "latest" (the
+   * subject's latest version).
+   */
+  setSerializer(topic, { key = 'bytes', value = 'bytes', schema, keySchema, reader, keyReader } = {}) {
+    this._n.setSerializer(topic, key, value, schemaText(schema), schemaText(keySchema), reader, keyReader);
   }
 
   /** The cluster `topic` routes to. */
@@ -415,8 +421,10 @@ class Schema {
 }
 
 const ERROR_CODES = native.errorCodes();
+// the error classes and classOf; makeError and useFamilies are for this file and the addon
+const { makeError: _makeError, useFamilies: _useFamilies, ...errorApi } = errors;
 
 module.exports = {
   Client, Producer, Consumer, Message, Admin, MigrationPlan, Schema, ERROR_CODES, version: native.version(),
-  ...errors,
+  ...errorApi,
 };

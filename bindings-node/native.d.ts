@@ -11,7 +11,7 @@ export declare class NativeClient {
   /** YAML (or JSON) text shaped like kpipe.yaml. */
   static fromYaml(text: string): NativeClient
   /** Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). */
-  setSerializer(topic: string, key: string, value: string, schema?: string | undefined | null, keySchema?: string | undefined | null): void
+  setSerializer(topic: string, key: string, value: string, schema?: string | undefined | null, keySchema?: string | undefined | null, reader?: string | undefined | null, keyReader?: string | undefined | null): void
   clusterFor(topic: string): string
   /**
    * Fetches the topic's writer schemas (registry I/O), so `send` can serialize on the JS
@@ -140,7 +140,7 @@ export declare class NativeMessage {
   get rawKey(): Buffer | null
   get rawValue(): Buffer | null
   /** [name, Buffer] pairs, in order. */
-  headers(): Array<[string, Buffer]>
+  headers(): Array<[string, Buffer | null]>
   key(longs?: string | undefined | null): unknown
   value(longs?: string | undefined | null): unknown
 }
@@ -166,6 +166,9 @@ export declare class Schema {
   /** Natural JSON text of an Avro body (the CLI's and other languages' text form). */
   toJson(body: Buffer): string
 }
+
+/** Every core error code with its family (`kpipe::Code::family`), which picks the JS class. */
+export declare function errorFamilies(): Record<string, string>
 
 /** Every core error code (the table the JS error classes are checked against). */
 export declare function errorCodes(): Array<string>

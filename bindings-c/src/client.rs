@@ -97,15 +97,22 @@ pub unsafe extern "C" fn kpipe_client_from_yaml(
     })
 }
 
-/// The serializer of kind `kind` (`bytes`, `string`, `json`, `avro`; parsed by the core).
-fn serde(kind: &str, schema: Option<&str>, what: &str) -> Result<Serde> {
-    let kind: kpipe::options::SerdeKind = kpipe::options::parse(what, kind)?;
-    Ok(kind.with_schema(schema.map(Into::into)))
+/// The serializer of kind `kind` (`bytes`, `string`, `json`, `avro`) with its reader
+/// (`schema`, `writer`, `latest`); both parsed by the core.
+fn serde(
+    kind: &str,
+    schema: Option<&str>,
+    what: &str,
+    reader: Option<&str>,
+    reader_field: &str,
+) -> Result<Serde> {
+    kpipe::options::serde(what, kind, schema.map(Into::into), reader_field, reader)
 }
 
 /// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_serde` is the
 /// serializer's kind as text (`bytes`, `string`, `json` or `avro`, as kpipe.yaml spells it);
-/// `*_schema` is Avro schema text or null.
+/// `*_schema` is Avro schema text or null. Consumers read Avro records as that schema (see
+/// `kpipe_client_set_topic_serde_readers` for another reader).
 ///
 /// # Safety
 ///
@@ -131,17 +138,81 @@ pub unsafe extern "C" fn kpipe_client_set_topic_serde(
     value_schema_len: usize,
     err: *mut *mut kpipe_error,
 ) -> i32 {
+    kpipe_client_set_topic_serde_readers(
+        client,
+        topic,
+        topic_len,
+        key_serde,
+        key_serde_len,
+        key_schema,
+        key_schema_len,
+        std::ptr::null(),
+        0,
+        value_serde,
+        value_serde_len,
+        value_schema,
+        value_schema_len,
+        std::ptr::null(),
+        0,
+        err,
+    )
+}
+
+/// `kpipe_client_set_topic_serde` with the schema consumers read Avro records as:
+/// `*_reader` is `schema` (the serializer's schema; the default), `writer` (each record as
+/// written) or `latest` (the subject's latest version), as text, or null for the default.
+/// A reader for a serializer that is not `avro`, or an unknown one, is `config.invalid`
+/// naming `reader` / `key_reader`.
+///
+/// # Safety
+///
+/// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+/// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+/// - `key_serde` points to `key_serde_len` readable bytes (it may be null when `key_serde_len` is 0), valid for the whole call.
+/// - `key_schema` points to `key_schema_len` readable bytes (it may be null when `key_schema_len` is 0), valid for the whole call.
+/// - `key_reader` points to `key_reader_len` readable bytes (it may be null when `key_reader_len` is 0), valid for the whole call.
+/// - `value_serde` points to `value_serde_len` readable bytes (it may be null when `value_serde_len` is 0), valid for the whole call.
+/// - `value_schema` points to `value_schema_len` readable bytes (it may be null when `value_schema_len` is 0), valid for the whole call.
+/// - `value_reader` points to `value_reader_len` readable bytes (it may be null when `value_reader_len` is 0), valid for the whole call.
+/// - `err` is null or valid for writing one `kpipe_error *`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // a C ABI: (pointer, length) pairs, one per text
+pub unsafe extern "C" fn kpipe_client_set_topic_serde_readers(
+    client: *const kpipe_client,
+    topic: *const u8,
+    topic_len: usize,
+    key_serde: *const u8,
+    key_serde_len: usize,
+    key_schema: *const u8,
+    key_schema_len: usize,
+    key_reader: *const u8,
+    key_reader_len: usize,
+    value_serde: *const u8,
+    value_serde_len: usize,
+    value_schema: *const u8,
+    value_schema_len: usize,
+    value_reader: *const u8,
+    value_reader_len: usize,
+    err: *mut *mut kpipe_error,
+) -> i32 {
     guard(err, KPIPE_ERROR, || {
         let c = client_ref(client)?;
         let topic = convert::text(topic, topic_len, "topic")?;
         let key_kind = convert::text(key_serde, key_serde_len, "key")?;
         let value_kind = convert::text(value_serde, value_serde_len, "value")?;
-        let key =
-            serde(key_kind, convert::opt_text(key_schema, key_schema_len, "key schema")?, "key")?;
+        let key = serde(
+            key_kind,
+            convert::opt_text(key_schema, key_schema_len, "key schema")?,
+            "key",
+            convert::opt_text(key_reader, key_reader_len, "key_reader")?,
+            "key_reader",
+        )?;
         let value = serde(
             value_kind,
             convert::opt_text(value_schema, value_schema_len, "value schema")?,
             "value",
+            convert::opt_text(value_reader, value_reader_len, "reader")?,
+            "reader",
         )?;
         c.set_topic_serde(topic, TopicSerde { key, value });
         Ok(KPIPE_OK)

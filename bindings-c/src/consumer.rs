@@ -30,7 +30,9 @@ pub struct kpipe_consumer {
 pub const KPIPE_POLL_BATCH: usize = 256;
 const _: () = assert!(KPIPE_POLL_BATCH == kpipe::session::POLL_BATCH);
 
-/// One header of a message: UTF-8 name and raw value, pointing into the message.
+/// One header of a message: UTF-8 name and raw value, pointing into the message. A null
+/// header value is `value` NULL with `value_len` 0; an empty one is a non-null `value` with
+/// `value_len` 0.
 #[repr(C)]
 pub struct kpipe_header {
     pub name: *const u8,
@@ -132,8 +134,9 @@ impl kpipe_message {
             .map(|(k, v)| kpipe_header {
                 name: k.as_ptr(),
                 name_len: k.len(),
-                value: v.as_ptr(),
-                value_len: v.len(),
+                // null for a null value; an empty one is a non-null pointer with length 0
+                value: v.as_ref().map_or(std::ptr::null(), |v| v.as_ptr()),
+                value_len: v.as_ref().map_or(0, Vec::len),
             })
             .collect();
         let decode_error = decode_error.map(|e| {

@@ -100,9 +100,14 @@ pub const KPIPE_DATA_STRING: i32 = 2;
 /// Natural JSON text (docs/avro.md), serialized by the topic's serializer (Avro, JSON, ...).
 pub const KPIPE_DATA_JSON: i32 = 3;
 
+/// The header value length that means a null value (see `kpipe_record`).
+pub const KPIPE_HEADER_NULL: u32 = u32::MAX;
+
 /// One record to send, as offsets into the `data` buffer passed beside it (so the record array
 /// holds no pointers). Headers are `headers_len` bytes at `headers_off`: per header a
 /// little-endian u32 name length, the UTF-8 name, a little-endian u32 value length, the value.
+/// The value length `KPIPE_HEADER_NULL` (0xFFFFFFFF, no value bytes follow) sends a null
+/// header value, distinct from an empty one (length 0).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct kpipe_record {
@@ -148,7 +153,7 @@ pub(crate) struct Parsed<'a> {
     pub topic: &'a str,
     pub key: Part<'a>,
     pub value: Part<'a>,
-    pub headers: Vec<(&'a str, &'a [u8])>,
+    pub headers: Vec<kpipe::Header<'a>>,
     pub timestamp_ms: Option<i64>,
 }
 
@@ -208,21 +213,31 @@ pub(crate) fn parse_record<'a>(
     let mut h = slice(data, r.headers_off, r.headers_len, "headers")?;
     let bad =
         || Error::InputInvalid { what: "headers".into(), reason: "truncated header block".into() };
-    let take = |h: &mut &'a [u8]| -> Result<&'a [u8]> {
+    // None: the null length (only meaningful for a value)
+    let take = |h: &mut &'a [u8]| -> Result<Option<&'a [u8]>> {
         if h.len() < 4 {
             return Err(bad());
         }
-        let n = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let n = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let rest = &h[4..];
+        if n == KPIPE_HEADER_NULL {
+            *h = rest;
+            return Ok(None);
+        }
+        let n = n as usize;
         if rest.len() < n {
             return Err(bad());
         }
         let (v, tail) = rest.split_at(n);
         *h = tail;
-        Ok(v)
+        Ok(Some(v))
     };
     while !h.is_empty() {
-        let name = std::str::from_utf8(take(&mut h)?).map_err(|e| Error::InputInvalid {
+        let name = take(&mut h)?.ok_or_else(|| Error::InputInvalid {
+            what: "header name".into(),
+            reason: "a header name cannot be null".into(),
+        })?;
+        let name = std::str::from_utf8(name).map_err(|e| Error::InputInvalid {
             what: "header name".into(),
             reason: format!("not UTF-8: {e}"),
         })?;

@@ -84,6 +84,9 @@
 // Natural JSON text (docs/avro.md), serialized by the topic's serializer (Avro, JSON, ...).
 #define KPIPE_DATA_JSON 3
 
+// The header value length that means a null value (see `kpipe_record`).
+#define KPIPE_HEADER_NULL UINT32_MAX
+
 // A cancel token: `kpipe_cancel_trigger` makes the calls waiting on it return
 // `KPIPE_CANCELLED` promptly. Thread-safe; free with `kpipe_cancel_free` once no call uses it.
 typedef struct kpipe_cancel kpipe_cancel;
@@ -118,6 +121,8 @@ typedef struct {
 // One record to send, as offsets into the `data` buffer passed beside it (so the record array
 // holds no pointers). Headers are `headers_len` bytes at `headers_off`: per header a
 // little-endian u32 name length, the UTF-8 name, a little-endian u32 value length, the value.
+// The value length `KPIPE_HEADER_NULL` (0xFFFFFFFF, no value bytes follow) sends a null
+// header value, distinct from an empty one (length 0).
 typedef struct {
   uint64_t topic_off;
   uint64_t topic_len;
@@ -148,7 +153,9 @@ typedef struct {
   int32_t has_timestamp;
 } kpipe_delivery;
 
-// One header of a message: UTF-8 name and raw value, pointing into the message.
+// One header of a message: UTF-8 name and raw value, pointing into the message. A null
+// header value is `value` NULL with `value_len` 0; an empty one is a non-null `value` with
+// `value_len` 0.
 typedef struct {
   const uint8_t *name;
   size_t name_len;
@@ -253,7 +260,8 @@ kpipe_client *kpipe_client_from_yaml(const uint8_t *yaml,
 
 // Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`). `*_serde` is the
 // serializer's kind as text (`bytes`, `string`, `json` or `avro`, as kpipe.yaml spells it);
-// `*_schema` is Avro schema text or null.
+// `*_schema` is Avro schema text or null. Consumers read Avro records as that schema (see
+// `kpipe_client_set_topic_serde_readers` for another reader).
 //
 // # Safety
 //
@@ -276,6 +284,40 @@ int32_t kpipe_client_set_topic_serde(const kpipe_client *client,
                                      const uint8_t *value_schema,
                                      size_t value_schema_len,
                                      kpipe_error **err);
+
+// `kpipe_client_set_topic_serde` with the schema consumers read Avro records as:
+// `*_reader` is `schema` (the serializer's schema; the default), `writer` (each record as
+// written) or `latest` (the subject's latest version), as text, or null for the default.
+// A reader for a serializer that is not `avro`, or an unknown one, is `config.invalid`
+// naming `reader` / `key_reader`.
+//
+// # Safety
+//
+// - `client` is null or a live `kpipe_client` from kpipe (not freed yet).
+// - `topic` points to `topic_len` readable bytes (it may be null when `topic_len` is 0), valid for the whole call.
+// - `key_serde` points to `key_serde_len` readable bytes (it may be null when `key_serde_len` is 0), valid for the whole call.
+// - `key_schema` points to `key_schema_len` readable bytes (it may be null when `key_schema_len` is 0), valid for the whole call.
+// - `key_reader` points to `key_reader_len` readable bytes (it may be null when `key_reader_len` is 0), valid for the whole call.
+// - `value_serde` points to `value_serde_len` readable bytes (it may be null when `value_serde_len` is 0), valid for the whole call.
+// - `value_schema` points to `value_schema_len` readable bytes (it may be null when `value_schema_len` is 0), valid for the whole call.
+// - `value_reader` points to `value_reader_len` readable bytes (it may be null when `value_reader_len` is 0), valid for the whole call.
+// - `err` is null or valid for writing one `kpipe_error *`.
+int32_t kpipe_client_set_topic_serde_readers(const kpipe_client *client,
+                                             const uint8_t *topic,
+                                             size_t topic_len,
+                                             const uint8_t *key_serde,
+                                             size_t key_serde_len,
+                                             const uint8_t *key_schema,
+                                             size_t key_schema_len,
+                                             const uint8_t *key_reader,
+                                             size_t key_reader_len,
+                                             const uint8_t *value_serde,
+                                             size_t value_serde_len,
+                                             const uint8_t *value_schema,
+                                             size_t value_schema_len,
+                                             const uint8_t *value_reader,
+                                             size_t value_reader_len,
+                                             kpipe_error **err);
 
 // Sends one record (`rec`, offsets into `data`) and waits for its acknowledgement; fills
 // `*out`. `cancel` (nullable) stops the wait: `KPIPE_CANCELLED` (the record may still be

@@ -26,12 +26,30 @@ pub struct JsValue {
     big: bool,
     /// Own enumerable keys of an object, fetched once (records ask `len` then walk entries).
     keys: std::cell::Cell<Option<Val>>,
+    /// The constructor of an object refused as [`Kind::Other`] (`Map`, `Set`).
+    refused: Option<&'static str>,
 }
 
 impl JsValue {
     pub fn new(env: Env, v: Val) -> Self {
-        let (kind, num, big) = kind_of(env, v);
-        JsValue { env, v, kind, num, big, keys: std::cell::Cell::new(None) }
+        let (mut kind, num, big) = kind_of(env, v);
+        let keys = std::cell::Cell::new(None);
+        let mut refused = None;
+        if kind == Kind::Map {
+            // A Map or Set has no own keys: taken for an empty object, its entries would be
+            // lost without a word. Only objects without keys pay for the check.
+            if let Ok(k) = js::keys(env, v) {
+                keys.set(Some(k));
+                if js::array_len(env, k).is_ok_and(|n| n == 0) {
+                    refused =
+                        ["Map", "Set"].into_iter().find(|c| js::is_instance_of_global(env, v, c));
+                    if refused.is_some() {
+                        kind = Kind::Other;
+                    }
+                }
+            }
+        }
+        JsValue { env, v, kind, num, big, keys, refused }
     }
 }
 
@@ -78,6 +96,9 @@ impl JsValue {
 impl ValueSource for JsValue {
     fn kind(&self) -> Kind {
         self.kind
+    }
+    fn type_name(&self) -> Option<Cow<'_, str>> {
+        self.refused.map(|c| Cow::Owned(format!("{c} (use a plain object)")))
     }
     fn as_bool(&self) -> Option<bool> {
         (self.kind == Kind::Bool).then(|| js::get_bool(self.env, self.v).ok()).flatten()

@@ -72,6 +72,17 @@ pub fn is_typedarray(env: Env, v: Val) -> bool {
     b
 }
 
+/// Whether `v` is an instance of the global constructor `name` (`Map`, `Set`).
+pub fn is_instance_of_global(env: Env, v: Val, name: &str) -> bool {
+    let mut global = ptr::null_mut();
+    if call!(napi_get_global(env, &mut global)).is_err() {
+        return false;
+    }
+    let Ok(Some(ctor)) = get_field(env, global, name) else { return false };
+    let mut b = false;
+    call!(napi_instanceof(env, v, ctor, &mut b)).is_ok() && b
+}
+
 pub fn is_buffer(env: Env, v: Val) -> bool {
     let mut b = false;
     unsafe { sys::napi_is_buffer(env, v, &mut b) };

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kpipe::options::{self, SerdeKind};
+use kpipe::binding::{header_refs, OwnedHeader, Part, SerializedBatch};
+use kpipe::options;
 use kpipe::session::{AckMode, PollSession};
 use kpipe::{ConsumerOptions, Data, Delivery, Serde, StartAt, TopicSerde};
 use napi::bindgen_prelude::Buffer;
@@ -96,8 +97,9 @@ fn serialize(
     now(client.serialize_for(topic, is_key, serde, &d, out))?.transpose()
 }
 
-/// Headers as an array of [name, Buffer|Uint8Array] pairs (index.js normalizes them).
-fn headers_of(env: js::Env, h: Val) -> kpipe::Result<Vec<(String, Vec<u8>)>> {
+/// Headers as an array of [name, Buffer|Uint8Array|null] pairs (index.js normalizes them);
+/// null is a null header value.
+fn headers_of(env: js::Env, h: Val) -> kpipe::Result<Vec<OwnedHeader>> {
     let bad = |e: napi::Error| internal(e.to_string());
     let t = js::type_of(env, h).map_err(bad)?;
     if t != sys::ValueType::napi_object || !js::is_array(env, h) {
@@ -109,13 +111,17 @@ fn headers_of(env: js::Env, h: Val) -> kpipe::Result<Vec<(String, Vec<u8>)>> {
         let pair = js::element(env, h, i).map_err(bad)?;
         let k = js::get_string(env, js::element(env, pair, 0).map_err(bad)?).map_err(bad)?;
         let v = js::element(env, pair, 1).map_err(bad)?;
-        out.push((k, js::get_bytes(env, v).map(<[u8]>::to_vec).unwrap_or_default()));
+        let t = js::type_of(env, v).map_err(bad)?;
+        let value = if t == sys::ValueType::napi_null || t == sys::ValueType::napi_undefined {
+            None
+        } else {
+            // index.js hands Buffers / Uint8Arrays only
+            let b = js::get_bytes(env, v).ok_or_else(|| internal("a header value is not bytes"))?;
+            Some(b.to_vec())
+        };
+        out.push((k, value));
     }
     Ok(out)
-}
-
-fn hdr_refs(h: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
-    h.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect()
 }
 
 /// A kpipe client for one kpipe.yaml: routes every topic to its cluster, shares one producer
@@ -140,8 +146,10 @@ impl NativeClient {
             .map(|inner| NativeClient { inner })
     }
 
-    /// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`).
+    /// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`); `reader` /
+    /// `key_reader` (`schema`, `writer`, `latest`) are parsed by the core.
     #[napi]
+    #[allow(clippy::too_many_arguments)] // positional: index.js passes the options object's fields
     pub fn set_serializer(
         &self,
         env: Env,
@@ -150,13 +158,25 @@ impl NativeClient {
         value: String,
         schema: Option<String>,
         key_schema: Option<String>,
+        reader: Option<String>,
+        key_reader: Option<String>,
     ) -> napi::Result<()> {
         guard(&env, || {
             let serde = TopicSerde {
-                key: options::parse::<SerdeKind>("key", &key)?
-                    .with_schema(key_schema.map(Arc::from)),
-                value: options::parse::<SerdeKind>("value", &value)?
-                    .with_schema(schema.map(Arc::from)),
+                key: options::serde(
+                    "key",
+                    &key,
+                    key_schema.map(Arc::from),
+                    "keyReader",
+                    key_reader.as_deref(),
+                )?,
+                value: options::serde(
+                    "value",
+                    &value,
+                    schema.map(Arc::from),
+                    "reader",
+                    reader.as_deref(),
+                )?,
             };
             self.inner.set_topic_serde(&topic, serde);
             Ok(())
@@ -215,7 +235,7 @@ impl NativeClient {
         promise(
             &env,
             async move {
-                let hv = hdr_refs(&hdrs);
+                let hv = header_refs(&hdrs);
                 c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts).await
             },
             delivery_js,
@@ -229,23 +249,11 @@ impl NativeClient {
     #[napi(ts_return_type = "Promise<Array<object>> | undefined")]
     pub fn send_many(&self, env: Env, topic: String, records: Raw) -> napi::Result<Option<Raw>> {
         let raw = env.raw();
-        type Span = Option<(usize, usize)>;
-        /// Where one record's key and value lie in `arena`, its headers and timestamp.
-        type RecordSpans = (Span, Span, Vec<(String, Vec<u8>)>, Option<i64>);
-        struct Prepared {
-            arena: Vec<u8>,
-            spans: Vec<RecordSpans>,
-            results: Vec<kpipe::Result<()>>,
-        }
         let prepared = guard(&env, || {
             let bad = |e: napi::Error| internal(e.to_string());
             let serde = self.inner.topic_serde(&topic);
             let n = js::array_len(raw, records.0).map_err(bad)?;
-            let mut p = Prepared {
-                arena: Vec::with_capacity(n as usize * 128),
-                spans: Vec::new(),
-                results: Vec::new(),
-            };
+            let mut batch = SerializedBatch::with_capacity(n as usize);
             let mut scratch = Vec::with_capacity(256);
             for i in 0..n {
                 let rec = js::element(raw, records.0, i).map_err(bad)?;
@@ -255,23 +263,21 @@ impl NativeClient {
                         None => js::undefined(raw).map_err(bad),
                     }
                 };
-                let mut one =
-                    |is_key: bool, v: Val, arena: &mut Vec<u8>| -> kpipe::Result<Option<Span>> {
-                        let Some(has) =
-                            serialize(raw, &self.inner, &topic, is_key, &serde, v, &mut scratch)?
-                        else {
-                            return Ok(None);
-                        };
-                        if !has {
-                            return Ok(Some(None));
-                        }
-                        let start = arena.len();
-                        arena.extend_from_slice(&scratch);
-                        Ok(Some(Some((start, arena.len()))))
+                // None: the topic's schemas must be fetched first
+                let mut one = |is_key: bool,
+                               v: Val,
+                               batch: &mut SerializedBatch|
+                 -> kpipe::Result<Option<Part>> {
+                    let Some(has) =
+                        serialize(raw, &self.inner, &topic, is_key, &serde, v, &mut scratch)?
+                    else {
+                        return Ok(None);
                     };
+                    Ok(Some(batch.store(has.then_some(scratch.as_slice()))))
+                };
                 let r = (|| {
-                    let Some(k) = one(true, field("key")?, &mut p.arena)? else { return Ok(None) };
-                    let Some(v) = one(false, field("value")?, &mut p.arena)? else {
+                    let Some(k) = one(true, field("key")?, &mut batch)? else { return Ok(None) };
+                    let Some(v) = one(false, field("value")?, &mut batch)? else {
                         return Ok(None);
                     };
                     let h = headers_of(raw, field("headers")?)?;
@@ -285,51 +291,17 @@ impl NativeClient {
                 })();
                 match r {
                     Ok(None) => return Ok(None),
-                    Ok(Some(s)) => {
-                        p.spans.push(s);
-                        p.results.push(Ok(()));
-                    }
-                    Err(e) => p.results.push(Err(e)),
+                    Ok(Some((k, v, h, ts))) => batch.push(k, v, h, ts),
+                    Err(e) => batch.reject(e),
                 }
             }
-            Ok(Some(p))
+            Ok(Some(batch))
         })?;
-        let Some(p) = prepared else { return Ok(None) };
+        let Some(batch) = prepared else { return Ok(None) };
         let c = self.inner.clone();
         promise(
             &env,
-            async move {
-                let at = |s: Span| s.map(|(a, b)| &p.arena[a..b]);
-                // records with the same headers and timestamp go in one queueing call; order holds
-                // because each call queues before the next starts
-                let mut waits = Vec::with_capacity(p.spans.len());
-                let mut i = 0;
-                while i < p.spans.len() {
-                    let (_, _, h, ts) = &p.spans[i];
-                    let mut j = i + 1;
-                    while j < p.spans.len() && p.spans[j].2 == *h && p.spans[j].3 == *ts {
-                        j += 1;
-                    }
-                    let recs: Vec<kpipe::binding::Serialized<'_>> =
-                        p.spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
-                    let hv = hdr_refs(h);
-                    waits.push(c.enqueue_serialized(&topic, &recs, &hv, *ts).await);
-                    i = j;
-                }
-                let mut sent = Vec::with_capacity(p.spans.len());
-                for w in waits {
-                    sent.extend(w.wait().await);
-                }
-                let mut sent = sent.into_iter();
-                Ok(p.results
-                    .into_iter()
-                    .map(|r| {
-                        r.and_then(|()| {
-                            sent.next().unwrap_or_else(|| Err(internal("missing delivery")))
-                        })
-                    })
-                    .collect::<Vec<_>>())
-            },
+            async move { Ok(batch.send(&c, &topic).await) },
             |env, all: Vec<kpipe::Result<Delivery>>| {
                 let arr = js::array(env, all.len()).map_err(|e| internal(e.to_string()))?;
                 for (i, r) in all.into_iter().enumerate() {
@@ -767,15 +739,19 @@ impl NativeMessage {
     pub fn raw_value(&self) -> Option<Buffer> {
         self.msg.value.as_ref().map(|b| Buffer::from(b.to_vec()))
     }
-    /// [name, Buffer] pairs, in order.
-    #[napi(ts_return_type = "Array<[string, Buffer]>")]
+    /// [name, Buffer | null] pairs, in order (null: a null header value).
+    #[napi(ts_return_type = "Array<[string, Buffer | null]>")]
     pub fn headers(&self, env: Env) -> napi::Result<Raw> {
         let raw = env.raw();
         let arr = js::array(raw, self.msg.headers.len())?;
         for (i, (k, v)) in self.msg.headers.iter().enumerate() {
             let pair = js::array(raw, 2)?;
             js::set_element(raw, pair, 0, js::string(raw, k)?)?;
-            js::set_element(raw, pair, 1, js::buffer(raw, v)?)?;
+            let value = match v {
+                Some(v) => js::buffer(raw, v)?,
+                None => js::null(raw)?,
+            };
+            js::set_element(raw, pair, 1, value)?;
             js::set_element(raw, arr, i as u32, pair)?;
         }
         Ok(Raw(arr))
@@ -1083,6 +1059,12 @@ impl Schema {
 #[napi]
 pub fn error_codes() -> Vec<String> {
     kpipe::Error::CODES.iter().map(|c| c.to_string()).collect()
+}
+
+/// Every core error code with its family (`kpipe::Code::family`), which picks the JS class.
+#[napi]
+pub fn error_families() -> std::collections::HashMap<String, String> {
+    kpipe::Code::ALL.iter().map(|c| (c.as_str().to_string(), c.family().to_string())).collect()
 }
 
 #[napi]

@@ -21,13 +21,14 @@ async function give(client, option, value) {
     case 'start': return client.consumer({ group: unique('g'), topics: unique('t'), start: value });
     case 'commit': return client.consumer({ group: unique('g'), topics: unique('t'), commit: value });
     case 'ack': return client.consumer({ group: unique('g'), topics: unique('t'), ack: value });
+    case 'reader': return client.setSerializer(unique('t'), { value: 'avro', reader: value });
     case 'reset': return client.admin.resetOffsets(unique('g'), [unique('t')], value, { cluster: 'business' });
     default: throw new Error(`no Node surface for ${option}`);
   }
 }
 
 test('every option with a Node surface is covered', () => {
-  assert.deepEqual(new Set(CASES.map((c) => c.option)), new Set(['strategy', 'serializer', 'start', 'commit', 'ack', 'reset']));
+  assert.deepEqual(new Set(CASES.map((c) => c.option)), new Set(['strategy', 'serializer', 'start', 'commit', 'ack', 'reset', 'reader']));
 });
 
 for (const c of CASES) {

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   for await (const msg of consumer) {
     const m: Message = msg;
     const v: DecodedValue = m.value;
-    const h: Buffer | undefined = m.header('trace');
+    const h: Buffer | null | undefined = m.header('trace'); // null: sent with no value
     console.log(part, ts, v, h, m.offset + 1, m.timestamp?.toISOString());
     consumer.ack(m);
     await consumer.commit(m);

@@ -56,6 +56,19 @@ test('a value that does not fit names the field path', T, () => {
   });
 });
 
+test('a Map or Set is refused, not sent as an empty map', T, () => {
+  const s = new kpipe.Schema('{"type":"map","values":"string"}');
+  for (const [bad, name] of [[new Map([['k', 'v']]), 'Map'], [new Set(['k']), 'Set']]) {
+    assert.throws(() => s.encode(bad), (e) => {
+      assert.ok(e instanceof kpipe.SerdeError);
+      assert.match(e.message, new RegExp(`expected map<string>, got ${name} \\(use a plain object\\)$`));
+      return true;
+    });
+  }
+  assert.equal(s.encode({}).toString('hex'), '00', 'an empty plain object is still the empty map');
+  assert.equal(s.encode({ k: 'v' }).toString('hex'), '02026b027600');
+});
+
 // ---- golden vectors ----
 
 function parseLine(line) {

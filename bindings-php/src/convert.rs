@@ -150,7 +150,14 @@ impl<'a> ValueSource for PhpValue<'a> {
         }
         epoch_nanos(self.z).map(Temporal::Instant)
     }
-    fn is_empty_map_too(&self) -> bool {
+    fn type_name(&self) -> Option<Cow<'_, str>> {
+        // an object the encoder does not take (stdClass, ArrayObject, ...): name its class
+        (self.kind == Kind::Other)
+            .then(|| self.z.object().and_then(|o| o.get_class_name().ok()))
+            .flatten()
+            .map(|c| Cow::Owned(format!("object of class {c}")))
+    }
+    fn is_map_too(&self) -> bool {
         self.kind == Kind::Seq
     }
 }

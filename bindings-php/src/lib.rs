@@ -24,7 +24,8 @@ use ext_php_rs::convert::IntoZval;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use ext_php_rs::zend::ce;
-use kpipe::options::{self, SerdeKind};
+use kpipe::binding::{header_refs, OwnedHeader, Part, SerializedBatch};
+use kpipe::options;
 use kpipe::session::{AckMode, PollSession};
 use kpipe::{ConsumerOptions, Data, StartAt, TopicSerde};
 
@@ -159,7 +160,10 @@ impl Client {
     }
 
     /// Sets the serializers of `topic` (beats kpipe.yaml's `serializers:`): "bytes",
-    /// "string", "json" or "avro" (with the writer schema as JSON text).
+    /// "string", "json" or "avro" (with the writer schema as JSON text). `reader` /
+    /// `key_reader` ("schema", "writer", "latest"; Avro only) say which schema a record is
+    /// decoded into; the core parses them.
+    #[allow(clippy::too_many_arguments)] // PHP's named optional arguments, one per option
     pub fn set_serializer(
         &self,
         topic: String,
@@ -167,14 +171,26 @@ impl Client {
         schema: Option<String>,
         key: Option<String>,
         key_schema: Option<String>,
+        reader: Option<String>,
+        key_reader: Option<String>,
     ) -> R<()> {
         guard(|| {
             let key = key.unwrap_or_else(|| "bytes".into());
             let serde = TopicSerde {
-                key: options::parse::<SerdeKind>("key", &key)?
-                    .with_schema(key_schema.map(Arc::from)),
-                value: options::parse::<SerdeKind>("value", &value)?
-                    .with_schema(schema.map(Arc::from)),
+                key: options::serde(
+                    "key",
+                    &key,
+                    key_schema.map(Arc::from),
+                    "key_reader",
+                    key_reader.as_deref(),
+                )?,
+                value: options::serde(
+                    "value",
+                    &value,
+                    schema.map(Arc::from),
+                    "reader",
+                    reader.as_deref(),
+                )?,
             };
             self.shared.client.set_topic_serde(&topic, serde);
             Ok(())
@@ -475,8 +491,9 @@ pub struct Producer {
     shared: Arc<Shared>,
 }
 
-/// Headers: [name => value] or a list of [name, value] pairs (names may repeat).
-fn headers_of(h: Option<&Zval>) -> R<Vec<(String, Vec<u8>)>> {
+/// Headers: [name => value] or a list of [name, value] pairs (names may repeat); a value is a
+/// string or null.
+fn headers_of(h: Option<&Zval>) -> R<Vec<OwnedHeader>> {
     let Some(h) = h.map(Zval::dereference) else {
         return Ok(Vec::new());
     };
@@ -486,14 +503,14 @@ fn headers_of(h: Option<&Zval>) -> R<Vec<(String, Vec<u8>)>> {
     let Some(a) = h.array() else {
         return Err(type_error("headers must be an array"));
     };
-    let bytes = |v: &Zval| -> R<Vec<u8>> {
+    let bytes = |v: &Zval| -> R<Option<Vec<u8>>> {
         let v = v.dereference();
         if v.is_null() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         v.zend_str()
-            .map(|s| s.as_bytes().to_vec())
-            .ok_or_else(|| type_error("header values must be strings"))
+            .map(|s| Some(s.as_bytes().to_vec()))
+            .ok_or_else(|| type_error("header values must be strings or null"))
     };
     let mut out = Vec::with_capacity(a.len());
     for (k, v) in a.iter() {
@@ -529,10 +546,6 @@ fn data(z: Option<&Zval>) -> Data<'_, PhpValue<'_>> {
         Some(z) if z.is_null() => Data::Null,
         Some(z) => Data::Value(PhpValue::new(z)),
     }
-}
-
-fn hdr_refs(h: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
-    h.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect()
 }
 
 impl Producer {
@@ -575,7 +588,7 @@ impl Producer {
         let ts = timestamp_of(timestamp)?;
         let (kb, vb) = self.serialize(&topic, key, value)?;
         let c = self.shared.client.clone();
-        let hv = hdr_refs(&hdrs);
+        let hv = header_refs(&hdrs);
         let r = wait(c.send_raw(&topic, kb.as_deref(), vb.as_deref(), &hv, ts), false)?;
         done(r).map(RecordMetadata::from)
     }
@@ -584,20 +597,10 @@ impl Producer {
     /// one entry per record, a RecordMetadata or the KpipeException of that record.
     /// Each record: ['value' => ..., 'key' => ..., 'headers' => [...], 'timestamp' => ...].
     pub fn send_many(&self, topic: String, records: &Zval) -> R<Vec<Zval>> {
-        let (pending, _) = self.enqueue(&topic, records)?;
-        let results = done(
-            wait(
-                async move {
-                    let mut all = Vec::new();
-                    for p in pending {
-                        all.extend(p.wait().await);
-                    }
-                    all
-                },
-                false,
-            )
-            .map(|r| r.map(Ok))?,
-        )?;
+        let batch = self.serialize_batch(&topic, records)?;
+        let c = self.shared.client.clone();
+        let results =
+            done(wait(async move { batch.send(&c, &topic).await }, false).map(|r| r.map(Ok))?)?;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             out.push(match r {
@@ -615,9 +618,17 @@ impl Producer {
     /// throws from `flush()` or, at request end, is reported as a PHP warning.
     /// `records`: one record array (['value' => ...]) or a list of them.
     pub fn queue(&self, topic: String, records: &Zval) -> R<i64> {
-        let (pending, n) = self.enqueue(&topic, records)?;
-        let n = n as i64;
-        lock(&self.shared.pending).push(pending);
+        let batch = self.serialize_batch(&topic, records)?;
+        // all or nothing: a record that cannot be serialized keeps the whole call out
+        if let Some(e) = batch.first_rejection() {
+            return Err(php(e.clone()));
+        }
+        let n = batch.len() as i64;
+        let c = self.shared.client.clone();
+        match wait(async move { batch.enqueue(&c, &topic).await }, false)? {
+            Ok(pending) => lock(&self.shared.pending).push(pending),
+            Err(_) => return Err(php(internal("queueing stopped"))),
+        }
         Ok(n)
     }
 
@@ -639,11 +650,10 @@ impl Producer {
 }
 
 impl Producer {
-    fn enqueue(
-        &self,
-        topic: &str,
-        records: &Zval,
-    ) -> R<(Vec<kpipe::binding::PendingDeliveries>, usize)> {
+    /// Serializes one record array (['value' => ...]) or a list of them, in order. A record
+    /// that is no array, or whose headers or timestamp have the wrong PHP type, throws; one
+    /// that the serializer refuses is rejected in the batch (its error takes its place).
+    fn serialize_batch(&self, topic: &str, records: &Zval) -> R<SerializedBatch> {
         let a =
             records.dereference().array().ok_or_else(|| type_error("records must be an array"))?;
         let single = !a.has_sequential_keys() || a.is_empty();
@@ -652,11 +662,7 @@ impl Producer {
         } else {
             a.values().collect()
         };
-        let mut arena: Vec<u8> = Vec::with_capacity(list.len() * 128);
-        type Span = Option<(usize, usize)>;
-        /// Where one record's key and value lie in `arena`, its headers and timestamp.
-        type RecordSpans = (Span, Span, Vec<(String, Vec<u8>)>, Option<i64>);
-        let mut spans: Vec<RecordSpans> = Vec::with_capacity(list.len());
+        let mut batch = SerializedBatch::with_capacity(list.len());
         let c = &self.shared.client;
         let serde = c.topic_serde(topic);
         let mut scratch = Vec::with_capacity(256);
@@ -667,61 +673,35 @@ impl Producer {
                 .ok_or_else(|| type_error("each record must be an array with a 'value'"))?;
             let hdrs = headers_of(r.get("headers"))?;
             let ts = timestamp_of(r.get("timestamp"))?;
-            let mut span = |is_key: bool, z: Option<&Zval>, arena: &mut Vec<u8>| -> R<Span> {
+            // outer error: the runtime (thrown); inner: the serializer's (this record's)
+            let mut part = |is_key: bool,
+                            z: Option<&Zval>,
+                            batch: &mut SerializedBatch|
+             -> R<kpipe::Result<Part>> {
                 let d = data(z);
-                let has = match kpipe::runtime::block_on(c.serialize_for(
+                let has = kpipe::runtime::block_on(c.serialize_for(
                     topic,
                     is_key,
                     &serde,
                     &d,
                     &mut scratch,
                 ))
-                .map_err(php)?
-                {
-                    Ok(h) => h,
-                    Err(e) => return Err(php(e)),
-                };
-                if !has {
-                    return Ok(None);
-                }
-                let start = arena.len();
-                arena.extend_from_slice(&scratch);
-                Ok(Some((start, arena.len())))
+                .map_err(php)?;
+                Ok(has.map(|has| batch.store(has.then_some(scratch.as_slice()))))
             };
-            let k = span(true, r.get("key"), &mut arena)?;
-            let v = span(false, r.get("value"), &mut arena)?;
-            spans.push((k, v, hdrs, ts));
+            let k = part(true, r.get("key"), &mut batch)?;
+            let v = part(false, r.get("value"), &mut batch)?;
+            match (k, v) {
+                (Ok(k), Ok(v)) => batch.push(k, v, hdrs, ts),
+                (Err(e), _) | (_, Err(e)) => batch.reject(e),
+            }
         }
-        let c = c.clone();
-        let topic = topic.to_string();
-        let n = spans.len();
-        let r = wait(
-            async move {
-                let at = |s: Span| s.map(|(a, b)| &arena[a..b]);
-                let mut all = Vec::new();
-                let mut i = 0;
-                while i < spans.len() {
-                    let (_, _, h, ts) = &spans[i];
-                    let mut j = i + 1;
-                    while j < spans.len() && spans[j].2 == *h && spans[j].3 == *ts {
-                        j += 1;
-                    }
-                    let recs: Vec<kpipe::binding::Serialized<'_>> =
-                        spans[i..j].iter().map(|(k, v, _, _)| (at(*k), at(*v))).collect();
-                    let hv = hdr_refs(h);
-                    let p = c.enqueue_serialized(&topic, &recs, &hv, *ts).await;
-                    all.push(p);
-                    i = j;
-                }
-                all
-            },
-            false,
-        )?;
-        match r {
-            Ok(p) => Ok((p, n)),
-            Err(_) => Err(php(internal("queueing stopped"))),
-        }
+        Ok(batch)
     }
+}
+
+fn header_zval(v: Option<&[u8]>) -> Zval {
+    v.map_or_else(Zval::null, convert::bytes_zval)
 }
 
 /// One consumed record; key and value are decoded on request with the topic's deserializers.
@@ -791,18 +771,20 @@ impl Message {
     pub fn raw_value(&self) -> Option<Zval> {
         self.msg.value.as_ref().map(|b| convert::bytes_zval(b))
     }
-    /// [name, value] pairs, in order (names may repeat).
+    /// [name, value] pairs, in order (names may repeat); a header sent with no value has a
+    /// null value, an empty one "".
     pub fn headers(&self) -> R<Vec<Vec<Zval>>> {
         Ok(self
             .msg
             .headers
             .iter()
-            .map(|(k, v)| vec![convert::string_zval(k), convert::bytes_zval(v)])
+            .map(|(k, v)| vec![convert::string_zval(k), header_zval(v.as_deref())])
             .collect())
     }
-    /// The first header named `name`, or null.
+    /// The first header named `name`, or null (also when that header has no value:
+    /// `headers()` tells the two apart).
     pub fn header(&self, name: String) -> Option<Zval> {
-        self.msg.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| convert::bytes_zval(v))
+        self.msg.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| header_zval(v.as_deref()))
     }
 }
 

@@ -12,8 +12,12 @@ final class Client
     public static function fromFile(string $path): Client {}
     /** YAML (or JSON) text shaped like kpipe.yaml. */
     public static function fromYaml(string $yaml): Client {}
-    /** Serializers of $topic: "bytes" | "string" | "json" | "avro" (with the writer schema). */
-    public function setSerializer(string $topic, string $value, ?string $schema = null, ?string $key = null, ?string $key_schema = null): void {}
+    /**
+     * Serializers of $topic: "bytes" | "string" | "json" | "avro" (with the writer schema).
+     * $reader / $key_reader (Avro only): "schema" (default: decode into $schema), "writer"
+     * (as written), "latest" (the subject's latest registered version).
+     */
+    public function setSerializer(string $topic, string $value, ?string $schema = null, ?string $key = null, ?string $key_schema = null, ?string $reader = null, ?string $key_reader = null): void {}
     public function clusterFor(string $topic): string {}
     public function producer(): Producer {}
     /**
@@ -42,7 +46,7 @@ final class Producer
 {
     /**
      * Sends one record and waits for the broker's acknowledgement.
-     * @param array<string,string>|list<array{string,string}> $headers
+     * @param array<string,?string>|list<array{string,?string}> $headers a null value: a header with no value
      * @param null|int|\DateTimeInterface $timestamp
      */
     public function send(string $topic, mixed $value = null, mixed $key = null, mixed $headers = null, mixed $timestamp = null): RecordMetadata {}
@@ -73,7 +77,7 @@ final class Message
     public function value(): mixed {}
     public function rawKey(): mixed {}
     public function rawValue(): mixed {}
-    /** @return list<array{string,string}> */
+    /** @return list<array{string,?string}> a null value: the header was sent with no value */
     public function headers(): array {}
     public function header(string $name): mixed {}
 }

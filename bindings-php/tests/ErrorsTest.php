@@ -80,6 +80,13 @@ final class ErrorsTest extends TestCase
                 $this->assertSame('serde.decode', $e->getErrorCode());
             }
         }
+        // an object the encoder does not take is named by its class
+        try {
+            (new Kpipe\Schema('{"type":"map","values":"string"}'))->encode(new ArrayObject(['k' => 'v']));
+            $this->fail('encoded an ArrayObject');
+        } catch (Kpipe\Exception\SerdeException $e) {
+            $this->assertStringEndsWith('expected map<string>, got object of class ArrayObject', $e->getMessage());
+        }
         $this->expectException(Kpipe\Exception\SchemaException::class);
         new Kpipe\Schema('{"type":"nope"}');
     }
@@ -98,7 +105,7 @@ final class ErrorsTest extends TestCase
 
     public function testEveryOptionWithAPhpSurfaceIsCovered(): void
     {
-        $this->assertSame(['serializer', 'start', 'commit', 'ack', 'reset'], array_keys(self::optionCases()));
+        $this->assertSame(['serializer', 'start', 'commit', 'ack', 'reset', 'reader'], array_keys(self::optionCases()));
     }
 
     /** @dataProvider optionCases */
@@ -111,6 +118,7 @@ final class ErrorsTest extends TestCase
                 'start' => $client->consumer(kpipe_unique('g'), kpipe_unique('t'), $c['value']),
                 'commit' => $client->consumer(kpipe_unique('g'), kpipe_unique('t'), null, $c['value']),
                 'ack' => $client->consumer(kpipe_unique('g'), kpipe_unique('t'), null, null, $c['value']),
+                'reader' => $client->setSerializer(kpipe_unique('t'), 'avro', kpipe_order_avsc(), reader: $c['value']),
                 'reset' => $client->resetOffsets(kpipe_unique('g'), [kpipe_unique('t')], $c['value'], cluster: 'business'),
             };
             $this->fail('no error');

@@ -57,7 +57,7 @@ impl Message {
     fn timestamp(&self) -> Option<i64> {
         self.msg.timestamp_ms
     }
-    /// List of (name, bytes) pairs, in order.
+    /// List of (name, bytes or None) pairs, in order; None is a null header value.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let items: Vec<Bound<'py, PyTuple>> = self
@@ -65,14 +65,19 @@ impl Message {
             .headers
             .iter()
             .map(|(k, v)| {
-                PyTuple::new(py, [PyString::new(py, k).into_any(), PyBytes::new(py, v).into_any()])
+                let value = match v {
+                    Some(v) => PyBytes::new(py, v).into_any(),
+                    None => py.None().into_bound(py),
+                };
+                PyTuple::new(py, [PyString::new(py, k).into_any(), value])
             })
             .collect::<PyResult<_>>()?;
         PyList::new(py, items)
     }
-    /// The first header named `name` (bytes), or None.
+    /// The value of the first header named `name` (bytes); None when there is no such header
+    /// or its value is null (`headers` tells the two apart).
     fn header<'py>(&self, py: Python<'py>, name: &str) -> Option<Bound<'py, PyBytes>> {
-        self.msg.header(name).map(|v| PyBytes::new(py, v))
+        self.msg.header(name).flatten().map(|v| PyBytes::new(py, v))
     }
     #[getter]
     fn raw_key<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {

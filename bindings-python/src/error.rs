@@ -74,21 +74,21 @@ pyo3::create_exception!(
     "internal: a bug in kpipe (including a caught panic)."
 );
 
-/// The exception class of a code.
+/// The exception class of a code: its family's (`kpipe::Code::family`, the same grouping in
+/// every binding).
 fn class_of<'py>(py: Python<'py>, code: &str) -> Bound<'py, pyo3::types::PyType> {
-    let family = code.split('.').next().unwrap_or("");
-    match family {
-        "config" | "route" => py.get_type::<ConfigError>(),
-        "registry" => py.get_type::<RegistryError>(),
-        "schema" => py.get_type::<SchemaError>(),
-        "serde" => py.get_type::<SerializationError>(),
-        "kafka" | "topic" => py.get_type::<KafkaError>(),
-        "offsets" => py.get_type::<OffsetsError>(),
-        "input" => py.get_type::<InputError>(),
-        "closed" => py.get_type::<ClosedError>(),
-        "handler" => py.get_type::<HandlerError>(),
-        "process" => py.get_type::<ForkError>(),
-        "internal" => py.get_type::<InternalError>(),
+    match kpipe::Code::parse(code).map(kpipe::Code::family) {
+        Some("Config") => py.get_type::<ConfigError>(),
+        Some("Registry") => py.get_type::<RegistryError>(),
+        Some("Schema") => py.get_type::<SchemaError>(),
+        Some("Serde") => py.get_type::<SerializationError>(),
+        Some("Kafka") => py.get_type::<KafkaError>(),
+        Some("Offsets") => py.get_type::<OffsetsError>(),
+        Some("Input") => py.get_type::<InputError>(),
+        Some("Closed") => py.get_type::<ClosedError>(),
+        Some("Handler") => py.get_type::<HandlerError>(),
+        Some("Fork") => py.get_type::<ForkError>(),
+        Some("Internal") => py.get_type::<InternalError>(),
         _ => py.get_type::<KpipeError>(),
     }
 }

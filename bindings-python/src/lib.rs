@@ -32,7 +32,13 @@ pub struct Client {
     pub(crate) inner: kpipe::Client,
 }
 
-fn serde_of(kind: &str, schema: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<kpipe::Serde> {
+fn serde_of(
+    kind: &str,
+    schema: Option<&Bound<'_, PyAny>>,
+    what: &str,
+    reader: Option<&str>,
+    reader_field: &str,
+) -> PyResult<kpipe::Serde> {
     let text = match schema {
         None => None,
         Some(s) if s.is_none() => None,
@@ -42,8 +48,7 @@ fn serde_of(kind: &str, schema: Option<&Bound<'_, PyAny>>, what: &str) -> PyResu
                 .map_err(|e| PyValueError::new_err(e.to_string()))?,
         }),
     };
-    let kind: kpipe::options::SerdeKind = kpipe::options::parse(what, kind).py_err()?;
-    Ok(kind.with_schema(text.map(Arc::from)))
+    kpipe::options::serde(what, kind, text.map(Arc::from), reader_field, reader).py_err()
 }
 
 #[pymethods]
@@ -83,10 +88,13 @@ impl Client {
 
     /// Sets the serializers of `topic` (exact name); beats kpipe.yaml's `serializers:`.
     /// `key`/`value`: "bytes", "string", "json" or "avro"; `schema`/`key_schema`: the Avro
-    /// schema (text or dict; None with avro means the subject's latest schema).
+    /// schema (text or dict; None with avro means the subject's latest schema), also the
+    /// schema consumers read records as; `reader`/`key_reader`: "schema" (that, the default),
+    /// "writer" (each record as written) or "latest" (the subject's latest version).
     ///
     /// >>> client.set_serializer("orders.eu", key="string", value="avro", schema=ORDER_AVSC)
-    #[pyo3(signature = (topic, *, key="bytes", value="bytes", schema=None, key_schema=None))]
+    #[pyo3(signature = (topic, *, key="bytes", value="bytes", schema=None, key_schema=None, reader=None, key_reader=None))]
+    #[allow(clippy::too_many_arguments)] // keyword-only arguments, as Python users pass them
     fn set_serializer(
         &self,
         topic: &str,
@@ -94,11 +102,13 @@ impl Client {
         value: &str,
         schema: Option<&Bound<'_, PyAny>>,
         key_schema: Option<&Bound<'_, PyAny>>,
+        reader: Option<&str>,
+        key_reader: Option<&str>,
     ) -> PyResult<()> {
         self.inner.ensure_open().py_err()?;
         let serde = kpipe::TopicSerde {
-            key: serde_of(key, key_schema, "key")?,
-            value: serde_of(value, schema, "value")?,
+            key: serde_of(key, key_schema, "key", key_reader, "key_reader")?,
+            value: serde_of(value, schema, "value", reader, "reader")?,
         };
         self.inner.set_topic_serde(topic, serde);
         Ok(())

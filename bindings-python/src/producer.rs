@@ -152,18 +152,19 @@ fn serialize_once(
     now(client.serialize_for(topic, is_key, serde, &d, out))?.transpose()
 }
 
-/// Headers from a dict or a list of (name, value) pairs; values bytes, str or None.
-pub(crate) fn headers_of(h: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Vec<u8>)>> {
+/// Headers from a dict or a list of (name, value) pairs; values bytes, str or None (a null
+/// header value, distinct from b"").
+pub(crate) fn headers_of(h: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Option<Vec<u8>>)>> {
     let Some(h) = h.filter(|h| !h.is_none()) else {
         return Ok(Vec::new());
     };
-    let value = |v: &Bound<'_, PyAny>| -> PyResult<Vec<u8>> {
+    let value = |v: &Bound<'_, PyAny>| -> PyResult<Option<Vec<u8>>> {
         if v.is_none() {
-            Ok(Vec::new())
+            Ok(None)
         } else if let Some(s) = str_of(v) {
-            Ok(s.as_bytes().to_vec())
+            Ok(Some(s.as_bytes().to_vec()))
         } else if let Ok(b) = v.cast::<PyBytes>() {
-            Ok(b.as_bytes().to_vec())
+            Ok(Some(b.as_bytes().to_vec()))
         } else {
             Err(PyTypeError::new_err("header values must be bytes, str or None"))
         }
@@ -203,15 +204,15 @@ pub(crate) fn millis_of(t: &Bound<'_, PyAny>) -> PyResult<i64> {
     )))
 }
 
-fn hdr_refs(h: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
-    h.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect()
+fn hdr_refs(h: &[(String, Option<Vec<u8>>)]) -> Vec<kpipe::Header<'_>> {
+    h.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect()
 }
 
 #[pymethods]
 impl Producer {
     /// Sends one record and blocks (GIL released) until the broker acknowledges it.
     /// `value`/`key`: any value the topic's serializer takes (dict for Avro records, str,
-    /// bytes, None for a tombstone / no key). `headers`: dict or list of (str, bytes|str).
+    /// bytes, None for a tombstone / no key). `headers`: dict or list of (str, bytes|str|None; None: a null value).
     /// `timestamp`: int ms or datetime. Raises a KpipeError subclass on failure.
     ///
     /// >>> meta = producer.send("orders.eu", {"order_id": "...", "amount": Decimal("12.30")}, key="o-1")

@@ -24,6 +24,8 @@ def give(client, option, value):
         return client.consumer(unique("g"), unique("t"), commit=value)
     if option == "ack":
         return client.consumer(unique("g"), unique("t"), ack=value)
+    if option == "reader":
+        return client.set_serializer(unique("t"), value="avro", reader=value)
     if option == "reset":
         return client.admin.reset(unique("g"), [unique("t")], to=value, cluster="business")
     raise AssertionError(f"no Python surface for {option}")
@@ -41,4 +43,4 @@ def test_bad_option_gives_the_cores_code_and_message(client, case):
 
 
 def test_every_option_with_a_python_surface_is_covered():
-    assert {c["option"] for c in CASES} == {"strategy", "serializer", "start", "commit", "ack", "reset"}
+    assert {c["option"] for c in CASES} == {"strategy", "serializer", "start", "commit", "ack", "reset", "reader"}

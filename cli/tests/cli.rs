@@ -443,7 +443,7 @@ fn topics_consume_from_time_and_unknown_topic() {
     let d = workdir();
     let t = unique("kpipe.it.cli.consume");
     ensure_topic(&business(), &t, 2);
-    // Recent timestamps: older ones would fall to the brokers' time-based retention.
+    // Recent timestamps, as a cluster with time-based retention would keep them.
     let base = recent_base();
     let recs: Vec<(i32, i64, String)> =
         (0..10).map(|i| (i % 2, base + i as i64 * 60_000, format!("{{\"n\":{i}}}"))).collect();

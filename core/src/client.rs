@@ -24,6 +24,10 @@ use crate::routing::{Router, TopicTable};
 use crate::serdes::{serialize, Data, Serde, TopicSerde};
 use crate::stats::KafkaStats;
 
+/// One header of a record to send: its name and value; a None value is sent as a null
+/// header value (distinct from an empty one), as Kafka allows.
+pub type Header<'a> = (&'a str, Option<&'a [u8]>);
+
 /// One record to send.
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'a, K = &'a serde_json::Value, V = &'a serde_json::Value> {
@@ -33,8 +37,8 @@ pub struct Outgoing<'a, K = &'a serde_json::Value, V = &'a serde_json::Value> {
     pub key: Data<'a, K>,
     /// The value, serialized with the topic's value serializer.
     pub value: Data<'a, V>,
-    /// Headers, sent in this order.
-    pub headers: &'a [(&'a str, &'a [u8])],
+    /// Headers, sent in this order; a None value is a null header (distinct from empty).
+    pub headers: &'a [Header<'a>],
     /// The record's timestamp in ms since the epoch; None lets the producer set it.
     pub timestamp_ms: Option<i64>,
     /// Overrides the topic's serializers for this record.
@@ -316,7 +320,7 @@ impl Client {
         topic: &str,
         key: Data<'_, K>,
         value: Data<'_, V>,
-        headers: &[(&str, &[u8])],
+        headers: &[Header<'_>],
         timestamp_ms: Option<i64>,
     ) -> Result<Delivery> {
         self.send_record(Outgoing { topic, key, value, headers, timestamp_ms, serde: None }).await
@@ -428,7 +432,7 @@ impl Client {
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(&str, &[u8])],
+        headers: &[Header<'_>],
         timestamp_ms: Option<i64>,
     ) -> Result<Delivery> {
         let _accepted = self.track()?;
@@ -482,7 +486,7 @@ impl Client {
         out: &mut Vec<u8>,
         memo: &mut Option<CachedWriter>,
     ) -> Result<bool> {
-        if let (Serde::Avro { schema: Some(text) }, Data::Value(v), Some(codec)) =
+        if let (Serde::Avro { schema: Some(text), .. }, Data::Value(v), Some(codec)) =
             (serde, data, self.codec())
         {
             // the writer of this topic and schema text, resolved once per call (by pointer)
@@ -601,7 +605,7 @@ impl Client {
         topic: &str,
         key: Data<'_, K>,
         value: Data<'_, V>,
-        headers: &[(&str, &[u8])],
+        headers: &[Header<'_>],
         timestamp_ms: Option<i64>,
     ) -> Result<Delivery> {
         crate::runtime::block_on(self.send(topic, key, value, headers, timestamp_ms))?

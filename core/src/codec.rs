@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::avro::{self, CompiledSchema, SubjectStrategy, ValueBuilder, ValueSource};
+use crate::avro::{self, CompiledSchema, Projection, SubjectStrategy, ValueBuilder, ValueSource};
 use crate::compat::{self, Level};
 use crate::error::{Error, Result};
 use crate::registry::cache::{Origin, SingleFlight};
 use crate::registry::{RegistryClient, SchemaReference, SchemaRequest};
+use crate::serdes::AvroReader;
 
 /// How a codec names subjects and registers schemas: the `schemas:` section of kpipe.yaml.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -55,6 +56,25 @@ pub struct WriterSchema {
 
 type WriterCache = HashMap<String, [TopicWriters; 2]>;
 
+/// How a record written with one schema id is read as a reader schema: `None` when the
+/// reader is the writer schema itself (its identity plan), else the projection; the error is
+/// kept so every record of that writer fails alike without resolving again.
+type ReadAs = Result<Option<Arc<Projection>>>;
+
+/// Projections by (writer id, reader).
+#[derive(Default)]
+struct Readers {
+    /// By (writer id, address of the caller's reader text). The entry keeps its `Arc<str>`
+    /// alive, so the address cannot name another text while it is cached; a consumer hands
+    /// the same `Arc` for every record, so the hot path hashes two words, not the schema.
+    by_text: HashMap<(u32, usize), (Arc<str>, ReadAs)>,
+    /// Reader texts compiled once, by text (for other `Arc`s of a known text).
+    compiled: HashMap<Box<str>, Arc<CompiledSchema>>,
+    /// `reader: latest`: topic -> [value, key] -> writer id -> the projection to the
+    /// subject's latest version when the first record of that writer was read.
+    latest: HashMap<String, [HashMap<u32, ReadAs>; 2]>,
+}
+
 /// The writers of one topic's keys or values.
 #[derive(Default)]
 struct TopicWriters {
@@ -81,6 +101,8 @@ pub struct AvroCodec {
     /// of one schema make one policy check and one registration between them, not one each
     /// (10k sends at start-up made 10k version listings and starved the registry).
     resolving: SingleFlight<(String, bool, String), WriterSchema>,
+    /// How records are read as reader schemas.
+    readers: Mutex<Readers>,
 }
 
 /// When cached writer ids were last confirmed by the registry.
@@ -117,6 +139,7 @@ impl AvroCodec {
             writers: Mutex::default(),
             verify,
             resolving: SingleFlight::new(),
+            readers: Mutex::default(),
         }
     }
 
@@ -418,6 +441,99 @@ impl AvroCodec {
         avro::decode_framed_body(&writer, reader, body, builder)
     }
 
+    /// Decodes a Confluent-framed payload of `topic`'s key (`is_key`) or value as `reader`
+    /// says: projected to `schema` (`AvroReader::Schema` with a schema), to the subject's
+    /// latest version (`AvroReader::Latest`), or as written. Projections are built once per
+    /// (writer id, reader) and cached; after the first record nothing here awaits I/O.
+    /// A reader the writer cannot be resolved to is `serde.decode` naming both schemas.
+    pub async fn decode_as<B: ValueBuilder>(
+        &self,
+        payload: &[u8],
+        topic: &str,
+        is_key: bool,
+        schema: Option<&Arc<str>>,
+        reader: AvroReader,
+        builder: &mut B,
+    ) -> Result<B::Value> {
+        let (id, body) = avro::split_header(payload)?;
+        let writer = self.compiled(id).await?;
+        let projection = self.read_as(id, &writer, topic, is_key, schema, reader).await?;
+        match projection {
+            None => avro::decode_framed_body(&writer, None, body, builder),
+            Some(p) => p.decode(&avro::framed_body(&writer, body), builder),
+        }
+    }
+
+    /// Resolves (and caches) how records of writer `id` are read; what
+    /// [`decode_as`](Self::decode_as) uses and a binding's warm-up fetches ahead.
+    pub async fn read_as(
+        &self,
+        id: u32,
+        writer: &CompiledSchema,
+        topic: &str,
+        is_key: bool,
+        schema: Option<&Arc<str>>,
+        reader: AvroReader,
+    ) -> ReadAs {
+        match (reader, schema) {
+            (AvroReader::Writer, _) | (AvroReader::Schema, None) => Ok(None),
+            (AvroReader::Schema, Some(text)) => {
+                let key = (id, Arc::as_ptr(text) as *const u8 as usize);
+                if let Some((_, got)) = self.lock_readers().by_text.get(&key) {
+                    return got.clone();
+                }
+                let known = self.lock_readers().compiled.get(&**text).cloned();
+                let compiled = match known {
+                    Some(c) => c,
+                    None => {
+                        let c = Arc::new(CompiledSchema::parse(text).map_err(|e| match e {
+                            Error::SchemaInvalid { reason, subject } => Error::SchemaInvalid {
+                                reason: format!("the reader schema: {reason}"),
+                                subject,
+                            },
+                            e => e,
+                        })?);
+                        self.lock_readers().compiled.insert((**text).into(), c.clone());
+                        c
+                    }
+                };
+                let got = project(id, writer, &compiled, "the reader schema");
+                self.lock_readers().by_text.insert(key, (text.clone(), got.clone()));
+                got
+            }
+            (AvroReader::Latest, _) => {
+                let hit = self
+                    .lock_readers()
+                    .latest
+                    .get(topic)
+                    .and_then(|t| t[is_key as usize].get(&id).cloned());
+                if let Some(got) = hit {
+                    return got;
+                }
+                let subject =
+                    self.settings.subject_strategy.subject(topic, is_key, writer.name())?;
+                let latest = self.registry.latest(&subject).await?;
+                let got = if latest.id == id {
+                    Ok(None)
+                } else {
+                    let compiled = self.compiled(latest.id).await?;
+                    let what = format!(
+                        "the latest schema of subject {subject} (version {}, id {})",
+                        latest.version, latest.id
+                    );
+                    project(id, writer, &compiled, &what)
+                };
+                self.lock_readers().latest.entry(topic.to_string()).or_default()[is_key as usize]
+                    .insert(id, got.clone());
+                got
+            }
+        }
+    }
+
+    fn lock_readers(&self) -> std::sync::MutexGuard<'_, Readers> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn lock_by_id(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<CompiledSchema>>> {
         // A poisoned map still holds valid entries: every insert is a single statement.
         self.by_id.lock().unwrap_or_else(|p| p.into_inner())
@@ -425,6 +541,21 @@ impl AvroCodec {
 
     fn lock_writers(&self) -> std::sync::MutexGuard<'_, WriterCache> {
         self.writers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The projection from writer `id` to `reader` (None when they are the same schema); a reader
+/// the writer cannot be resolved to is `serde.decode` saying which reader (`what`).
+fn project(id: u32, writer: &CompiledSchema, reader: &CompiledSchema, what: &str) -> ReadAs {
+    if writer.canonical_form() == reader.canonical_form() {
+        return Ok(None);
+    }
+    match Projection::new(writer, reader) {
+        Ok(p) => Ok(Some(Arc::new(p))),
+        Err(Error::SerdeDecode { reason }) => Err(Error::SerdeDecode {
+            reason: format!("schema id {id} cannot be read as {what}: {reason}"),
+        }),
+        Err(e) => Err(e),
     }
 }
 

@@ -223,6 +223,13 @@ pub struct SerializerConfig {
     /// `.avsc` file of an avro key.
     #[serde(default)]
     pub key_schema: Option<PathBuf>,
+    /// The schema consumers read avro values as: `schema` (the default: `schema`'s file, or
+    /// the writer schema without one), `writer` or `latest` (the subject's latest version).
+    #[serde(default)]
+    pub reader: Option<String>,
+    /// The same for avro keys.
+    #[serde(default)]
+    pub key_reader: Option<String>,
     /// The text of `schema`, read when the config loads.
     #[serde(skip)]
     pub schema_text: Option<Arc<str>>,
@@ -407,10 +414,16 @@ impl Config {
                          field: &str,
                          schema: Option<&Path>,
                          text: &Option<Arc<str>>,
-                         schema_field: &str| {
-                let kind: crate::options::SerdeKind =
-                    crate::options::parse(&format!("serializers[{i}].{field}"), name)?;
-                let serde = kind.with_schema(text.clone());
+                         schema_field: &str,
+                         reader: Option<&str>,
+                         reader_field: &str| {
+                let serde = crate::options::serde(
+                    &format!("serializers[{i}].{field}"),
+                    name,
+                    text.clone(),
+                    &format!("serializers[{i}].{reader_field}"),
+                    reader,
+                )?;
                 if let Some(p) = schema {
                     if !matches!(serde, Serde::Avro { .. }) {
                         return Err(Error::ConfigInvalid {
@@ -430,9 +443,24 @@ impl Config {
                 }
                 Ok(serde)
             };
-            let key =
-                serde(&s.key, "key", s.key_schema.as_deref(), &s.key_schema_text, "key_schema")?;
-            let value = serde(&s.value, "value", s.schema.as_deref(), &s.schema_text, "schema")?;
+            let key = serde(
+                &s.key,
+                "key",
+                s.key_schema.as_deref(),
+                &s.key_schema_text,
+                "key_schema",
+                s.key_reader.as_deref(),
+                "key_reader",
+            )?;
+            let value = serde(
+                &s.value,
+                "value",
+                s.schema.as_deref(),
+                &s.schema_text,
+                "schema",
+                s.reader.as_deref(),
+                "reader",
+            )?;
             table
                 .push(&s.topic, TopicSerde { key, value }, || format!("serializers[{i}].topic"))?;
         }
@@ -779,7 +807,10 @@ serializers:
         );
         assert_eq!(
             t.first_match("latest.x"),
-            Some(&TopicSerde { key: Serde::Bytes, value: Serde::Avro { schema: None } })
+            Some(&TopicSerde {
+                key: Serde::Bytes,
+                value: Serde::Avro { schema: None, reader: crate::AvroReader::Schema }
+            })
         );
         assert_eq!(t.first_match("ping.c"), None);
         assert_eq!(t.first_match("xorders.a"), None, "a glob matches the whole name");

@@ -40,18 +40,17 @@ pub fn topic_for(template: &str, topic: &str) -> Option<String> {
 }
 
 /// The headers of the dead letter: the original ones, then the kpipe.* ones.
-pub fn headers(msg: &Message, err: &Error, attempts: u32) -> Vec<(String, Vec<u8>)> {
+/// A null original header value stays null.
+pub fn headers(msg: &Message, err: &Error, attempts: u32) -> Vec<(String, Option<Vec<u8>>)> {
     let mut h = msg.headers.clone();
-    h.push((ERROR_CODE.into(), err.code().as_bytes().to_vec()));
-    h.push((ERROR_MESSAGE.into(), err.to_string().into_bytes()));
-    h.push((SOURCE_TOPIC.into(), msg.topic.as_bytes().to_vec()));
-    h.push((SOURCE_PARTITION.into(), msg.partition.to_string().into_bytes()));
-    h.push((SOURCE_OFFSET.into(), msg.offset.to_string().into_bytes()));
-    h.push((
-        SOURCE_TIMESTAMP.into(),
-        msg.timestamp_ms.map(|t| t.to_string()).unwrap_or_default().into_bytes(),
-    ));
-    h.push((ATTEMPTS.into(), attempts.to_string().into_bytes()));
+    let mut add = |name: &str, value: Vec<u8>| h.push((name.into(), Some(value)));
+    add(ERROR_CODE, err.code().as_bytes().to_vec());
+    add(ERROR_MESSAGE, err.to_string().into_bytes());
+    add(SOURCE_TOPIC, msg.topic.as_bytes().to_vec());
+    add(SOURCE_PARTITION, msg.partition.to_string().into_bytes());
+    add(SOURCE_OFFSET, msg.offset.to_string().into_bytes());
+    add(SOURCE_TIMESTAMP, msg.timestamp_ms.map(|t| t.to_string()).unwrap_or_default().into_bytes());
+    add(ATTEMPTS, attempts.to_string().into_bytes());
     h
 }
 
@@ -74,7 +73,8 @@ pub async fn send(
         });
     };
     let hs = headers(msg, err, attempts);
-    let refs: Vec<(&str, &[u8])> = hs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let refs: Vec<crate::client::Header<'_>> =
+        hs.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
     let span = tracing::info_span!("dlq", source = %msg.topic, dlq = %topic);
     tracing::Instrument::instrument(
         client.send_raw(&topic, msg.key.as_deref(), msg.value.as_deref(), &refs, msg.timestamp_ms),
@@ -98,14 +98,15 @@ mod tests {
             timestamp_ms: Some(1700),
             key: None,
             value: None,
-            headers: vec![("trace".into(), b"x".to_vec())],
+            headers: vec![("trace".into(), Some(b"x".to_vec())), ("none".into(), None)],
         };
         let h = headers(&m, &Error::handler("boom"), 3);
-        assert_eq!(h[0], ("trace".to_string(), b"x".to_vec()));
+        assert_eq!(h[0], ("trace".to_string(), Some(b"x".to_vec())));
+        assert_eq!(h[1], ("none".to_string(), None), "a null header value stays null");
         let get = |k: &str| {
             h.iter()
                 .find(|(n, _)| n == k)
-                .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+                .map(|(_, v)| String::from_utf8(v.clone().unwrap()).unwrap())
                 .unwrap()
         };
         assert_eq!(get(ERROR_CODE), "handler.failed");

@@ -33,10 +33,10 @@ pub mod runtime;
 pub mod session;
 pub mod stats;
 
-pub use client::{Client, Outgoing, SendGuard};
+pub use client::{Client, Header, Outgoing, SendGuard};
 pub use consumer::{
     Consumer, ConsumerOptions, Message, PartitionLag, Received, StartAt, Subscription,
 };
 pub use handling::{Handling, Outcome};
-pub use serdes::{Data, Serde, TopicSerde};
+pub use serdes::{AvroReader, Data, Serde, TopicSerde};
 pub use stats::KafkaStats;

@@ -159,10 +159,61 @@ impl SerdeKind {
             SerdeKind::Bytes => crate::Serde::Bytes,
             SerdeKind::String => crate::Serde::String,
             SerdeKind::Json => crate::Serde::Json,
-            SerdeKind::Avro => crate::Serde::Avro { schema },
+            SerdeKind::Avro => {
+                crate::Serde::Avro { schema, reader: crate::serdes::AvroReader::Schema }
+            }
         }
     }
 }
+
+/// A serializer from its options as a user gives them, for every binding and kpipe.yaml: the
+/// kind `kind` (option `kind_field`), the Avro `schema` text and the `reader` (option
+/// `reader_field`: `schema`, `writer` or `latest`; None: `schema`). A reader for a kind other
+/// than `avro` is `config.invalid` naming `reader_field`.
+pub fn serde(
+    kind_field: &str,
+    kind: &str,
+    schema: Option<std::sync::Arc<str>>,
+    reader_field: &str,
+    reader: Option<&str>,
+) -> Result<crate::Serde> {
+    let kind: SerdeKind = parse(kind_field, kind)?;
+    let mut serde = kind.with_schema(schema);
+    if let Some(text) = reader {
+        let chosen: crate::serdes::AvroReader = parse(reader_field, text)?;
+        match &mut serde {
+            crate::Serde::Avro { reader, .. } => *reader = chosen,
+            _ => {
+                return Err(Error::ConfigInvalid {
+                    path: reader_field.to_string(),
+                    reason: format!(
+                        "a reader schema is only for avro (here {kind_field}: {})",
+                        kind.name()
+                    ),
+                })
+            }
+        }
+    }
+    Ok(serde)
+}
+
+impl SerdeKind {
+    /// The kind as kpipe.yaml spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SerdeKind::Bytes => "bytes",
+            SerdeKind::String => "string",
+            SerdeKind::Json => "json",
+            SerdeKind::Avro => "avro",
+        }
+    }
+}
+
+text_option!(crate::serdes::AvroReader, "reader schema", [
+    "schema" => crate::serdes::AvroReader::Schema,
+    "writer" => crate::serdes::AvroReader::Writer,
+    "latest" => crate::serdes::AvroReader::Latest,
+], serde = yes);
 
 text_option!(SerdeKind, "serializer", [
     "bytes" => SerdeKind::Bytes,
@@ -315,6 +366,7 @@ mod tests {
                 "reset" => parse::<ResetTo>(field, value).err(),
                 "level" => parse::<Level>(field, value).err(),
                 "subject_strategy" => parse::<SubjectStrategy>(field, value).err(),
+                "reader" => parse::<crate::serdes::AvroReader>(field, value).err(),
                 other => panic!("unknown option {other}"),
             }
             .unwrap_or_else(|| panic!("{value:?} parsed as {option}"));

@@ -145,7 +145,7 @@ impl ClusterProducer {
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(&str, &[u8])],
+        headers: &[crate::client::Header<'_>],
         timestamp_ms: Option<i64>,
     ) -> Result<()> {
         let opaque = batch.slot();
@@ -163,7 +163,7 @@ impl ClusterProducer {
         if !headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(headers.len());
             for (name, v) in headers {
-                h = h.insert(Header { key: name, value: Some(*v) });
+                h = h.insert(Header { key: name, value: *v });
             }
             record = record.headers(h);
         }
@@ -211,7 +211,7 @@ impl ClusterProducer {
         topic: &str,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
-        headers: &[(&str, &[u8])],
+        headers: &[crate::client::Header<'_>],
     ) -> Result<Delivery> {
         let mut batch = DeliveryBatch::new();
         self.enqueue(&mut batch, topic, key, value, headers, None).await?;

@@ -18,18 +18,36 @@ pub enum Serde {
     String,
     /// JSON text of the value (natural JSON; bytes as base64).
     Json,
-    /// Confluent-framed Avro through the registry. `schema` is the writer schema text; None
-    /// uses the subject's latest schema (`schemas.use_latest`).
+    /// Confluent-framed Avro through the registry. `schema` is the writer schema text (None:
+    /// the subject's latest schema, `schemas.use_latest`); `reader` the schema a consumer
+    /// projects records to (by default this same `schema`).
     Avro {
-        /// The writer schema text; None for the subject's latest schema.
+        /// The schema text: the writer schema when producing, the reader schema when consuming.
         schema: Option<Arc<str>>,
+        /// Which schema a consumer reads records as.
+        reader: AvroReader,
     },
 }
 
+/// The schema a consumer reads Avro records as (the `reader` option of a serializer). Records
+/// are resolved from their writer schema (the id in the payload) to it by the Avro rules:
+/// fields the reader adds get their defaults, fields it lacks are skipped. A reader the writer
+/// schema cannot be resolved to is `serde.decode` for that record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AvroReader {
+    /// The serializer's own `schema` (no schema: the writer schema). The default.
+    #[default]
+    Schema,
+    /// The writer schema of each record, as written (no projection).
+    Writer,
+    /// The subject's latest registered version, looked up once per process and writer schema.
+    Latest,
+}
+
 impl Serde {
-    /// Avro written with the schema text `schema`.
+    /// Avro with `schema` as writer schema (and reader schema).
     pub fn avro(schema: impl Into<Arc<str>>) -> Self {
-        Serde::Avro { schema: Some(schema.into()) }
+        Serde::Avro { schema: Some(schema.into()), reader: AvroReader::Schema }
     }
 }
 
@@ -90,7 +108,7 @@ pub(crate) async fn serialize<S: ValueSource>(
             None => return Err(mismatch(what, "string", v.kind())),
         },
         (Data::Value(v), Serde::Json) => write_json(v, what, out, 0)?,
-        (Data::Value(v), Serde::Avro { schema }) => {
+        (Data::Value(v), Serde::Avro { schema, .. }) => {
             let codec = codec.ok_or_else(|| Error::ConfigInvalid {
                 path: "registry".into(),
                 reason: "the avro serializer needs a registry: section".into(),
@@ -181,10 +199,13 @@ fn write_json<S: ValueSource>(v: &S, path: &str, out: &mut Vec<u8>, depth: usize
     Ok(())
 }
 
-/// Builds a value from bytes written by `serde` (the consumer side of [`serialize`]).
+/// Builds a value from bytes written by `serde` (the consumer side of [`serialize`]) for
+/// `topic`'s key (`is_key`) or value; Avro records are read as the serializer's reader.
 pub(crate) async fn deserialize<B: ValueBuilder>(
     codec: Option<&AvroCodec>,
     serde: &Serde,
+    topic: &str,
+    is_key: bool,
     bytes: &[u8],
     builder: &mut B,
 ) -> Result<B::Value> {
@@ -198,12 +219,12 @@ pub(crate) async fn deserialize<B: ValueBuilder>(
                 .map_err(|e| Error::decode(format!("not JSON: {e}")))?;
             json_into(&v, builder, 0)
         }
-        Serde::Avro { .. } => {
+        Serde::Avro { schema, reader } => {
             let codec = codec.ok_or_else(|| Error::ConfigInvalid {
                 path: "registry".into(),
                 reason: "the avro deserializer needs a registry: section".into(),
             })?;
-            codec.decode(bytes, None, builder).await
+            codec.decode_as(bytes, topic, is_key, schema.as_ref(), *reader, builder).await
         }
     }
 }

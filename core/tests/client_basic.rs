@@ -26,7 +26,7 @@ async fn orders_go_to_online_and_the_rest_to_business() {
                 topic,
                 Data::Str("k"),
                 Data::Str(topic),
-                &[("h", b"v")],
+                &[("h", Some(b"v")), ("null", None), ("empty", Some(b""))],
                 Some(1_700_000_000_000),
             )
             .await
@@ -40,6 +40,13 @@ async fn orders_go_to_online_and_the_rest_to_business() {
             c.recv(Duration::from_secs(30)).await.unwrap().expect("record on its routed cluster");
         assert_eq!(r.value.as_deref(), Some(topic.as_bytes()));
         assert_eq!(r.timestamp_ms, Some(1_700_000_000_000));
+        // a null header value comes back null, an empty one empty
+        let want: Vec<(String, Option<Vec<u8>>)> = vec![
+            ("h".into(), Some(b"v".to_vec())),
+            ("null".into(), None),
+            ("empty".into(), Some(Vec::new())),
+        ];
+        assert_eq!(r.headers, want);
     }
     // the orders topic does not exist on business: no record of it there
     let c = ClusterConsumer::new(
@@ -416,4 +423,77 @@ async fn handled_offsets_are_committed_when_partitions_are_revoked() {
     joiner.await.unwrap();
     a.close().unwrap();
     b.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_record_gets_its_error_in_place_and_the_others_are_sent() {
+    use kpipe::binding::SerializedBatch;
+    let client = Client::from_config(s::config("")).unwrap();
+    let topic = s::unique("kpipe.it.batch.reject");
+    s::create_topic("business", &topic, 1, 1).await;
+    let mut batch = SerializedBatch::with_capacity(3);
+    for (i, good) in [true, false, true].into_iter().enumerate() {
+        if good {
+            let k = batch.store(None);
+            let v = batch.store(Some(format!("v{i}").as_bytes()));
+            batch.push(k, v, vec![], None);
+        } else {
+            batch.reject(kpipe::Error::InputInvalid {
+                what: "record 1".into(),
+                reason: "bad".into(),
+            });
+        }
+    }
+    assert_eq!(batch.len(), 2);
+    assert_eq!(batch.first_rejection().map(|e| e.code()), Some("input.invalid"));
+    let sent = batch.send(&client, &topic).await;
+    assert_eq!(sent.len(), 3, "one result per record, the rejected one included");
+    assert_eq!(sent[0].as_ref().unwrap().offset, 0);
+    assert_eq!(sent[1].as_ref().unwrap_err().code(), "input.invalid");
+    assert_eq!(sent[2].as_ref().unwrap().offset, 1);
+    let c = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it"), &[]).unwrap();
+    c.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
+    for want in ["v0", "v2"] {
+        let r = c.recv(Duration::from_secs(30)).await.unwrap().expect("a record");
+        assert_eq!(r.value.as_deref(), Some(want.as_bytes()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serialized_batch_queues_its_records_in_order_with_their_own_headers() {
+    use kpipe::binding::{wait_all, OwnedHeader, SerializedBatch};
+    let client = Client::from_config(s::config("")).unwrap();
+    let topic = s::unique("kpipe.it.batch");
+    s::create_topic("business", &topic, 1, 1).await;
+    // runs of equal headers/timestamps, then a change, then the first again: order must hold
+    /// key, value, headers, timestamp
+    type Planned = (Option<&'static str>, Option<&'static str>, Vec<OwnedHeader>, Option<i64>);
+    let plan: Vec<Planned> = vec![
+        (Some("k0"), Some("v0"), vec![("h".into(), Some(b"a".to_vec()))], Some(1_000)),
+        (None, Some("v1"), vec![("h".into(), Some(b"a".to_vec()))], Some(1_000)),
+        (Some("k2"), None, vec![("h".into(), None)], Some(2_000)),
+        (Some("k3"), Some(""), vec![], None),
+        (Some("k4"), Some("v4"), vec![("h".into(), Some(b"a".to_vec()))], Some(1_000)),
+    ];
+    let mut batch = SerializedBatch::with_capacity(plan.len());
+    for (k, v, h, ts) in &plan {
+        let k = batch.store(k.map(str::as_bytes));
+        let v = batch.store(v.map(str::as_bytes));
+        batch.push(k, v, h.clone(), *ts);
+    }
+    assert_eq!(batch.len(), 5);
+    let sent = wait_all(batch.enqueue(&client, &topic).await).await;
+    let offsets: Vec<i64> = sent.into_iter().map(|d| d.unwrap().offset).collect();
+    assert_eq!(offsets, [0, 1, 2, 3, 4]);
+    let c = ClusterConsumer::new(&s::bootstrap("business"), &s::unique("kpipe-it"), &[]).unwrap();
+    c.assign_from_beginning(&topic, Duration::from_secs(10)).unwrap();
+    for (k, v, h, ts) in &plan {
+        let r = c.recv(Duration::from_secs(30)).await.unwrap().expect("a record");
+        assert_eq!(r.key.as_deref(), k.map(str::as_bytes));
+        assert_eq!(r.value.as_deref(), v.map(str::as_bytes));
+        assert_eq!(&r.headers, h);
+        if let Some(ts) = ts {
+            assert_eq!(r.timestamp_ms, Some(*ts));
+        }
+    }
 }

@@ -36,7 +36,7 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
         let key = format!("k{n}");
         let v = json!({"n": n});
         let hdr = format!("trace-{n}");
-        let headers = [("trace", hdr.as_bytes())];
+        let headers = [("trace", Some(hdr.as_bytes())), ("nothing", None)];
         let value = if garbage(n) { Data::Bytes(b"{not json") } else { Data::Value(&v) };
         client.send::<J, J>(&topic, Data::Str(&key), value, &headers, None).await.unwrap();
     }
@@ -89,7 +89,8 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
     run.await.unwrap().unwrap();
 
     let h = |r: &kpipe::Message, k: &str| {
-        String::from_utf8(r.header(k).unwrap_or_else(|| panic!("header {k}")).to_vec()).unwrap()
+        let v = r.header(k).unwrap_or_else(|| panic!("header {k}"));
+        String::from_utf8(v.unwrap_or_else(|| panic!("header {k} is null")).to_vec()).unwrap()
     };
     let mut seen = BTreeSet::new();
     for r in &letters {
@@ -97,6 +98,7 @@ async fn poison_and_undecodable_records_go_to_the_dlq_and_the_consumer_goes_on()
         let n: usize = key.trim_start_matches('k').parse().unwrap();
         assert!(seen.insert(n), "record {n} dead-lettered twice");
         assert_eq!(h(r, "trace"), format!("trace-{n}"), "original headers kept");
+        assert_eq!(r.header("nothing"), Some(None), "a null original header stays null");
         assert_eq!(h(r, dlq::SOURCE_TOPIC), topic);
         let (p, o): (i32, i64) = (
             h(r, dlq::SOURCE_PARTITION).parse().unwrap(),

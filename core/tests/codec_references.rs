@@ -142,3 +142,58 @@ async fn the_policy_compares_the_schema_compiled_with_its_references() {
     assert_eq!(e.code(), "schema.incompatible", "{e}");
     assert_eq!(e.details().subject, Some(format!("{topic}-value")));
 }
+
+const V1: &str = r#"{"type":"record","name":"Reading","namespace":"kpipe.it","fields":[
+  {"name":"id","type":"long"},{"name":"old","type":"string","default":"x"}]}"#;
+/// v1 minus `old`, plus `unit` with a default.
+const V2: &str = r#"{"type":"record","name":"Reading","namespace":"kpipe.it","fields":[
+  {"name":"id","type":"long"},{"name":"unit","type":"string","default":"celsius"}]}"#;
+/// `id` retyped to string: a v1 record cannot be read as it.
+const V_BAD: &str = r#"{"type":"record","name":"Reading","namespace":"kpipe.it","fields":[
+  {"name":"id","type":"string"}]}"#;
+
+#[tokio::test]
+async fn records_are_read_as_the_reader_schema() {
+    use kpipe::AvroReader;
+    use std::sync::Arc;
+    let codec = codec(CodecSettings { policy: Level::None, ..Default::default() });
+    let topic = common::unique("kpipe.it.readers");
+    let mut v1 = Vec::new();
+    codec.encode(&topic, false, Some(V1), &&json!({"id": 1, "old": "o"}), &mut v1).await.unwrap();
+
+    let reader: Arc<str> = V2.into();
+    let read = |r: AvroReader, s: Option<Arc<str>>| {
+        let (codec, topic, v1) = (&codec, &topic, &v1);
+        async move { codec.decode_as(v1, topic, false, s.as_ref(), r, &mut JsonBuilder).await }
+    };
+    // The serializer's schema is the reader: v2's default, v1's `old` skipped.
+    assert_eq!(
+        read(AvroReader::Schema, Some(reader.clone())).await.unwrap(),
+        json!({"id": 1, "unit": "celsius"})
+    );
+    // `writer`, or no schema: as written.
+    assert_eq!(
+        read(AvroReader::Writer, Some(reader.clone())).await.unwrap(),
+        json!({"id": 1, "old": "o"})
+    );
+    assert_eq!(read(AvroReader::Schema, None).await.unwrap(), json!({"id": 1, "old": "o"}));
+    // The hot path asks the registry nothing more.
+    let before = codec.registry().stats().http_requests;
+    for _ in 0..50 {
+        read(AvroReader::Schema, Some(reader.clone())).await.unwrap();
+    }
+    assert_eq!(codec.registry().stats().http_requests, before);
+
+    // `latest`: the subject's latest version, registered after the record was written.
+    codec.registry().register(&format!("{topic}-value"), V2).await.unwrap();
+    assert_eq!(read(AvroReader::Latest, None).await.unwrap(), json!({"id": 1, "unit": "celsius"}));
+
+    // A reader the record cannot be resolved to: serde.decode, every time. (A root that
+    // cannot match, another record name, fails when the projection is built.)
+    let bad: Arc<str> = V_BAD.into();
+    for _ in 0..2 {
+        let e = read(AvroReader::Schema, Some(bad.clone())).await.unwrap_err();
+        assert_eq!(e.code(), "serde.decode", "{e}");
+        assert!(e.to_string().contains("long cannot be read as string"), "{e}");
+    }
+}

@@ -108,7 +108,8 @@ static void happy_path(void) {
                                           (const uint8_t *)"avro", 4, (const uint8_t *)schema, strlen(schema), &err);
     CHECK(rc == KPIPE_OK, "serde: %s", code_of(err));
 
-    /* one record: topic | key | value | one header, as offsets into one buffer */
+    /* one record: topic | key | value | three headers (a value, a null, an empty one), as
+       offsets into one buffer */
     uint8_t data[512];
     size_t n = 0;
     kpipe_record rec;
@@ -120,6 +121,10 @@ static void happy_path(void) {
     rec.headers_off = n;
     uint32_t l = 1; memcpy(data + n, &l, 4); n += 4; data[n++] = 'h';
     l = 1; memcpy(data + n, &l, 4); n += 4; data[n++] = 'v';
+    l = 1; memcpy(data + n, &l, 4); n += 4; data[n++] = 'n';
+    l = KPIPE_HEADER_NULL; memcpy(data + n, &l, 4); n += 4;
+    l = 1; memcpy(data + n, &l, 4); n += 4; data[n++] = 'e';
+    l = 0; memcpy(data + n, &l, 4); n += 4;
     rec.headers_len = n - rec.headers_off;
     kpipe_delivery d;
     kpipe_cancel *tok = kpipe_cancel_new();
@@ -159,7 +164,11 @@ static void happy_path(void) {
         CHECK(rc == KPIPE_OK, "poll: %d", rc);
         if (rc == KPIPE_OK) {
             CHECK(v.has_value_json && v.value_json_len == 7 && memcmp(v.value_json, "{\"n\":7}", 7) == 0, "decoded value");
-            CHECK(v.header_count == 1 && v.headers[0].name_len == 1 && v.headers[0].value[0] == 'v', "header");
+            CHECK(v.header_count == 3 && v.headers[0].name_len == 1 && v.headers[0].value_len == 1 && v.headers[0].value[0] == 'v', "header");
+            if (v.header_count == 3) {
+                CHECK(v.headers[1].value == NULL && v.headers[1].value_len == 0, "a null header value is a NULL pointer");
+                CHECK(v.headers[2].value != NULL && v.headers[2].value_len == 0, "an empty header value is non-NULL, length 0");
+            }
             CHECK(v.decode_error == NULL, "decode error");
             rc = kpipe_consumer_ack(cons, v.topic, v.topic_len, v.partition, v.offset, &err);
             CHECK(rc == KPIPE_OK, "ack");

@@ -19,6 +19,8 @@ Headers = Union[Mapping[str, Union[bytes, str, None]], Sequence[tuple[str, Union
 Timestamp = Union[int, datetime.datetime]
 Start = Union[Literal["committed", "earliest", "latest"], int, datetime.datetime, None]
 SerdeName = Literal["bytes", "string", "json", "avro"]
+# The schema consumers read Avro records as (set_serializer reader=/key_reader=).
+ReaderName = Literal["schema", "writer", "latest"]
 
 class KpipeError(Exception):
     """Base class of every kpipe error."""
@@ -71,6 +73,8 @@ class Client:
         value: SerdeName = "bytes",
         schema: Union[str, Mapping[str, Any], None] = None,
         key_schema: Union[str, Mapping[str, Any], None] = None,
+        reader: Optional[ReaderName] = None,
+        key_reader: Optional[ReaderName] = None,
     ) -> None: ...
     def cluster_for(self, topic: str) -> str: ...
     def producer(self) -> Producer: ...
@@ -131,7 +135,7 @@ class Message:
     @property
     def timestamp(self) -> Optional[int]: ...
     @property
-    def headers(self) -> list[tuple[str, bytes]]: ...
+    def headers(self) -> list[tuple[str, Optional[bytes]]]: ...
     def header(self, name: str) -> Optional[bytes]: ...
     @property
     def raw_key(self) -> Optional[bytes]: ...

@@ -70,6 +70,7 @@ pub(crate) fn describe_value<S: ValueSource>(v: &S) -> String {
         Kind::Bytes => format!("bytes ({} bytes)", v.as_bytes().map(|b| b.len()).unwrap_or(0)),
         Kind::Seq => format!("array of {}", v.len().unwrap_or(0)),
         Kind::Map => "object".into(),
+        Kind::Other => v.type_name().map_or_else(|| Kind::Other.name().into(), Cow::into_owned),
         k => k.name().into(),
     }
 }
@@ -260,8 +261,7 @@ impl<'n> Enc<'n> {
         out: &mut Vec<u8>,
         depth: u32,
     ) -> Result<()> {
-        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty())
-        {
+        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_map_too()) {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {
@@ -301,8 +301,7 @@ impl<'n> Enc<'n> {
         depth: u32,
         strict_keys: bool,
     ) -> Result<()> {
-        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_empty_map_too() && v.is_empty())
-        {
+        if v.kind() != Kind::Map && !(v.kind() == Kind::Seq && v.is_map_too() && v.is_empty()) {
             return Err(self.fail(id, v));
         }
         if depth >= MAX_DEPTH {

@@ -168,9 +168,16 @@ pub trait ValueSource: Sized {
     fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
-    /// True for an empty sequence that is just as much an empty map: PHP's `[]`, where lists
-    /// and maps are one type. The encoder then takes it where a map or record is expected.
-    fn is_empty_map_too(&self) -> bool {
+    /// What a value of kind [`Kind::Other`] is, in the binding's words (`Map`, `stdClass`),
+    /// for the encoder's error message; None: "value".
+    fn type_name(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+    /// True for a sequence that is just as much a map: a PHP array, where lists and maps are
+    /// one type (`['a', 'b']` is `[0 => 'a', 1 => 'b']`). The encoder then takes it where a
+    /// map is expected (keys "0", "1", ... from `for_each_entry`), and an empty one where a
+    /// record is.
+    fn is_map_too(&self) -> bool {
         false
     }
 }

@@ -63,8 +63,9 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     /// The raw value; None for a null value (a tombstone).
     pub value: Option<Vec<u8>>,
-    /// The headers in record order (a null header value is empty).
-    pub headers: Vec<(String, Vec<u8>)>,
+    /// Name and value of each header, in order; a value is None when the header was sent
+    /// with a null value (distinct from an empty one).
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// The routed consumer's record type.
@@ -83,19 +84,16 @@ impl Record {
             headers: m
                 .headers()
                 .map(|hs| {
-                    hs.iter()
-                        .map(|h| {
-                            (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())
-                        })
-                        .collect()
+                    hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect()
                 })
                 .unwrap_or_default(),
         }
     }
 
-    /// The first header named `name`.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    /// The value of the first header named `name`: None when there is no such header,
+    /// `Some(None)` when its value is null.
+    pub fn header(&self, name: &str) -> Option<Option<&[u8]>> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_deref())
     }
 }
 
@@ -360,9 +358,12 @@ impl Consumer {
         let serde = self.serde_for(&msg.topic).key;
         match &msg.key {
             None => Ok(None),
-            Some(k) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, k, builder)
-                .await
-                .map(Some),
+            Some(k) => {
+                let codec = self.decoder.client.codec();
+                crate::serdes::deserialize(codec, &serde, &msg.topic, true, k, builder)
+                    .await
+                    .map(Some)
+            }
         }
     }
 
@@ -377,9 +378,12 @@ impl Consumer {
         let serde = self.serde_for(&msg.topic).value;
         match &msg.value {
             None => Ok(None),
-            Some(v) => crate::serdes::deserialize(self.decoder.client.codec(), &serde, v, builder)
-                .await
-                .map(Some),
+            Some(v) => {
+                let codec = self.decoder.client.codec();
+                crate::serdes::deserialize(codec, &serde, &msg.topic, false, v, builder)
+                    .await
+                    .map(Some)
+            }
         }
     }
 

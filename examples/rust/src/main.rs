@@ -33,8 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for topic in TOPICS {
         let cluster = client.cluster_for(topic)?.to_string();
-        let serde =
-            TopicSerde { key: Serde::String, value: Serde::Avro { schema: Some(schema.clone()) } };
+        let serde = TopicSerde { key: Serde::String, value: Serde::avro(schema.clone()) };
         client.set_topic_serde(topic, serde.clone());
         for order in &orders {
             let key = order["order_id"].as_str().unwrap_or_default();
