@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV := .venv
 
-.PHONY: demo test conformance deps venv build python c-lib go-lib node php stack stack-down stack-status clean-stack
+.PHONY: demo test conformance deps venv build python c-lib go-lib node php interop-deps stack stack-down stack-status clean-stack
 
 # The stack's addresses (which follow its port env vars) reach tests and examples as
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
@@ -22,12 +22,12 @@ demo: deps venv python go-lib stack
 	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
 	  cd examples/go && go run -ldflags="-X main.kpipeLib=$$(cksum < ../../bindings-go/lib/libkpipe_capi.a | cut -d' ' -f1)" . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
 
-test: deps venv build python c-lib go-lib node php stack
+test: deps venv build python c-lib go-lib node php interop-deps stack
 	$(STACK_ENV) && dev/run-tests
 
 # The cross-language suite alone: golden vectors, options and acknowledgement cases, and the
 # exchange matrix (every binding produces, every binding consumes), with its summary line.
-conformance: deps venv build python go-lib node php stack
+conformance: deps venv build python go-lib node php interop-deps stack
 	$(STACK_ENV) && dev/run-tests conformance
 
 deps:
@@ -66,6 +66,18 @@ node:
 # `php -d extension=bindings-php/modules/kpipe.so`; `make -C bindings-php install` installs it.
 php:
 	@dev/timed php $(MAKE) -s -C bindings-php build
+
+# The clients no one here wrote that the exchange matrix checks kpipe against (confluent-kafka
+# for Python comes with tests/requirements.txt): confluent-kafka-go, fetched and compiled into
+# Go's build cache here (the test's own `go build` of the agent is then quick); the JS pair,
+# @confluentinc/kafka-javascript built from source against the librdkafka it ships
+# (CKJS_LINKING=dynamic: its default build downloads sources, which fails offline).
+JS_FOREIGN := tests/conformance/exchange/foreign/js
+interop-deps: $(JS_FOREIGN)/node_modules/.installed
+	@dev/timed interop-deps-go bash -c 'cd tests/conformance/exchange/foreign/go && go build -o /dev/null .'
+$(JS_FOREIGN)/node_modules/.installed: $(JS_FOREIGN)/package-lock.json
+	@dev/timed interop-deps bash -c 'cd $(JS_FOREIGN) && CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error'
+	@touch $@
 
 stack:
 	@dev/timed stack dev/stack up
