@@ -43,6 +43,31 @@ pub enum Command {
     /// Committed offsets: export, import, reset, migrate between clusters.
     #[command(subcommand)]
     Offsets(OffsetsCmd),
+    /// Copy topics from one cluster to another record for record (same partitions, keys,
+    /// values, headers, timestamps), committing progress in a source group.
+    Mirror(MirrorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MirrorArgs {
+    /// The source cluster.
+    #[arg(long)]
+    pub from: String,
+    /// The target cluster.
+    #[arg(long)]
+    pub to: String,
+    /// Topics to copy (created on the target with the source's partition count when missing).
+    #[arg(long, num_args = 1.., required = true)]
+    pub topics: Vec<String>,
+    /// The source consumer group that records how far the mirror got.
+    #[arg(long)]
+    pub group: String,
+    /// Stop after this many ms without a new record; 0 runs until interrupted.
+    #[arg(long, default_value_t = 2000)]
+    pub idle_ms: u64,
+    /// Stop after this many records.
+    #[arg(long)]
+    pub max: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -939,3 +939,136 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// Every record of `topic` on `bootstrap`, by partition then offset: (partition, offset,
+/// timestamp, key, value, headers).
+#[allow(clippy::type_complexity)]
+fn read_all(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    count: usize,
+) -> Vec<(i32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Option<Vec<u8>>)>)>
+{
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    use rdkafka::{Offset, TopicPartitionList};
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique("kpipe.it.read"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while out.len() < count && std::time::Instant::now() < deadline {
+        if let Some(m) = c.poll(Duration::from_millis(200)) {
+            let m = m.unwrap();
+            let headers = m
+                .headers()
+                .map(|hs| {
+                    hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect()
+                })
+                .unwrap_or_default();
+            out.push((
+                m.partition(),
+                m.offset(),
+                m.timestamp().to_millis(),
+                m.key().map(<[u8]>::to_vec),
+                m.payload().map(<[u8]>::to_vec),
+                headers,
+            ));
+        }
+    }
+    out.sort_by_key(|r| (r.0, r.1));
+    out
+}
+
+#[test]
+fn mirror_copies_records_as_they_are_and_resumes_where_it_stopped() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let d = workdir();
+    let t = unique("kpipe.it.cli.mirror");
+    ensure_topic(&business(), &t, 3);
+    let base = recent_base();
+    let send = |from: usize, to: usize| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let p: FutureProducer =
+                ClientConfig::new().set("bootstrap.servers", business()).create().unwrap();
+            for i in from..to {
+                let key = format!("k{i}");
+                let value = format!("v{i}");
+                let headers = OwnedHeaders::new()
+                    .insert(Header { key: "seq", value: Some(i.to_string().as_bytes()) })
+                    .insert(Header { key: "empty", value: Some(&b""[..]) })
+                    .insert(Header::<&[u8]> { key: "none", value: None });
+                let mut r: FutureRecord<'_, str, str> = FutureRecord::to(&t)
+                    .partition((i % 3) as i32)
+                    .timestamp(base + i as i64)
+                    .key(key.as_str())
+                    .headers(headers);
+                if i % 5 != 4 {
+                    r = r.payload(value.as_str()); // every fifth a tombstone
+                }
+                p.send(r, Duration::from_secs(30)).await.map_err(|(e, _)| e).unwrap();
+            }
+        });
+    };
+    send(0, 20);
+    let g = unique("kpipe.it.mirror");
+    let run = |max: Option<&str>| {
+        let mut args =
+            vec!["--json", "mirror", "--from", "business", "--to", "offline", "--topics", &t];
+        args.extend(["--group", &g, "--idle-ms", "1500"]);
+        if let Some(m) = max {
+            args.extend(["--max", m]);
+        }
+        let out = kpipe(&d).args(&args).assert().success().get_output().stdout.clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        v
+    };
+    // a first run stopped after 8 records, a second one takes the rest: each record once
+    let first = run(Some("8"));
+    assert_eq!(first["records"], 8);
+    assert_eq!(first["created"], serde_json::json!([t]));
+    let second = run(None);
+    assert_eq!(second["records"], 12, "{second}");
+    assert_eq!(second["created"], serde_json::json!([]));
+    let source = read_all(&business(), &t, 3, 20);
+    let target = read_all(&offline(), &t, 3, 20);
+    assert_eq!(source.len(), 20);
+    assert_eq!(target, source, "same partitions, offsets, timestamps, keys, values, headers");
+    assert!(target.iter().any(|r| r.4.is_none()), "tombstones copied");
+    assert_eq!(target[0].5[2], ("none".to_string(), None), "a null header stays null");
+
+    // new records: only they are copied
+    send(20, 26);
+    let third = run(None);
+    assert_eq!(third["records"], 6);
+    assert_eq!(read_all(&offline(), &t, 3, 26), read_all(&business(), &t, 3, 26));
+
+    // a target topic with another partition count: refused before anything is copied
+    let t2 = unique("kpipe.it.cli.mirror2");
+    ensure_topic(&business(), &t2, 2);
+    ensure_topic(&offline(), &t2, 3);
+    let out = kpipe(&d)
+        .args(["--json", "mirror", "--from", "business", "--to", "offline", "--topics", &t2])
+        .args(["--group", &g])
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], "offsets.partition_mismatch", "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 partitions on business, 3 on offline"));
+}

@@ -27,6 +27,7 @@ pub use producer::{ClusterProducer, Delivery};
 pub use registry::RegistryClient;
 pub mod client;
 pub mod dlq;
+pub mod mirror;
 pub use consumer::handling;
 pub mod retry;
 pub mod runtime;

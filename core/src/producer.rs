@@ -148,9 +148,27 @@ impl ClusterProducer {
         headers: &[crate::client::Header<'_>],
         timestamp_ms: Option<i64>,
     ) -> Result<()> {
+        self.enqueue_to(batch, topic, None, key, value, headers, timestamp_ms).await
+    }
+
+    /// [`enqueue`](Self::enqueue) into `partition` (None: the partitioner picks, by key).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enqueue_to(
+        &self,
+        batch: &mut DeliveryBatch,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[crate::client::Header<'_>],
+        timestamp_ms: Option<i64>,
+    ) -> Result<()> {
         let opaque = batch.slot();
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(topic, opaque);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         if let Some(k) = key {
             record = record.key(k);
         }

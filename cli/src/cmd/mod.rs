@@ -13,11 +13,14 @@ use kpipe::{Error, RegistryClient, Result};
 use serde_json::{json, Value};
 
 use crate::out::{self, opt, table, EXIT_FAILED, EXIT_OK};
-use crate::{AvroCmd, Cli, Command, Decode, Framing, GroupsCmd, OffsetsCmd, SchemaCmd, TopicsCmd};
+use crate::{
+    AvroCmd, Cli, Command, Decode, Framing, GroupsCmd, MirrorArgs, OffsetsCmd, SchemaCmd, TopicsCmd,
+};
 
 mod avro_cmd;
 mod consume;
 mod groups;
+mod mirror_cmd;
 mod offsets_cmd;
 mod produce;
 mod schema;
@@ -26,6 +29,7 @@ mod topics;
 use avro_cmd::*;
 use consume::*;
 use groups::*;
+use mirror_cmd::*;
 use offsets_cmd::*;
 use produce::*;
 use schema::*;
@@ -41,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Groups(c) => groups(&ctx, c).await,
         Command::Avro(c) => avro_cmd(&ctx, c),
         Command::Offsets(c) => offsets_cmd(&ctx, c).await,
+        Command::Mirror(a) => mirror(&ctx, a).await,
     }
 }
 
