@@ -10,17 +10,13 @@ VENV := .venv
 # KPIPE_*_BOOTSTRAP / KPIPE_REGISTRY_URL.
 STACK_ENV = set -a && eval "$$(dev/stack env)" && set +a
 
-# The demo: Rust sends orders to a topic on each cluster and reads them back; then a Python
-# producer and a Go consumer exchange the same Avro orders through the registry.
+# The demo: the pipeline's story (examples/story/story.py): PHP and Python producers, a poison
+# record, schema evolution, kpipe mirror online -> offline, a Node notifier and a Go billing
+# service, the billing group migrated to offline; it ends with a verification table.
 DEMO_YAML = eval "$$(dev/stack env --kpipe-yaml | sed 's/^/export /')"
-demo: deps venv python go-lib stack
-	$(STACK_ENV) && $(DEMO_YAML) && \
-	  cargo run -q -p kpipe-example --bin kpipe-demo -- kpipe.yaml
-	$(STACK_ENV) && $(DEMO_YAML) && run=$$(date +%s%N) && \
-	  echo "== Python producer -> orders.demo.py (run $$run)" && \
-	  $(VENV)/bin/python examples/python/producer.py kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run && \
-	  echo "== Go consumer <- orders.demo.py (run $$run)" && \
-	  cd examples/go && go run -ldflags="-X main.kpipeLib=$$(cksum < ../../bindings-go/lib/libkpipe_capi.a | cut -d' ' -f1)" . --config ../../kpipe.yaml --topic orders.demo.py --count 5 --run-id $$run
+demo: deps venv build python go-lib node php stack
+	@dev/timed demo-deps bash -c 'cd examples/node && npm install --no-audit --no-fund --loglevel=error'
+	$(STACK_ENV) && $(DEMO_YAML) && KPIPE_BIN=$(CARGO_TARGET_DIR)/debug/kpipe $(VENV)/bin/python examples/story/story.py
 
 test: deps venv build python c-lib go-lib node php interop-deps stack
 	$(STACK_ENV) && dev/run-tests

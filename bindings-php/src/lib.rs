@@ -392,6 +392,60 @@ impl Client {
         })
     }
 
+    /// Plans moving `group` from cluster `source` to `target` (`kpipe offsets migrate
+    /// --dry-run`): the plan document as an array (`partitions`, `problems`); nothing changes.
+    pub fn migrate_plan(
+        &self,
+        group: String,
+        source: String,
+        target: String,
+        topics: Option<Vec<String>>,
+        strategy: Option<String>,
+        source_alias: Option<String>,
+    ) -> R<Zval> {
+        let (s, t, req) = guard(|| {
+            let req = kpipe::offsets::MigrateRequest {
+                group,
+                topics,
+                strategy: strategy
+                    .as_deref()
+                    .map(|s| options::parse("strategy", s))
+                    .transpose()?
+                    .unwrap_or_default(),
+                source_alias,
+            };
+            Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
+        })?;
+        let plan = done(wait(
+            async move { kpipe::offsets::plan_migration(&s, &t, &req, |_, _| {}).await },
+            false,
+        )?)?;
+        guard(|| {
+            convert::json_zval(&serde_json::to_value(&plan).map_err(|e| internal(e.to_string()))?)
+        })
+    }
+
+    /// Applies a plan from `migratePlan` (its array or JSON text): refused while the group has
+    /// members on the target unless `force`. Returns ['rollback' => the target's previous
+    /// offsets (an export document for `importOffsets`), 'changes' => [...]].
+    pub fn migrate_apply(&self, plan: &Zval, force: Option<bool>) -> R<Zval> {
+        let text = json_text(plan)?;
+        let (t, plan) = guard(|| {
+            let plan: kpipe::offsets::MigrationPlan = serde_json::from_str(&text).map_err(|e| {
+                kpipe::Error::InputInvalid { what: "migration plan".into(), reason: e.to_string() }
+            })?;
+            Ok((self.offsets(Some(&plan.target), None)?, plan))
+        })?;
+        let force = force.unwrap_or(false);
+        let (rollback, changes) = done(wait(
+            async move { kpipe::offsets::apply_migration(&t, &plan, force).await },
+            false,
+        )?)?;
+        guard(|| {
+            convert::json_zval(&serde_json::json!({ "rollback": rollback, "changes": changes }))
+        })
+    }
+
     /// Every core error code (what the exception classes are checked against).
     pub fn error_codes() -> Vec<String> {
         kpipe::Error::CODES.iter().map(|c| c.to_string()).collect()

@@ -37,6 +37,10 @@ final class Client
     public function importOffsets(mixed $doc, ?string $group = null, ?bool $force = null, ?string $cluster = null): mixed {}
     /** @param string|list<string> $topics @param string|int|\DateTimeInterface|array<int,int> $to */
     public function resetOffsets(string $group, mixed $topics, mixed $to, ?bool $force = null, ?bool $dry_run = null, ?string $cluster = null): mixed {}
+    /** @param list<string>|null $topics @param string|null $strategy "timestamp" (default) or "checkpoint" @return array the plan document (partitions, problems) */
+    public function migratePlan(string $group, string $source, string $target, ?array $topics = null, ?string $strategy = null, ?string $source_alias = null): mixed {}
+    /** @param array|string $plan from migratePlan @return array{rollback: array, changes: list<array>} */
+    public function migrateApply(mixed $plan, ?bool $force = null): mixed {}
     /** @return list<string> every core error code */
     public static function errorCodes(): array {}
     public static function version(): string {}

@@ -278,7 +278,8 @@ pub struct ConsumerConfig {
     pub max_attempts: u32,
     /// `consumer.backoff_ms`: wait before the first retry, doubled per attempt (default 200).
     pub backoff_ms: u64,
-    /// DLQ topic name template (`{topic}` is the source topic); empty disables the DLQ.
+    /// DLQ topic name template (`{topic}`: the source topic, `{group}`: the consumer group);
+    /// empty disables the DLQ.
     pub dlq: String,
     /// How often `after-handle` commits the handled offsets (also on revoke and close).
     pub commit_interval_ms: u64,

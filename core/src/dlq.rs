@@ -34,9 +34,10 @@ pub const SOURCE_TIMESTAMP: &str = "kpipe.source.timestamp";
 /// Header holding the handler attempts made, decimal (0: the record could not be decoded).
 pub const ATTEMPTS: &str = "kpipe.attempts";
 
-/// The DLQ topic for `topic` from the `consumer.dlq` template; None when the DLQ is disabled.
-pub fn topic_for(template: &str, topic: &str) -> Option<String> {
-    (!template.is_empty()).then(|| template.replace("{topic}", topic))
+/// The DLQ topic for `topic` read by consumer group `group` from the `consumer.dlq` template
+/// (`{topic}`, `{group}`); None when the DLQ is disabled.
+pub fn topic_for(template: &str, topic: &str, group: &str) -> Option<String> {
+    (!template.is_empty()).then(|| template.replace("{topic}", topic).replace("{group}", group))
 }
 
 /// The headers of the dead letter: the original ones, then the kpipe.* ones.
@@ -54,15 +55,17 @@ pub fn headers(msg: &Message, err: &Error, attempts: u32) -> Vec<(String, Option
     h
 }
 
-/// Writes the dead letter and waits for its acknowledgement.
+/// Writes the dead letter of `msg` (read by consumer group `group`) and waits for its
+/// acknowledgement.
 pub async fn send(
     client: &Client,
     template: &str,
+    group: &str,
     msg: &Message,
     err: &Error,
     attempts: u32,
 ) -> Result<Delivery> {
-    let Some(topic) = topic_for(template, &msg.topic) else {
+    let Some(topic) = topic_for(template, &msg.topic, group) else {
         return Err(Error::ConfigInvalid {
             path: "consumer.dlq".into(),
             reason: format!(
@@ -89,8 +92,12 @@ mod tests {
 
     #[test]
     fn template_and_headers() {
-        assert_eq!(topic_for("{topic}.dlq", "orders").as_deref(), Some("orders.dlq"));
-        assert_eq!(topic_for("", "orders"), None);
+        assert_eq!(topic_for("{topic}.dlq", "orders", "billing").as_deref(), Some("orders.dlq"));
+        assert_eq!(
+            topic_for("{topic}.{group}.dlq", "orders", "billing").as_deref(),
+            Some("orders.billing.dlq")
+        );
+        assert_eq!(topic_for("", "orders", "billing"), None);
         let m = Message {
             topic: "t".into(),
             partition: 2,

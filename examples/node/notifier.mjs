@@ -1,14 +1,17 @@
 // @ts-check
 // The demo's notifier service: consumes Order records with kpipe's run loop and "notifies"
-// (prints one line) for every paid or shipped order. A handler that throws is retried with
-// the core's backoff, then the record goes to `{topic}.dlq` with kpipe.* headers; offsets are
-// committed after handling (at-least-once). Stops after --count notifications of --run-id,
-// after --timeout seconds, or on Ctrl-C (the AbortSignal ends the loop and the consumer closes).
+// (prints one line) for every paid or shipped order; other orders print a `seen` line. A
+// handler that throws is retried with the core's backoff, then the record goes to
+// `{topic}.dlq` with kpipe.* headers, as does a record that cannot be decoded; offsets are
+// committed after handling (at-least-once). Stops after --count orders (of --run-id, when
+// given), after --timeout seconds, or on Ctrl-C (the AbortSignal ends the loop and the
+// consumer closes).
 //
 //   node examples/node/notifier.mjs kpipe.yaml --topic orders.demo.node --run-id r1 --count 2
 //
-// Output: `notify run=r1 seq=1 order_id=... PAID 200.90 CNY <- online/orders.demo.node p0@12`,
-// then `done run=r1 notified=2`. Exits 1 when fewer than --count arrive in time.
+// Output: `notify run=r1 seq=1 order_id=... PAID 200.90 CNY <- online/orders.demo.node p0@12`
+// (`seen ...` for an order that is neither), then `done run=r1 handled=2 notified=1`. Exits 1
+// when fewer than --count orders arrive in time.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -41,17 +44,17 @@ process.once('SIGINT', () => stop.abort());
 const timer = setTimeout(() => stop.abort(), Number(opt.timeout) * 1000);
 
 let notified = 0;
+let handled = 0;
 try {
   await consumer.run(async (msg) => {
     const run = msg.header('kpipe.demo.run')?.toString() ?? '';
     if (opt['run-id'] !== undefined && run !== opt['run-id']) return;
     const order = /** @type {{order_id: string, status: string, amount: string, currency: string}} */ (msg.value);
-    if (order.status === 'PAID' || order.status === 'SHIPPED') {
-      const seq = msg.header('kpipe.demo.seq')?.toString() ?? '?';
-      console.log(`notify run=${run} seq=${seq} order_id=${order.order_id} ${order.status} ${order.amount} ${order.currency} <- ${client.clusterFor(msg.topic)}/${msg.topic} p${msg.partition}@${msg.offset}`);
-      notified++;
-      if (notified >= want) consumer.stop();
-    }
+    const paid = order.status === 'PAID' || order.status === 'SHIPPED';
+    const seq = msg.header('kpipe.demo.seq')?.toString() ?? '?';
+    console.log(`${paid ? 'notify' : 'seen'} run=${run} seq=${seq} order_id=${order.order_id} ${order.status} ${order.amount} ${order.currency} <- ${client.clusterFor(msg.topic)}/${msg.topic} p${msg.partition}@${msg.offset}`);
+    if (paid) notified++;
+    if (++handled >= want) consumer.stop();
   }, { signal: stop.signal });
 } catch (e) {
   if (e instanceof KpipeError) {
@@ -63,5 +66,5 @@ try {
   await consumer.close();
   await client.close();
 }
-console.log(`done run=${opt['run-id']} notified=${notified}`);
-if (notified < want && want !== Infinity) process.exitCode = 1;
+console.log(`done run=${opt['run-id'] ?? '-'} handled=${handled} notified=${notified}`);
+if (handled < want && want !== Infinity) process.exitCode = 1;

@@ -52,10 +52,12 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=5, help="records to send (default 5)")
     ap.add_argument("--run-id", default=uuid.uuid4().hex[:8], help="marks this run's records (default: random)")
     ap.add_argument("--seed", type=int, default=None, help="random seed for the orders")
+    ap.add_argument("--schema", default=SCHEMA, help="writer schema (default: examples/order.avsc)")
+    ap.add_argument("--coupon", default=None, help="set the `coupon` field (a schema that has one)")
     args = ap.parse_args()
 
     client = kpipe.Client.from_file(args.config)
-    with open(SCHEMA) as f:
+    with open(args.schema) as f:
         client.set_serializer(args.topic, key="string", value="avro", schema=f.read())
     rng = random.Random(args.seed)
     cluster = client.cluster_for(args.topic)
@@ -63,6 +65,8 @@ def main() -> int:
         with client.producer() as producer:
             for seq in range(args.count):
                 o = order(rng, args.run_id, seq)
+                if args.coupon is not None:
+                    o["coupon"] = args.coupon
                 meta = producer.send(args.topic, o, key=str(o["order_id"]),
                                      headers={"kpipe.demo.run": args.run_id, "kpipe.demo.seq": str(seq)})
                 print(f"sent run={args.run_id} seq={seq} order_id={o['order_id']} amount={o['amount']} "

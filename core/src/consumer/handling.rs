@@ -229,7 +229,7 @@ impl Consumer {
     ) -> Result<()> {
         let inner = self.inner()?;
         let template = &inner.client.config().consumer.dlq;
-        match crate::dlq::send(&inner.client, template, msg, err, attempts).await {
+        match crate::dlq::send(&inner.client, template, &inner.group, msg, err, attempts).await {
             Ok(d) => {
                 tracing::warn!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, dlq = %d.topic, code = err.code(), attempts, "record sent to the DLQ");
                 Ok(())

@@ -27,7 +27,7 @@ pub struct MigrateRequest {
 }
 
 /// One partition of a migration plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEntry {
     /// Topic of the partition.
     pub topic: String,
@@ -51,7 +51,7 @@ pub struct PlanEntry {
 }
 
 /// A topic whose partitions differ between the clusters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicProblem {
     /// The topic.
     pub topic: String,
@@ -64,7 +64,9 @@ pub struct TopicProblem {
 }
 
 /// The result of planning a migration; apply it with [`apply_migration`].
-#[derive(Debug, Clone, Serialize)]
+/// Serializes to the plan document `kpipe offsets migrate --json` prints, and reads back from
+/// it (a binding applies a plan handed back as that document).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MigrationPlan {
     /// The consumer group migrated.
     pub group: String,
