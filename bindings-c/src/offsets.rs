@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use kpipe::offsets::{self, MigrateRequest, Offsets, OffsetsExport, ResetTo, Strategy};
+use kpipe::offsets::{self, MigrateRequest, Offsets, OffsetsExport, ResetTo};
 use kpipe::Result;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -289,19 +289,9 @@ pub unsafe extern "C" fn kpipe_offsets_migrate(
         out,
         err,
         |c, r: Migrate| async move {
-            let strategy: Strategy = r
-                .strategy
-                .as_deref()
-                .map(|s| kpipe::options::parse("strategy", s))
-                .transpose()?
-                .unwrap_or_default();
+            let req =
+                MigrateRequest::new(r.group, r.topics, r.strategy.as_deref(), r.source_alias)?;
             let (source, target) = (offsets_of(&c, &r.source)?, offsets_of(&c, &r.target)?);
-            let req = MigrateRequest {
-                group: r.group,
-                topics: r.topics,
-                strategy,
-                source_alias: r.source_alias,
-            };
             let plan = offsets::plan_migration(&source, &target, &req, |_, _| {}).await?;
             if !r.apply {
                 return Ok(json!({"plan": plan, "rollback": null, "changes": null}));

@@ -574,16 +574,12 @@ impl NativeClient {
         source_alias: Option<String>,
     ) -> napi::Result<Raw> {
         let (s, t, req) = guard(&env, || {
-            let req = kpipe::offsets::MigrateRequest {
-                group: group.clone(),
-                topics: topics.clone(),
-                strategy: strategy
-                    .as_deref()
-                    .map(|s| options::parse("strategy", s))
-                    .transpose()?
-                    .unwrap_or_default(),
-                source_alias: source_alias.clone(),
-            };
+            let req = kpipe::offsets::MigrateRequest::new(
+                group.clone(),
+                topics.clone(),
+                strategy.as_deref(),
+                source_alias.clone(),
+            )?;
             Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
         })?;
         promise(

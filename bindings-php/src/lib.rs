@@ -404,16 +404,12 @@ impl Client {
         source_alias: Option<String>,
     ) -> R<Zval> {
         let (s, t, req) = guard(|| {
-            let req = kpipe::offsets::MigrateRequest {
+            let req = kpipe::offsets::MigrateRequest::new(
                 group,
                 topics,
-                strategy: strategy
-                    .as_deref()
-                    .map(|s| options::parse("strategy", s))
-                    .transpose()?
-                    .unwrap_or_default(),
+                strategy.as_deref(),
                 source_alias,
-            };
+            )?;
             Ok((self.offsets(Some(&source), None)?, self.offsets(Some(&target), None)?, req))
         })?;
         let plan = done(wait(

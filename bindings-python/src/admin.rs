@@ -1,6 +1,6 @@
 //! `client.admin`: the core's offsets tools (kpipe::offsets). Results are plain dicts/lists.
 
-use kpipe::offsets::{self, MigrateRequest, Offsets, OffsetsExport, ResetTo, Strategy};
+use kpipe::offsets::{self, MigrateRequest, Offsets, OffsetsExport, ResetTo};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -202,13 +202,8 @@ impl Admin {
         strategy: &str,
         source_alias: Option<String>,
     ) -> PyResult<MigrationPlan> {
-        let strategy: Strategy = kpipe::options::parse("strategy", strategy).py_err()?;
-        let req = MigrateRequest {
-            group: group.to_string(),
-            topics: topics_of(topics)?,
-            strategy,
-            source_alias,
-        };
+        let req = MigrateRequest::new(group, topics_of(topics)?, Some(strategy), source_alias)
+            .py_err()?;
         let s = self.offsets(py, Some(source), &[])?;
         let t = self.offsets(py, Some(target), &[])?;
         let plan = wait(py, async move { offsets::plan_migration(&s, &t, &req, |_, _| {}).await })?

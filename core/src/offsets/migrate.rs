@@ -26,6 +26,27 @@ pub struct MigrateRequest {
     pub source_alias: Option<String>,
 }
 
+impl MigrateRequest {
+    /// A request from a binding's arguments: `strategy` is the option text (`"timestamp"`, the
+    /// default, or `"checkpoint"`), parsed here so every binding refuses a bad one alike.
+    pub fn new(
+        group: impl Into<String>,
+        topics: Option<Vec<String>>,
+        strategy: Option<&str>,
+        source_alias: Option<String>,
+    ) -> Result<Self> {
+        Ok(MigrateRequest {
+            group: group.into(),
+            topics,
+            strategy: strategy
+                .map(|s| crate::options::parse("strategy", s))
+                .transpose()?
+                .unwrap_or_default(),
+            source_alias,
+        })
+    }
+}
+
 /// One partition of a migration plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEntry {
