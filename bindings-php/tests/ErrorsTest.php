@@ -105,7 +105,7 @@ final class ErrorsTest extends TestCase
 
     public function testEveryOptionWithAPhpSurfaceIsCovered(): void
     {
-        $this->assertSame(['serializer', 'start', 'commit', 'ack', 'reset', 'reader'], array_keys(self::optionCases()));
+        $this->assertSame(['strategy', 'serializer', 'start', 'commit', 'ack', 'reset', 'reader'], array_keys(self::optionCases()));
     }
 
     /** @dataProvider optionCases */
@@ -114,6 +114,7 @@ final class ErrorsTest extends TestCase
         $client = kpipe_client();
         try {
             match ($c['option']) {
+                'strategy' => $client->migratePlan(kpipe_unique('g'), 'business', 'offline', null, $c['value']),
                 'serializer' => $client->setSerializer(kpipe_unique('t'), $c['value']),
                 'start' => $client->consumer(kpipe_unique('g'), kpipe_unique('t'), $c['value']),
                 'commit' => $client->consumer(kpipe_unique('g'), kpipe_unique('t'), null, $c['value']),
