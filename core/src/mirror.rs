@@ -7,6 +7,8 @@
 //! cluster acknowledged it, so a mirror stopped at any point resumes without a gap (a record
 //! copied but not yet committed is copied again).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::CommitMode;
@@ -76,25 +78,6 @@ pub struct MirrorReport {
     pub created: Vec<String>,
 }
 
-impl MirrorReport {
-    fn count(&mut self, topic: &str, partition: i32, offset: i64) {
-        self.records += 1;
-        match self.partitions.iter_mut().find(|p| p.topic == topic && p.partition == partition) {
-            Some(p) => {
-                p.records += 1;
-                p.last_offset = offset;
-            }
-            None => self.partitions.push(MirroredPartition {
-                topic: topic.into(),
-                partition,
-                records: 1,
-                first_offset: offset,
-                last_offset: offset,
-            }),
-        }
-    }
-}
-
 /// Copies `opts.topics` from `opts.from` to `opts.to` until idle, `max` or an error.
 /// A topic that exists on the target with another partition count is
 /// `offsets.partition_mismatch` before anything is copied.
@@ -121,9 +104,10 @@ pub async fn mirror(client: &Client, opts: &MirrorOptions) -> Result<MirrorRepor
                 })
             }
             Err(Error::TopicNotFound { .. }) => {
-                let bootstrap = &client.config().clusters[&opts.to].bootstrap;
                 // replication -1: the target cluster's default.replication.factor
-                crate::ClusterAdmin::new(bootstrap)?.ensure_topic(topic, partitions, -1).await?;
+                crate::ClusterAdmin::new(target.bootstrap())?
+                    .ensure_topic(topic, partitions, -1)
+                    .await?;
                 report.created.push(topic.clone());
             }
             Err(e) => return Err(e),
@@ -140,6 +124,7 @@ pub async fn mirror(client: &Client, opts: &MirrorOptions) -> Result<MirrorRepor
     })?;
     let producer = client.producer(&opts.to)?;
     let batch_size = opts.batch.max(1);
+    let mut copied: BTreeMap<(Arc<str>, i32), MirroredPartition> = BTreeMap::new();
     let mut last_record = Instant::now();
     let result: Result<()> = async {
         loop {
@@ -168,7 +153,6 @@ pub async fn mirror(client: &Client, opts: &MirrorOptions) -> Result<MirrorRepor
                         m.timestamp_ms,
                     )
                     .await?;
-                drop(headers);
                 taken.push(m);
             }
             if taken.is_empty() {
@@ -184,7 +168,20 @@ pub async fn mirror(client: &Client, opts: &MirrorOptions) -> Result<MirrorRepor
             }
             for m in &taken {
                 consumer.ack(m)?;
-                report.count(&m.topic, m.partition, m.offset);
+                report.records += 1;
+                copied
+                    .entry((m.topic.clone(), m.partition))
+                    .and_modify(|p: &mut MirroredPartition| {
+                        p.records += 1;
+                        p.last_offset = m.offset;
+                    })
+                    .or_insert_with(|| MirroredPartition {
+                        topic: m.topic.to_string(),
+                        partition: m.partition,
+                        records: 1,
+                        first_offset: m.offset,
+                        last_offset: m.offset,
+                    });
             }
             consumer.commit()?;
         }
@@ -193,7 +190,7 @@ pub async fn mirror(client: &Client, opts: &MirrorOptions) -> Result<MirrorRepor
     let closed = consumer.close();
     result?;
     closed?;
-    report.partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    report.partitions = copied.into_values().collect(); // sorted by (topic, partition)
     tracing::info!(records = report.records, from = %opts.from, to = %opts.to, "mirrored");
     Ok(report)
 }

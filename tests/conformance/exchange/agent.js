@@ -5,13 +5,12 @@
 //
 //   node agent.js produce CONFIG TOPIC ORDERS LANG
 //   node agent.js consume CONFIG TOPICS COUNT GROUP
-const fs = require('node:fs');
 const path = require('node:path');
 const kpipe = require(path.join(__dirname, '..', '..', '..', 'bindings-node'));
 
 const POLL_TIMEOUT_MS = 30000;
 
-class Failure extends Error {}
+const { Failure, readOrders } = require('./orders.js');
 
 /** One order of natural JSON as the values a Node user sends. */
 function native(order) {
@@ -48,18 +47,6 @@ function toJson(obj) {
     return v;
   });
   return text.replace(BIG_RE, '$1');
-}
-
-function readOrders(file) {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-  if (!lines.length) throw new Failure(`${file}: no orders`);
-  return lines.map((l, i) => {
-    try {
-      return JSON.parse(l);
-    } catch (e) {
-      throw new Failure(`${file} line ${i + 1}: ${e.message}`);
-    }
-  });
 }
 
 async function produce(config, topic, ordersFile, lang) {

@@ -1,34 +1,10 @@
 """The Python agent of the exchange test (README.md here): produce and consume with the kpipe
 Python binding, values as a Python user writes them (uuid.UUID, Decimal, aware datetime)."""
-import datetime as dt
-import decimal
 import json
 import sys
-import uuid
 
 import kpipe
-
-UTC = dt.timezone.utc
-
-
-def native(order):
-    o = dict(order)
-    o["order_id"] = uuid.UUID(o["order_id"])
-    o["amount"] = decimal.Decimal(o["amount"])
-    o["created_at"] = dt.datetime.fromtimestamp(o["created_at"] / 1000, UTC)
-    return o
-
-
-def natural(value):
-    """The decoded native value written back as the protocol's natural JSON."""
-    if value is None:
-        return None
-    v = dict(value)
-    v["order_id"] = str(v["order_id"])
-    v["amount"] = str(v["amount"])
-    # exact integer milliseconds: timedelta arithmetic, not float seconds
-    v["created_at"] = (v["created_at"] - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(milliseconds=1)
-    return v
+from natural import native, natural  # beside this file
 
 
 def produce(config, topic, orders_path, lang):

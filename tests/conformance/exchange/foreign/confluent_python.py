@@ -4,19 +4,17 @@ values as uuid.UUID / Decimal / aware datetime, the schema auto-registered under
 `<topic>-value`), and a Consumer that calls AvroDeserializer on each value, as confluent-kafka's
 own avro_consumer example does (a DeserializingConsumer would hide the raw bytes the protocol
 prints)."""
-import datetime as dt
-import decimal
 import json
+import os
 import sys
-import uuid
 
 from confluent_kafka import Consumer, KafkaException, SerializingProducer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
 
-UTC = dt.timezone.utc
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from natural import native, natural  # noqa: E402  (the exchange's shared conversions)
 
 
 def settings(config_path):
@@ -25,24 +23,6 @@ def settings(config_path):
     with open(config["serializers"][0]["schema"]) as f:
         schema = f.read()
     return config["clusters"]["business"]["bootstrap"], config["registry"]["url"], schema
-
-
-def native(order):
-    o = dict(order)
-    o["order_id"] = uuid.UUID(o["order_id"])
-    o["amount"] = decimal.Decimal(o["amount"])
-    o["created_at"] = dt.datetime.fromtimestamp(o["created_at"] / 1000, UTC)
-    return o
-
-
-def natural(value):
-    if value is None:
-        return None
-    v = dict(value)
-    v["order_id"] = str(v["order_id"])
-    v["amount"] = str(v["amount"])
-    v["created_at"] = (v["created_at"] - EPOCH) // dt.timedelta(milliseconds=1)
-    return v
 
 
 def produce(config, topic, orders_path, lang):

@@ -5,6 +5,7 @@
 //   node agent.mjs produce CONFIG TOPIC ORDERS LANG
 //   node agent.mjs consume CONFIG TOPICS COUNT GROUP
 import { readFileSync } from 'node:fs';
+import exchange from '../../orders.js';
 import ckjs from '@confluentinc/kafka-javascript';
 import {
   SchemaRegistryClient, SerdeType, AvroSerializer, AvroDeserializer, SerializationError,
@@ -13,7 +14,8 @@ import {
 const { Kafka, logLevel } = ckjs.KafkaJS;
 const IDLE_TIMEOUT_MS = 30000;
 
-class Failure extends Error {}
+// the agents' shared Failure and readOrders (CommonJS, beside the kpipe agent)
+const { Failure, readOrders } = exchange;
 
 // the client's default logger prints info lines with console.info, i.e. on stdout
 const stderrLogger = {
@@ -89,18 +91,6 @@ function natural(value, scale) {
     if (!Number.isSafeInteger(v[f])) throw new Failure(`${f} came back as ${v[f]}, not an exact integer`);
   }
   return v;
-}
-
-function readOrders(file) {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-  if (!lines.length) throw new Failure(`${file}: no orders`);
-  return lines.map((l, i) => {
-    try {
-      return JSON.parse(l);
-    } catch (e) {
-      throw new Failure(`${file} line ${i + 1}: ${e.message}`);
-    }
-  });
 }
 
 async function produce(configFile, topic, ordersFile, lang) {
